@@ -1,0 +1,154 @@
+#include "common/file_util.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "fmt/format.h"
+#include "common/unique_fd.h"
+
+namespace liman {
+
+absl::StatusOr<std::string> ReadFileAt(int dirfd, const std::string& name) {
+  UniqueFd fd(openat(dirfd, name.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return ErrnoError(absl::StrCat("open ", Quote(name)));
+  std::string data;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError(absl::StrCat("read ", Quote(name)));
+    }
+    if (n == 0) break;
+    data.append(buf, static_cast<size_t>(n));
+  }
+  return data;
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) { return ReadFileAt(AT_FDCWD, path); }
+
+absl::Status WriteFileAt(int dirfd, const std::string& name, std::string_view data) {
+  UniqueFd fd(openat(dirfd, name.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) return ErrnoError(absl::StrCat("open ", Quote(name)));
+  ssize_t n;
+  do {
+    n = write(fd.get(), data.data(), data.size());
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return ErrnoError(absl::StrCat("write ", Quote(data), " to ", Quote(name)));
+  if (static_cast<size_t>(n) != data.size())
+    return absl::DataLossError(absl::StrCat("write ", Quote(name), ": short write"));
+  return absl::OkStatus();
+}
+
+absl::Status WriteFile(const std::string& path, std::string_view data) {
+  return WriteFileAt(AT_FDCWD, path, data);
+}
+
+absl::Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
+  std::string tmp = absl::StrCat(path, ".tmp-", getpid());
+  UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (!fd) return ErrnoError(absl::StrCat("create ", Quote(tmp)));
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = write(fd.get(), data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      unlink(tmp.c_str());
+      return ErrnoError(err, absl::StrCat("write ", Quote(tmp)));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (fsync(fd.get()) != 0) {
+    int err = errno;
+    unlink(tmp.c_str());
+    return ErrnoError(err, absl::StrCat("fsync ", Quote(tmp)));
+  }
+  fd.reset();
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    unlink(tmp.c_str());
+    return ErrnoError(err, absl::StrCat("rename ", Quote(tmp), " to ", Quote(path)));
+  }
+  std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
+  UniqueFd dirfd(open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dirfd) fsync(dirfd.get());
+  return absl::OkStatus();
+}
+
+absl::Status MkdirAll(const std::string& path, mode_t mode) {
+  if (path.empty()) return absl::InvalidArgumentError("mkdir: empty path");
+  std::string partial;
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    size_t next = path.find('/', pos + 1);
+    partial = path.substr(0, next);
+    pos = next;
+    if (partial.empty() || partial == "/") continue;
+    if (mkdir(partial.c_str(), mode) != 0 && errno != EEXIST)
+      return ErrnoError(absl::StrCat("mkdir ", Quote(partial)));
+  }
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return ErrnoError(absl::StrCat("stat ", Quote(path)));
+  if (!S_ISDIR(st.st_mode)) return ErrnoError(ENOTDIR, absl::StrCat("mkdir ", Quote(path)));
+  return absl::OkStatus();
+}
+
+namespace {
+absl::Status RemoveAllAt(int dirfd, const std::string& name, const std::string& shown) {
+  if (unlinkat(dirfd, name.c_str(), 0) == 0 || errno == ENOENT) return absl::OkStatus();
+  if (errno != EISDIR && errno != EPERM)
+    return ErrnoError(absl::StrCat("remove ", Quote(shown)));
+  UniqueFd fd(openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return ErrnoError(absl::StrCat("open ", Quote(shown)));
+  DIR* dir = fdopendir(dup(fd.get()));
+  if (dir == nullptr) return ErrnoError(absl::StrCat("opendir ", Quote(shown)));
+  std::vector<std::string> names;
+  while (dirent* entry = readdir(dir)) {
+    std::string_view entry_name = entry->d_name;
+    if (entry_name != "." && entry_name != "..") names.emplace_back(entry_name);
+  }
+  closedir(dir);
+  for (const std::string& child : names)
+    LIMAN_RETURN_IF_ERROR(RemoveAllAt(fd.get(), child, JoinPath(shown, child)));
+  if (unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
+    return ErrnoError(absl::StrCat("rmdir ", Quote(shown)));
+  return absl::OkStatus();
+}
+}  // namespace
+
+absl::Status RemoveAll(const std::string& path) { return RemoveAllAt(AT_FDCWD, path, path); }
+
+bool PathExists(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
+}
+
+absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) {
+  DIR* dir = opendir(path.c_str());
+  if (dir == nullptr) return ErrnoError(absl::StrCat("opendir ", Quote(path)));
+  std::vector<std::string> names;
+  while (dirent* entry = readdir(dir)) {
+    std::string_view name = entry->d_name;
+    if (name != "." && name != "..") names.emplace_back(name);
+  }
+  closedir(dir);
+  return names;
+}
+
+std::string JoinPath(std::string_view a, std::string_view b) {
+  if (a.empty()) return std::string(b);
+  if (b.empty()) return std::string(a);
+  while (a.size() > 1 && a.back() == '/') a.remove_suffix(1);
+  while (!b.empty() && b.front() == '/') b.remove_prefix(1);
+  if (a == "/") return fmt::format("/{}", b);
+  return fmt::format("{}/{}", a, b);
+}
+
+}  // namespace liman

@@ -1,0 +1,40 @@
+// Small file helpers whose errors name the operation and the path.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace liman {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path);
+// Reads `name` relative to the directory fd `dirfd` (AT_FDCWD for plain paths).
+absl::StatusOr<std::string> ReadFileAt(int dirfd, const std::string& name);
+
+// Writes `data` into an existing file (cgroup and proc knobs): open O_WRONLY, one write().
+absl::Status WriteFile(const std::string& path, std::string_view data);
+absl::Status WriteFileAt(int dirfd, const std::string& name, std::string_view data);
+
+// Durable replace: write to a temporary beside `path`, fsync, rename over `path`, fsync the dir.
+absl::Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+
+// mkdir -p; existing directories are fine, an existing non-directory is an error.
+absl::Status MkdirAll(const std::string& path, mode_t mode = 0755);
+
+// rm -rf without following symlinks; a missing path is fine.
+absl::Status RemoveAll(const std::string& path);
+
+bool PathExists(const std::string& path);
+
+// Entries of a directory, without "." and "..".
+absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path);
+
+// Joins path components with exactly one '/' between them.
+std::string JoinPath(std::string_view a, std::string_view b);
+
+}  // namespace liman

@@ -1,0 +1,110 @@
+// One interface over cgroup v1, v2 and the hybrid layout (v1 controllers plus a v2 hierarchy
+// holding whatever controllers were moved there, e.g. hugetlb on this machine). The runtime plans
+// with this interface only; each controller lives in its own file under v1/ or v2/.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/oci_spec.h"
+#include "nlohmann/json.hpp"
+
+namespace liman::cgroups {
+
+enum class Layout { kLegacy, kHybrid, kUnified };
+enum class FreezerState { kThawed, kFreezing, kFrozen };
+
+// What a container sees at /sys/fs/cgroup/<name>: used to mount `cgroup` type mounts.
+struct Hierarchy {
+  std::string name;         // mount point name under /sys/fs/cgroup: "memory", "cpu", "unified", "" (v2 alone)
+  std::string fs_type;      // "cgroup" or "cgroup2"
+  std::string options;      // mount data for cgroup v1: "memory", "name=systemd"
+  std::string host_path;    // the container's cgroup directory on the host
+};
+
+struct MemoryStats {
+  uint64_t usage = 0, max_usage = 0, limit = 0, failcnt = 0;
+  uint64_t swap_usage = 0, swap_limit = 0;
+  uint64_t cache = 0, rss = 0;
+  std::map<std::string, uint64_t> raw;  // memory.stat as read
+};
+struct CpuStats {
+  uint64_t usage_total_ns = 0, usage_user_ns = 0, usage_kernel_ns = 0;
+  std::vector<uint64_t> usage_per_cpu_ns;
+  uint64_t throttling_periods = 0, throttled_periods = 0, throttled_time_ns = 0;
+};
+struct PidsStats {
+  uint64_t current = 0;
+  uint64_t limit = 0;  // 0: unlimited
+};
+struct BlkioEntry {
+  uint64_t major = 0, minor = 0;
+  std::string op;
+  uint64_t value = 0;
+};
+struct HugetlbStats {
+  uint64_t usage = 0, max_usage = 0, failcnt = 0;
+};
+struct Stats {
+  MemoryStats memory;
+  CpuStats cpu;
+  PidsStats pids;
+  std::vector<BlkioEntry> blkio_service_bytes, blkio_serviced;
+  std::map<std::string, HugetlbStats> hugetlb;  // by page size, "2MB"
+};
+
+struct ManagerOptions {
+  // linux.cgroupsPath: absolute paths are taken from each hierarchy's root, relative ones from
+  // the cgroup of `relative_to_pid` (the caller, as runc does); empty means the container id.
+  std::string cgroups_path;
+  std::string container_id;
+  std::string mount_root = "/sys/fs/cgroup";  // tests point this at a fixture directory
+  pid_t relative_to_pid = 0;                  // 0: this process
+  std::string proc_root = "/proc";            // fixture-able too
+};
+
+class Manager {
+ public:
+  virtual ~Manager() = default;
+
+  virtual Layout layout() const = 0;
+  // Makes the container's cgroup in every hierarchy (parents too).
+  virtual absl::Status Create() = 0;
+  // Moves `pid` into the container's cgroup in every hierarchy.
+  virtual absl::Status AddProcess(pid_t pid) = 0;
+  // Writes every resource the spec sets; a knob the kernel lacks is an error naming it,
+  // except where the spec allows a runtime to ignore it (see each controller).
+  virtual absl::Status Apply(const oci::Resources& resources) = 0;
+  virtual absl::Status Freeze() = 0;
+  virtual absl::Status Thaw() = 0;
+  virtual absl::StatusOr<FreezerState> GetFreezerState() = 0;
+  // Every pid in the container's cgroup and its descendants.
+  virtual absl::StatusOr<std::vector<pid_t>> Pids() = 0;
+  virtual absl::StatusOr<Stats> GetStats() = 0;
+  // Removes the container's cgroup directories (children first). Retries while the kernel
+  // still reports EBUSY for a short while after the last process exits.
+  virtual absl::Status Destroy() = 0;
+  // An eventfd that becomes readable on OOM kill (v1 memory.oom_control / cgroup.event_control)
+  // or an fd on memory.events to poll (v2); -1 result means unsupported.
+  virtual absl::StatusOr<int> OpenOomNotifier() = 0;
+  virtual std::vector<Hierarchy> Hierarchies() const = 0;
+  // Enough to rebuild the manager later (kept in the runtime's state.json).
+  virtual nlohmann::json Save() const = 0;
+};
+
+absl::StatusOr<Layout> DetectLayout(const std::string& mount_root = "/sys/fs/cgroup");
+absl::StatusOr<std::unique_ptr<Manager>> NewManager(const ManagerOptions& options);
+absl::StatusOr<std::unique_ptr<Manager>> LoadManager(const nlohmann::json& saved);
+
+// Turns stats into the `events --stats` JSON runc prints ("data" of a stats event).
+nlohmann::json StatsToJson(const Stats& stats);
+
+}  // namespace liman::cgroups
