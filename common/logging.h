@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "fmt/format.h"
+#include "common/fmt_absl.h"
 
 namespace liman {
 

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/fmt_absl.h"
 
 namespace liman {
 
@@ -44,7 +45,7 @@ std::string Quote(std::string_view text);
   } while (0)
 
 #define LIMAN_ASSIGN_OR_RETURN(lhs, expr) \
-  LIMAN_ASSIGN_OR_RETURN_IMPL_(LIMAN_STATUS_CONCAT_(_liman_statusor_, __LINE__), lhs, expr)
+  LIMAN_ASSIGN_OR_RETURN_IMPL_(LIMAN_STATUS_CONCAT_(_liman_statusor_, __COUNTER__), lhs, expr)
 
 #define LIMAN_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                                 \

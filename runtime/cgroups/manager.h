@@ -32,7 +32,9 @@ struct Hierarchy {
 
 struct MemoryStats {
   uint64_t usage = 0, max_usage = 0, limit = 0, failcnt = 0;
+  // v1: memory+swap (memsw) figures; v2: swap plus memory, reported the same way (as runc does).
   uint64_t swap_usage = 0, swap_limit = 0;
+  uint64_t swap_max_usage = 0, swap_failcnt = 0;
   uint64_t cache = 0, rss = 0;
   std::map<std::string, uint64_t> raw;  // memory.stat as read
 };
@@ -76,12 +78,17 @@ class Manager {
   virtual ~Manager() = default;
 
   virtual Layout layout() const = 0;
-  // Makes the container's cgroup in every hierarchy (parents too).
+  // Makes the container's cgroup in every hierarchy (parents too). On v1 the cpuset directories
+  // get their parent's cpus/mems; on v2 (and the hybrid unified part) the controllers are enabled
+  // in every ancestor's cgroup.subtree_control. Call order for a new container:
+  // Create, Apply, AddProcess (realtime CPU budgets must exist before an RT task joins).
   virtual absl::Status Create() = 0;
   // Moves `pid` into the container's cgroup in every hierarchy.
   virtual absl::Status AddProcess(pid_t pid) = 0;
   // Writes every resource the spec sets; a knob the kernel lacks is an error naming it,
-  // except where the spec allows a runtime to ignore it (see each controller).
+  // except where the spec allows a runtime to ignore it (see each controller). Device rules are
+  // applied on top of "deny all" (runc's semantics, see device_rules.h); an empty list leaves the
+  // device policy alone. On v2 they become an eBPF program attached to the cgroup.
   virtual absl::Status Apply(const oci::Resources& resources) = 0;
   virtual absl::Status Freeze() = 0;
   virtual absl::Status Thaw() = 0;
@@ -90,21 +97,37 @@ class Manager {
   virtual absl::StatusOr<std::vector<pid_t>> Pids() = 0;
   virtual absl::StatusOr<Stats> GetStats() = 0;
   // Removes the container's cgroup directories (children first). Retries while the kernel
-  // still reports EBUSY for a short while after the last process exits.
+  // still reports EBUSY for a short while after the last process exits. Parent directories are
+  // removed only if Create made them and nothing else uses them now.
   virtual absl::Status Destroy() = 0;
-  // An eventfd that becomes readable on OOM kill (v1 memory.oom_control / cgroup.event_control)
-  // or an fd on memory.events to poll (v2); -1 result means unsupported.
+  // An fd the caller owns (close it), or -1 when the memory controller is not available.
+  //  - v1 / hybrid: an eventfd registered through cgroup.event_control on memory.oom_control; it
+  //    becomes readable (read 8 bytes: the event count) on each OOM in the group, and also once
+  //    when the cgroup is removed, so check the cgroup still exists before reporting an OOM.
+  //  - v2: an O_RDONLY fd on memory.events. poll() it for POLLPRI (the kernel notifies on any
+  //    counter change), then pread() it from offset 0 and compare the "oom_kill" count with the
+  //    previous reading.
   virtual absl::StatusOr<int> OpenOomNotifier() = 0;
   virtual std::vector<Hierarchy> Hierarchies() const = 0;
   // Enough to rebuild the manager later (kept in the runtime's state.json).
   virtual nlohmann::json Save() const = 0;
 };
 
+// From <proc_root>/self/mountinfo: kUnified when mount_root itself is cgroup2, kHybrid when v1
+// hierarchies sit below it next to a cgroup2 at <mount_root>/unified, kLegacy with v1 only.
 absl::StatusOr<Layout> DetectLayout(const std::string& mount_root = "/sys/fs/cgroup");
+absl::StatusOr<Layout> DetectLayout(const std::string& mount_root, const std::string& proc_root);
+// "legacy", "hybrid", "unified".
+const char* LayoutName(Layout layout);
+// Resolves the container's directory in every hierarchy (nothing is created until Create()).
+// Errors: no cgroup mounted, a cgroupsPath with ".." escaping its base or naming the base itself.
 absl::StatusOr<std::unique_ptr<Manager>> NewManager(const ManagerOptions& options);
+// Rebuilds a manager from Save()'s JSON without looking at mountinfo again.
 absl::StatusOr<std::unique_ptr<Manager>> LoadManager(const nlohmann::json& saved);
 
-// Turns stats into the `events --stats` JSON runc prints ("data" of a stats event).
+// Turns stats into the `events --stats` JSON runc prints ("data" of a stats event): the cpu,
+// memory, pids, blkio and hugetlb members of runc's types.Stats with its omitempty rules
+// (cpuset, intel_rdt and network_interfaces are not collected and left out).
 nlohmann::json StatsToJson(const Stats& stats);
 
 }  // namespace liman::cgroups
