@@ -62,7 +62,7 @@ absl::Status RunHook(const oci::Hook& hook, const std::string& state_json) {
     if (rc == 0) {
       kill(pid, SIGKILL);
       waitpid(pid, nullptr, 0);
-      return absl::DeadlineExceededError(fmt::format("timed out after {} s", *hook.timeout));
+      return absl::DeadlineExceededError(fmt::format("hook ran past its timeout of {} s", *hook.timeout));
     }
   }
   int status = 0;

@@ -210,11 +210,11 @@ bool LookupExecutable(const ProcessPlan& plan, std::string* path, ChildError* er
       return true;
     }
   }
-  return Fail(error, ENOENT, "exec: \"%s\": executable file not found in $PATH", name.c_str());
+  return Fail(error, 0, "exec: \"%s\": executable file not found in $PATH", name.c_str());
 }
 
 // Waits until `liman-runtime start` writes to the exec fifo. Opened O_RDONLY|O_NONBLOCK before
-// pivot_root, so no path lookup is needed here; poll(2) on a FIFO whose writer never came
+// fork by the parent, so no path lookup or permission check is needed here; poll(2) on a FIFO whose writer never came
 // reports nothing, so this blocks until start (see pipe(7), fifo(7)).
 bool WaitForStart(int fifo_fd, ChildError* error) {
   pollfd pfd{fifo_fd, POLLIN, 0};
@@ -257,10 +257,9 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
     Die(sync_fd, (Fail(&error, proc ? EPERM : errno, "open the host's \"/proc\""), error));
 
   UniqueFd fifo;
-  std::string state_json;
+  std::string state_json, start_state_json;
   if (!plan.is_exec) {
-    fifo.reset(open(plan.exec_fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-    if (!fifo) Die(sync_fd, (Fail(&error, errno, "open exec fifo \"%s\"", plan.exec_fifo_path.c_str()), error));
+    fifo.reset(plan.exec_fifo_fd);
     // --- Phase: root filesystem, still seeing the host's mounts -------------------------------
     UniqueFd root(PrepareRoot(plan.rootfs, &error));
     if (!root) Die(sync_fd, error);
@@ -271,7 +270,8 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
     SyncHeader header{};
     size_t length = 0;
     if (ReceiveSync(sync_fd, &header, buffer.data(), buffer.size(), &length) != static_cast<int>(SyncType::kContinue)) _exit(1);
-    state_json.assign(buffer.data(), length);
+    state_json.assign(buffer.data(), strnlen(buffer.data(), length));
+    if (state_json.size() + 1 < length) start_state_json.assign(buffer.data() + state_json.size() + 1, length - state_json.size() - 1);
     if (absl::Status hooks = RunHooks("createContainer", plan.create_container_hooks, state_json); !hooks.ok())
       Die(sync_fd, (Fail(&error, 0, "%s", std::string(hooks.message()).c_str()), error));
     // --- Phase: switch to the container's root ------------------------------------------------
@@ -318,7 +318,7 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
     // --- Phase: created; wait for start --------------------------------------------------------
     if (!WaitForStart(fifo.get(), &error)) _exit(1);
     fifo.reset();
-    if (absl::Status hooks = RunHooks("startContainer", plan.start_container_hooks, state_json); !hooks.ok()) {
+    if (absl::Status hooks = RunHooks("startContainer", plan.start_container_hooks, start_state_json); !hooks.ok()) {
       dprintf(STDERR_FILENO, "liman-runtime: %s\n", std::string(hooks.message()).c_str());
       _exit(1);
     }

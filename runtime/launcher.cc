@@ -76,7 +76,9 @@ absl::Status DriveCreate(const StateStore& store, ContainerState& state, const C
     LIMAN_RETURN_IF_ERROR(RunHooks("prestart", state.config.hooks->prestart, state_json));
     LIMAN_RETURN_IF_ERROR(RunHooks("createRuntime", state.config.hooks->create_runtime, state_json));
   }
-  if (!SendSync(sync_fd, SyncType::kContinue, 0, state_json.data(), state_json.size()))
+  // createContainer hooks see "creating", startContainer hooks "created": both go down, NUL-separated.
+  std::string hook_states = state_json + '\0' + OciState(state, Status::kCreated).dump();
+  if (!SendSync(sync_fd, SyncType::kContinue, 0, hook_states.data(), hook_states.size()))
     return ErrnoError("sync with the container init");
   if (plan.process.has_seccomp && plan.process.seccomp.uses_notify) {
     LIMAN_RETURN_IF_ERROR(ExpectSync(sync_fd, SyncType::kSeccompListener).status());
@@ -143,7 +145,7 @@ absl::StatusOr<ContainerState> CreateContainer(const StateStore& store, const Cr
   if (options.console_socket_fd >= 0) plan.process.console_socket_fd = options.console_socket_fd;
   state.rootfs = plan.rootfs.rootfs;
   state.cgroup = cgroup->Save();
-  plan.exec_fifo_path = store.ExecFifoPath(options.id);
+  std::string fifo_path = store.ExecFifoPath(options.id);
 
   LIMAN_RETURN_IF_ERROR(store.Reserve(options.id));
   // From here on a failure must leave nothing behind: no cgroup, no process, no state dir.
@@ -162,7 +164,11 @@ absl::StatusOr<ContainerState> CreateContainer(const StateStore& store, const Cr
   };
   LIMAN_RETURN_IF_ERROR(Annotate(cgroup->Create(), "create cgroup"));
   LIMAN_RETURN_IF_ERROR(Annotate(cgroup->Apply(EffectiveResources(state.config)), "set cgroup resources"));
-  if (mkfifo(plan.exec_fifo_path.c_str(), 0600) != 0) return ErrnoError(fmt::format("mkfifo {}", Quote(plan.exec_fifo_path)));
+  if (mkfifo(fifo_path.c_str(), 0600) != 0) return ErrnoError(fmt::format("mkfifo {}", Quote(fifo_path)));
+  // The init waits on this end; opened here because in a user namespace it could not open it.
+  UniqueFd fifo(open(fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fifo) return ErrnoError(fmt::format("open {}", Quote(fifo_path)));
+  plan.exec_fifo_fd = fifo.get();
 
   UniqueFd sync;
   LIMAN_ASSIGN_OR_RETURN(stage1, ForkStage1(plan, sync));

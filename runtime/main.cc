@@ -48,7 +48,8 @@ int main(int argc, char** argv) {
       throw CLI::ValidationError("--systemd-cgroup", "the systemd cgroup driver is not supported by liman-runtime");
   });
   try {
-    app.parse(argc, argv);
+    std::vector<char*> args = SplitExecCommand(argc, argv, &context.exec_args);
+    app.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }

@@ -116,7 +116,7 @@ struct ContainerPlan {
   std::string domainname;
   bool set_hostname = false, set_domainname = false;
   std::vector<std::pair<std::string, std::string>> sysctl;  // /proc/sys relative path, value
-  std::string exec_fifo_path;
+  int exec_fifo_fd = -1;  // opened O_RDONLY|O_NONBLOCK by the parent: no permission check in the child
   std::string keyring_name;  // non-empty: join a new session keyring of that name (no --no-new-keyring)
   std::vector<oci::Hook> create_container_hooks;
   std::vector<oci::Hook> start_container_hooks;

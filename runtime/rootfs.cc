@@ -74,22 +74,37 @@ bool ApplyPropagation(int mount_fd, const std::vector<unsigned long>& propagatio
 }
 
 // Walks `path` one component at a time, each prefix resolved inside the root, creating missing
-// directories relative to the already-verified parent fd. Returns an O_PATH fd of the last
-// directory, or -1 with errno set.
-int MkdirAllInRoot(int root_fd, const std::string& path, mode_t mode) {
+// directories relative to the already-verified parent fd. A symlink whose target is missing is
+// followed by hand, still inside the root (its target is created, as runc's securejoin does).
+// Returns an O_PATH fd of the last directory, or -1 with errno set.
+int MkdirAllInRoot(int root_fd, const std::string& path, mode_t mode, int depth = 0) {
+  if (depth > 40) {
+    errno = ELOOP;
+    return -1;
+  }
   UniqueFd current(OpenInRoot(root_fd, "/", O_PATH | O_DIRECTORY));
   if (!current) return -1;
   size_t pos = 1;
   while (pos < path.size()) {
     size_t slash = path.find('/', pos);
     std::string prefix = path.substr(0, slash);
+    std::string parent = path.substr(0, pos);
     std::string name = path.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
+    std::string rest = slash == std::string::npos ? "" : path.substr(slash);
     pos = slash == std::string::npos ? path.size() : slash + 1;
     if (name.empty()) continue;
     int next = OpenInRoot(root_fd, prefix.c_str(), O_PATH | O_DIRECTORY);
     if (next < 0 && errno == ENOENT) {
-      if (mkdirat(current.get(), name.c_str(), mode) != 0 && errno != EEXIST) return -1;
-      next = OpenInRoot(root_fd, prefix.c_str(), O_PATH | O_DIRECTORY);
+      if (mkdirat(current.get(), name.c_str(), mode) == 0 || errno != EEXIST) {
+        next = OpenInRoot(root_fd, prefix.c_str(), O_PATH | O_DIRECTORY);
+      } else {
+        char target[PATH_MAX];
+        ssize_t length = readlinkat(current.get(), name.c_str(), target, sizeof target - 1);
+        if (length < 0) return -1;
+        target[length] = '\0';
+        std::string resolved = target[0] == '/' ? std::string(target) : parent + target;
+        return MkdirAllInRoot(root_fd, resolved + rest, mode, depth + 1);
+      }
     }
     if (next < 0) return -1;
     current.reset(next);
@@ -287,13 +302,16 @@ int OpenInRoot(int root_fd, const char* path, int flags, uint64_t extra_resolve)
 }
 
 int PrepareRoot(const RootfsPlan& plan, ChildError* error) {
-  // Nothing we mount may propagate back to the host: rslave by default (runc's choice), or what
-  // rootfsPropagation asks for. A shared root is made shared again after pivot_root, which
-  // refuses a shared parent.
-  unsigned long propagation = plan.root_propagation ? plan.root_propagation : (MS_SLAVE | MS_REC);
-  unsigned long first = (propagation & MS_SHARED) ? (MS_PRIVATE | MS_REC) : propagation;
-  if (mount(nullptr, "/", nullptr, first, nullptr) != 0) {
-    Fail(error, errno, "make \"/\" %s", (first & MS_PRIVATE) ? "private" : "slave");
+  // Nothing we mount may propagate back to the host: everything becomes rslave first (runc's
+  // default), then what rootfsPropagation asks for. "shared" is applied after pivot_root, which
+  // refuses a shared parent mount.
+  if (mount(nullptr, "/", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) {
+    Fail(error, errno, "make \"/\" rslave");
+    return -1;
+  }
+  unsigned long propagation = plan.root_propagation;
+  if (propagation && !(propagation & MS_SHARED) && mount(nullptr, "/", nullptr, propagation, nullptr) != 0) {
+    Fail(error, errno, "set the propagation of \"/\" (rootfsPropagation)");
     return -1;
   }
   if (mount(plan.rootfs.c_str(), plan.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
@@ -18,6 +19,7 @@ struct CommandContext {
   bool systemd_cgroup = false;
   std::string rootless = "auto";
   char** argv = nullptr;  // for the sealed re-exec
+  std::vector<std::string> exec_args;  // `exec ID CMD…`: CMD…, split off before parsing
   int exit_code = 0;
   StateStore store() const { return StateStore(root); }
   // Reports `status` (to the log and stderr) and sets exit code 1 if it is an error.
@@ -40,6 +42,10 @@ void AddPauseCommands(CLI::App& app, CommandContext& context);
 void AddUpdateCommand(CLI::App& app, CommandContext& context);
 void AddEventsCommand(CLI::App& app, CommandContext& context);
 void AddFeaturesCommand(CLI::App& app, CommandContext& context);
+
+// Splits `exec [flags] ID CMD…` so CMD (which has flags of its own, `sh -c …`) never reaches
+// the option parser: returns argv up to and including ID; CMD goes to *command.
+std::vector<char*> SplitExecCommand(int argc, char** argv, std::vector<std::string>* command);
 
 // "9", "KILL", "SIGKILL" -> 9.
 absl::StatusOr<int> ParseSignal(const std::string& text);

@@ -1,5 +1,7 @@
 #include <sys/prctl.h>
 
+#include <set>
+
 #include "common/file_util.h"
 #include "common/status.h"
 #include "fmt/format.h"
@@ -89,15 +91,12 @@ void AddExecCommand(CLI::App& app, CommandContext& context) {
   command->add_flag("-t,--tty", flags->tty);
   command->add_flag("-d,--detach", flags->detach);
   command->add_flag("--no-new-privs", flags->no_new_privs);
-  // Everything after the container id is the command, flags included (`exec c sh -c …`).
-  command->prefix_command();
-  command->callback([&context, flags, command] {
+  auto id_holder = std::make_shared<std::string>();
+  command->add_option("container-id", *id_holder)->required();
+  command->callback([&context, flags, id_holder] {
     if (absl::Status sealed = context.EnsureSealed(); !sealed.ok()) return context.Report(sealed);
-    std::vector<std::string> rest = command->remaining();
-    if (!rest.empty() && rest[0] == "--") rest.erase(rest.begin());
-    if (rest.empty()) return context.Report(absl::InvalidArgumentError("exec: container id is required"));
-    std::string id = rest[0];
-    std::vector<std::string> args(rest.begin() + 1, rest.end());
+    const std::string& id = *id_holder;
+    std::vector<std::string> args = context.exec_args;
     if (!args.empty() && args[0] == "--") args.erase(args.begin());
     StateStore store = context.store();
     auto state = store.Load(id);
@@ -110,6 +109,36 @@ void AddExecCommand(CLI::App& app, CommandContext& context) {
     if (!pid.ok()) return context.Report(pid.status());
     if (!flags->detach) context.exit_code = WaitForwardingSignals(*pid);
   });
+}
+
+}  // namespace liman::runtime
+
+namespace liman::runtime {
+
+std::vector<char*> SplitExecCommand(int argc, char** argv, std::vector<std::string>* command) {
+  static const std::set<std::string> kGlobalValued = {"--root", "--log", "--log-format", "--rootless", "--criu"};
+  static const std::set<std::string> kExecValued = {"-p", "--process", "--console-socket", "--pid-file", "--cwd",
+                                                    "-u", "--user", "-e", "--env", "-c", "--cap", "-g",
+                                                    "--additional-gids", "-a", "--apparmor", "--process-label",
+                                                    "--preserve-fds"};
+  std::vector<char*> kept(argv, argv + argc);
+  int i = 1;
+  for (; i < argc; ++i) {  // global options, up to the subcommand
+    std::string arg = argv[i];
+    if (arg.rfind('-', 0) != 0) break;
+    if (kGlobalValued.count(arg)) ++i;
+  }
+  if (i >= argc || std::string(argv[i]) != "exec") return kept;
+  for (++i; i < argc; ++i) {  // exec's own options, up to the container id
+    std::string arg = argv[i];
+    if (arg == "--") continue;
+    if (arg.rfind('-', 0) != 0) break;
+    if (kExecValued.count(arg)) ++i;
+  }
+  if (i >= argc) return kept;
+  command->assign(argv + i + 1, argv + argc);
+  kept.assign(argv, argv + i + 1);
+  return kept;
 }
 
 }  // namespace liman::runtime

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/file_util.h"
+#include "fmt/format.h"
 #include "runtime/cgroups/fs_util.h"
 
 namespace liman::cgroups::testing {
@@ -46,7 +47,7 @@ inline void Put(const std::string& path, std::string_view content = "") {
 
 inline std::string Get(const std::string& path) {
   auto content = ReadFile(path);
-  if (!content.ok()) return "<" + std::string(content.status().message()) + ">";
+  if (!content.ok()) return fmt::format("<{}>", std::string(content.status().message()));
   return *content;
 }
 

@@ -1,11 +1,14 @@
 // The cgroup manager on the real kernel: needs root and a writable /sys/fs/cgroup, skipped
 // otherwise. Makes /liman-unit-<pid>[-bpf] cgroups and removes them even when a check fails.
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <functional>
 
 #include "common/file_util.h"
@@ -120,6 +123,22 @@ int CheckDeviceAccess() {
   fd = open("/dev/full", O_RDWR | O_CLOEXEC);
   if (fd >= 0) return 2;
   return errno == EPERM ? 0 : 3;
+}
+
+// How many device programs are attached directly to the cgroup at `path`.
+int AttachedDevicePrograms(const std::string& path) {
+  int dirfd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0) return -1;
+  uint32_t ids[16];
+  bpf_attr attr;
+  std::memset(&attr, 0, sizeof attr);
+  attr.query.target_fd = static_cast<uint32_t>(dirfd);
+  attr.query.attach_type = BPF_CGROUP_DEVICE;
+  attr.query.prog_ids = reinterpret_cast<uintptr_t>(ids);
+  attr.query.prog_cnt = 16;
+  long rc = syscall(__NR_bpf, BPF_PROG_QUERY, &attr, sizeof attr);
+  close(dirfd);
+  return rc == 0 ? static_cast<int>(attr.query.prog_cnt) : -1;
 }
 
 std::string V2Root(Layout layout) {
@@ -269,8 +288,13 @@ TEST_CASE("real kernel: the v2 eBPF device filter is enforced", "[root]") {
   absl::Status applied = manager.Apply(r);
   INFO(applied.message());
   REQUIRE(applied.ok());
-  // Applying again replaces the program instead of stacking a second one.
+  std::string path = manager.Hierarchies()[0].host_path;
+  CHECK(AttachedDevicePrograms(path) == 1);
+  // Applying again replaces the program instead of stacking a second one; no rules: untouched.
   REQUIRE(manager.Apply(r).ok());
+  CHECK(AttachedDevicePrograms(path) == 1);
+  REQUIRE(manager.Apply(oci::Resources{}).ok());
+  CHECK(AttachedDevicePrograms(path) == 1);
 
   Child prober(CheckDeviceAccess);
   cleanup.children.push_back(&prober);
@@ -291,7 +315,6 @@ TEST_CASE("real kernel: the v2 eBPF device filter is enforced", "[root]") {
   REQUIRE(manager.Thaw().ok());
   CHECK(*manager.GetFreezerState() == FreezerState::kThawed);
   sleeper.Kill();
-  std::string path = manager.Hierarchies()[0].host_path;
   REQUIRE(manager.Destroy().ok());
   CHECK(!PathExists(path));
 }

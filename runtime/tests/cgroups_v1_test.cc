@@ -37,8 +37,9 @@ struct V1Fixture {
         {"net_cls,net_prio", "rw,net_cls,net_prio"}};
     int id = 32;
     for (const auto& [name, options] : hierarchies) {
-      mountinfo += std::to_string(id++) + " 31 0:" + std::to_string(id) + " / " + root + "/" + name +
-                   " rw,nosuid,nodev,noexec,relatime shared:" + std::to_string(id) + " - cgroup cgroup " + options + "\n";
+      std::string n = std::to_string(id++);
+      mountinfo += n + " 31 0:" + n + " / " + root + "/" + name + " rw,nosuid,nodev,noexec,relatime shared:" + n +
+                   " - cgroup cgroup " + options + "\n";
       Put(root + "/" + name + "/cgroup.procs");
       Put(Dir(name) + "/cgroup.procs");
     }
@@ -368,7 +369,7 @@ TEST_CASE("v1 stats and their JSON") {
 
   auto stats = f.Make()->GetStats();
   REQUIRE(stats.ok());
-  long tick_ns = 1000000000L / sysconf(_SC_CLK_TCK);
+  uint64_t tick_ns = 1000000000ULL / static_cast<uint64_t>(sysconf(_SC_CLK_TCK));
   CHECK(stats->cpu.usage_user_ns == 5u * tick_ns);
   CHECK(stats->cpu.usage_kernel_ns == 7u * tick_ns);
   json j = StatsToJson(*stats);

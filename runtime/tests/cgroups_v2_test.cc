@@ -61,27 +61,22 @@ struct V2Fixture {
   }
 };
 
+// Straight from a config.json's linux.resources, through the spec parser.
 oci::Resources FullResources() {
-  oci::Resources r;
-  r.memory.emplace();
-  r.memory->limit = 1073741824;        // 1 GiB
-  r.memory->swap = 1610612736;         // memory+swap 1.5 GiB
-  r.memory->reservation = 536870912;
-  r.cpu.emplace();
-  r.cpu->shares = 1024;
-  r.cpu->quota = 50000;
-  r.cpu->period = 100000;
-  r.cpu->cpus = "0-1";
-  r.cpu->mems = "0";
-  r.pids_limit = -1;
-  r.block_io.emplace();
-  r.block_io->weight = 500;
-  r.block_io->throttle_read_bps_device = {{8, 0, 1048576}};
-  r.block_io->throttle_write_bps_device = {{8, 0, 2097152}, {8, 16, 4096}};
-  r.block_io->throttle_read_iops_device = {{8, 0, 100}};
-  r.hugepage_limits = {{"2MB", 209715200}};
-  r.unified = {{"memory.high", "900000000"}};
-  return r;
+  auto resources = oci::ParseResources(R"({
+    "memory": {"limit": 1073741824, "swap": 1610612736, "reservation": 536870912},
+    "cpu": {"shares": 1024, "quota": 50000, "period": 100000, "cpus": "0-1", "mems": "0"},
+    "pids": {"limit": -1},
+    "blockIO": {"weight": 500,
+                "throttleReadBpsDevice": [{"major": 8, "minor": 0, "rate": 1048576}],
+                "throttleWriteBpsDevice": [{"major": 8, "minor": 0, "rate": 2097152},
+                                           {"major": 8, "minor": 16, "rate": 4096}],
+                "throttleReadIOPSDevice": [{"major": 8, "minor": 0, "rate": 100}]},
+    "hugepageLimits": [{"pageSize": "2MB", "limit": 209715200}],
+    "unified": {"memory.high": "900000000"}
+  })");
+  REQUIRE(resources.ok());
+  return *resources;
 }
 
 }  // namespace
