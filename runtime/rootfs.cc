@@ -403,10 +403,10 @@ bool FinishRootfs(const RootfsPlan& plan, ChildError* error) {
     attr.attr_set = MOUNT_ATTR_RDONLY;
     if (MountSetattr(AT_FDCWD, "/", 0, &attr) != 0) return Fail(error, errno, "make the rootfs read-only");
   }
-  if (plan.root_propagation & MS_SHARED) {
-    if (mount(nullptr, "/", nullptr, plan.root_propagation, nullptr) != 0)
-      return Fail(error, errno, "make \"/\" shared");
-  }
+  // The new root is a bind of the rootfs and took its propagation from wherever the rootfs lives;
+  // rootfsPropagation applies to it now.
+  if (plan.root_propagation && mount(nullptr, "/", nullptr, plan.root_propagation, nullptr) != 0)
+    return Fail(error, errno, "set the propagation of the container's \"/\" (rootfsPropagation)");
   return true;
 }
 

@@ -31,8 +31,8 @@ absl::StatusOr<ParsedRule> ParseRule(const oci::DeviceCgroupRule& rule) {
   parsed.exception.major = rule.major && *rule.major >= 0 ? *rule.major : -1;
   parsed.exception.minor = rule.minor && *rule.minor >= 0 ? *rule.minor : -1;
   if (parsed.exception.major > UINT32_MAX || parsed.exception.minor > UINT32_MAX)
-    return absl::InvalidArgumentError(fmt::format("device rule: device number {}:{} out of range",
-                                                  parsed.exception.major, parsed.exception.minor));
+    return absl::InvalidArgumentError(
+        fmt::format("device rule: device number {}:{} out of range", parsed.exception.major, parsed.exception.minor));
   LIMAN_ASSIGN_OR_RETURN(parsed.exception.access, ParseDeviceAccess(rule.access));
   return parsed;
 }
@@ -50,11 +50,18 @@ absl::StatusOr<uint8_t> ParseDeviceAccess(std::string_view access) {
   uint8_t bits = 0;
   for (char c : access) {
     switch (c) {
-      case 'r': bits |= kDevAccessRead; break;
-      case 'w': bits |= kDevAccessWrite; break;
-      case 'm': bits |= kDevAccessMknod; break;
+      case 'r':
+        bits |= kDevAccessRead;
+        break;
+      case 'w':
+        bits |= kDevAccessWrite;
+        break;
+      case 'm':
+        bits |= kDevAccessMknod;
+        break;
       default:
-        return absl::InvalidArgumentError(fmt::format("device rule: invalid access {} (want letters of rwm)", Quote(access)));
+        return absl::InvalidArgumentError(
+            fmt::format("device rule: invalid access {} (want letters of rwm)", Quote(access)));
     }
   }
   return bits;

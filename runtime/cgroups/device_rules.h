@@ -21,9 +21,9 @@ namespace liman::cgroups {
 inline constexpr uint8_t kDevAccessMknod = 1, kDevAccessRead = 2, kDevAccessWrite = 4, kDevAccessAll = 7;
 
 struct DeviceException {
-  char type = 'c';      // 'b' or 'c'
-  int64_t major = -1;   // -1: any
-  int64_t minor = -1;   // -1: any
+  char type = 'c';     // 'b' or 'c'
+  int64_t major = -1;  // -1: any
+  int64_t minor = -1;  // -1: any
   uint8_t access = 0;
   bool operator==(const DeviceException&) const = default;
 };

@@ -31,9 +31,7 @@ KnobWriteObserver& Observer() {
 absl::Status WriteKnob(const std::string& dir, std::string_view file, std::string_view value) {
   std::string path = JoinPath(dir, file);
   if (Observer()) Observer()(path, value);
-  auto fail = [&](int err) {
-    return ErrnoError(err, fmt::format("write {} to {}", Quote(value), Quote(path)));
-  };
+  auto fail = [&](int err) { return ErrnoError(err, fmt::format("write {} to {}", Quote(value), Quote(path))); };
   UniqueFd fd(open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
   if (!fd) return fail(errno);
   ssize_t n;
@@ -55,9 +53,9 @@ absl::Status WriteKnobV2(const std::string& dir, std::string_view file, std::str
   if (!controllers.ok()) return status;
   for (std::string_view available : SplitFields(*controllers))
     if (available == controller) return status;  // enabled: the knob itself is what is missing
-  absl::Status explained(status.code(),
-                         fmt::format("{} (the {} controller is not enabled for {}; its cgroup.controllers is {})",
-                                     std::string(status.message()), Quote(controller), Quote(dir), Quote(*controllers)));
+  absl::Status explained(
+      status.code(), fmt::format("{} (the {} controller is not enabled for {}; its cgroup.controllers is {})",
+                                 std::string(status.message()), Quote(controller), Quote(dir), Quote(*controllers)));
   status.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) { explained.SetPayload(url, payload); });
   return explained;
 }

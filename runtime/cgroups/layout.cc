@@ -14,8 +14,8 @@ namespace {
 std::string Unescape(std::string_view text) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\\' && i + 3 < text.size() && text[i + 1] >= '0' && text[i + 1] <= '7' && text[i + 2] >= '0' && text[i + 2] <= '7' &&
-        text[i + 3] >= '0' && text[i + 3] <= '7') {
+    if (text[i] == '\\' && i + 3 < text.size() && text[i + 1] >= '0' && text[i + 1] <= '7' && text[i + 2] >= '0' &&
+        text[i + 2] <= '7' && text[i + 3] >= '0' && text[i + 3] <= '7') {
       out.push_back(static_cast<char>((text[i + 1] - '0') * 64 + (text[i + 2] - '0') * 8 + (text[i + 3] - '0')));
       i += 3;
     } else {
@@ -39,9 +39,9 @@ std::string Dirname(const std::string& path) {
 
 // Mount options of cgroup v1 that are not controllers (kernel/cgroup/cgroup-v1.c, parse).
 bool IsV1NonControllerOption(std::string_view option) {
-  static constexpr std::string_view kOptions[] = {"rw", "ro", "noprefix", "clone_children", "xattr",
-                                                  "cpuset_v2_mode", "favordynmods", "nofavordynmods",
-                                                  "all", "none"};
+  static constexpr std::string_view kOptions[] = {
+      "rw",  "ro",  "noprefix", "clone_children", "xattr", "cpuset_v2_mode", "favordynmods", "nofavordynmods",
+      "all", "none"};
   if (option.substr(0, 14) == "release_agent=") return true;
   return std::find(std::begin(kOptions), std::end(kOptions), option) != std::end(kOptions);
 }
@@ -90,8 +90,10 @@ absl::StatusOr<CgroupMounts> FindCgroupMountsIn(std::string_view mountinfo, cons
     CgroupMount mount{mountpoint, entry.root, entry.fs_type == "cgroup2", {}};
     if (mount.v2) {
       // A later mount on the same point hides the earlier one, so the last entry wins.
-      if (mountpoint == mount_root) at_root = mount;
-      else if (mountpoint == JoinPath(mount_root, "unified")) unified = mount;
+      if (mountpoint == mount_root)
+        at_root = mount;
+      else if (mountpoint == JoinPath(mount_root, "unified"))
+        unified = mount;
       continue;
     }
     if (Dirname(mountpoint) != mount_root) continue;
@@ -188,9 +190,9 @@ absl::StatusOr<std::string> ContainerDir(const CgroupMount& mount, const std::st
   std::string relative = own;
   if (mount.root != "/") {
     if (own != mount.root && own.rfind(mount.root + "/", 0) != 0)
-      return absl::FailedPreconditionError(fmt::format(
-          "the caller's cgroup {} is not visible under {} (mounted from {})", Quote(own), Quote(mount.mountpoint),
-          Quote(mount.root)));
+      return absl::FailedPreconditionError(
+          fmt::format("the caller's cgroup {} is not visible under {} (mounted from {})", Quote(own),
+                      Quote(mount.mountpoint), Quote(mount.root)));
     relative = own.substr(mount.root.size());
   }
   return JoinPath(JoinPath(mount.mountpoint, relative), inner);

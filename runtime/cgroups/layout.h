@@ -38,8 +38,8 @@ struct CgroupMount {
 
 struct CgroupMounts {
   Layout layout = Layout::kLegacy;
-  std::vector<CgroupMount> v1;       // kLegacy and kHybrid
-  std::optional<CgroupMount> v2;     // kUnified (at mount_root) and kHybrid (at mount_root/unified)
+  std::vector<CgroupMount> v1;    // kLegacy and kHybrid
+  std::optional<CgroupMount> v2;  // kUnified (at mount_root) and kHybrid (at mount_root/unified)
 };
 
 // Finds the hierarchies mounted at mount_root (cgroup2 itself) or directly below it, using
@@ -63,8 +63,7 @@ absl::StatusOr<std::string> CleanCgroupPath(std::string_view path);
 // The container's directory in `mount` for linux.cgroupsPath `inner` (already cleaned): absolute
 // paths hang from the mount point, relative ones from the cgroup `own` (the caller's cgroup in
 // that hierarchy, as /proc/<pid>/cgroup prints it).
-absl::StatusOr<std::string> ContainerDir(const CgroupMount& mount, const std::string& inner,
-                                         const std::string& own);
+absl::StatusOr<std::string> ContainerDir(const CgroupMount& mount, const std::string& inner, const std::string& own);
 
 // The caller's cgroup in `mount`, from parsed /proc/<pid>/cgroup lines.
 absl::StatusOr<std::string> OwnCgroup(const CgroupMount& mount, const std::vector<ProcCgroupEntry>& entries);

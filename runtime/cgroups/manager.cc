@@ -18,9 +18,12 @@ using nlohmann::json;
 
 const char* LayoutName(Layout layout) {
   switch (layout) {
-    case Layout::kLegacy: return "legacy";
-    case Layout::kHybrid: return "hybrid";
-    case Layout::kUnified: return "unified";
+    case Layout::kLegacy:
+      return "legacy";
+    case Layout::kHybrid:
+      return "hybrid";
+    case Layout::kUnified:
+      return "unified";
   }
   return "unknown";
 }

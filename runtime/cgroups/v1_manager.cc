@@ -89,8 +89,8 @@ const V1Dir* V1Manager::Find(std::string_view controller) const {
 
 absl::StatusOr<std::string> V1Manager::DirFor(std::string_view controller, std::string_view resource) const {
   if (const V1Dir* dir = Find(controller)) return dir->path;
-  return absl::FailedPreconditionError(fmt::format("cannot set linux.resources.{}: the {} cgroup controller is not mounted",
-                                                   resource, Quote(controller)));
+  return absl::FailedPreconditionError(fmt::format(
+      "cannot set linux.resources.{}: the {} cgroup controller is not mounted", resource, Quote(controller)));
 }
 
 bool V1Manager::UnifiedHas(std::string_view controller) const {
@@ -122,8 +122,7 @@ absl::Status V1Manager::AddProcess(pid_t pid) {
 }
 
 absl::Status V1Manager::Apply(const oci::Resources& r) {
-  if (!r.unified.empty())
-    return absl::InvalidArgumentError("linux.resources.unified cannot be used on cgroup v1");
+  if (!r.unified.empty()) return absl::InvalidArgumentError("linux.resources.unified cannot be used on cgroup v1");
   if (r.memory) {
     LIMAN_ASSIGN_OR_RETURN(std::string dir, DirFor("memory", "memory"));
     LIMAN_RETURN_IF_ERROR(v1::ApplyMemory(dir, *r.memory));
@@ -249,8 +248,10 @@ std::vector<Hierarchy> V1Manager::Hierarchies() const {
 json V1Manager::Save() const {
   json hierarchies = json::array();
   for (const V1Dir& dir : dirs_)
-    hierarchies.push_back(
-        {{"mountpoint", dir.mountpoint}, {"controllers", dir.controllers}, {"path", dir.path}, {"created", dir.created}});
+    hierarchies.push_back({{"mountpoint", dir.mountpoint},
+                           {"controllers", dir.controllers},
+                           {"path", dir.path},
+                           {"created", dir.created}});
   json saved{{"version", 1}, {"layout", unified_ ? "hybrid" : "legacy"}, {"hierarchies", hierarchies}};
   if (unified_) {
     json unified = V2DirToJson(unified_->dir);

@@ -80,9 +80,7 @@ absl::Status V2Manager::Create() {
   return Annotate(EnableSubtreeControllers(dir_.mountpoint, dir_.path, std::nullopt), "enable cgroup controllers");
 }
 
-absl::Status V2Manager::AddProcess(pid_t pid) {
-  return WriteKnob(dir_.path, "cgroup.procs", std::to_string(pid));
-}
+absl::Status V2Manager::AddProcess(pid_t pid) { return WriteKnob(dir_.path, "cgroup.procs", std::to_string(pid)); }
 
 absl::Status V2Manager::Apply(const oci::Resources& r) {
   const std::string& dir = dir_.path;
@@ -132,8 +130,6 @@ absl::StatusOr<int> V2Manager::OpenOomNotifier() {
 
 std::vector<Hierarchy> V2Manager::Hierarchies() const { return {{"", "cgroup2", "", dir_.path}}; }
 
-json V2Manager::Save() const {
-  return json{{"version", 1}, {"layout", "unified"}, {"unified", V2DirToJson(dir_)}};
-}
+json V2Manager::Save() const { return json{{"version", 1}, {"layout", "unified"}, {"unified", V2DirToJson(dir_)}}; }
 
 }  // namespace liman::cgroups

@@ -55,9 +55,8 @@ inline std::string Get(const std::string& path) {
 class WriteLog {
  public:
   WriteLog() {
-    SetKnobWriteObserverForTesting([this](const std::string& path, std::string_view value) {
-      writes_.emplace_back(path, std::string(value));
-    });
+    SetKnobWriteObserverForTesting(
+        [this](const std::string& path, std::string_view value) { writes_.emplace_back(path, std::string(value)); });
   }
   ~WriteLog() { SetKnobWriteObserverForTesting(nullptr); }
   const std::vector<std::pair<std::string, std::string>>& writes() const { return writes_; }

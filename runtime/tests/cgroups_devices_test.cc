@@ -46,10 +46,17 @@ int Run(const std::vector<bpf_insn>& program, char type, uint32_t major, uint32_
       uint32_t src = BPF_SRC(in.code) == BPF_X ? static_cast<uint32_t>(reg[in.src_reg]) : static_cast<uint32_t>(in.imm);
       uint32_t dst = static_cast<uint32_t>(reg[in.dst_reg]);
       switch (BPF_OP(in.code)) {
-        case BPF_AND: dst &= src; break;
-        case BPF_RSH: dst >>= src; break;
-        case BPF_MOV: dst = src; break;
-        default: throw std::runtime_error("unexpected ALU op");
+        case BPF_AND:
+          dst &= src;
+          break;
+        case BPF_RSH:
+          dst >>= src;
+          break;
+        case BPF_MOV:
+          dst = src;
+          break;
+        default:
+          throw std::runtime_error("unexpected ALU op");
       }
       reg[in.dst_reg] = dst;  // 32-bit ops zero the upper half
       if (in.dst_reg == 1) r1_is_ctx = false;
@@ -65,9 +72,14 @@ int Run(const std::vector<bpf_insn>& program, char type, uint32_t major, uint32_
         b = static_cast<uint32_t>(b);
       }
       switch (BPF_OP(in.code)) {
-        case BPF_JNE: jump(a != b); break;
-        case BPF_JEQ: jump(a == b); break;
-        default: throw std::runtime_error("unexpected jump op");
+        case BPF_JNE:
+          jump(a != b);
+          break;
+        case BPF_JEQ:
+          jump(a == b);
+          break;
+        default:
+          throw std::runtime_error("unexpected jump op");
       }
     } else {
       throw std::runtime_error("unexpected instruction");
@@ -93,14 +105,14 @@ void CheckProgramMatchesPolicy(const DevicePolicy& policy) {
 
 TEST_CASE("device emulation follows the kernel's v1 rules") {
   // Deny-all base, allow list built up, "deny" removing bits of an exact match only.
-  auto policy = EmulateDeviceRules({Rule(true, "c", 1, 3, "rw"), Rule(true, "c", 1, 3, "m"),
-                                    Rule(true, "c", 5, std::nullopt, "rwm"), Rule(false, "c", 5, std::nullopt, "w"),
-                                    Rule(false, "c", 5, 1, "rwm"), Rule(true, "b", 8, 0, "r"),
-                                    Rule(false, "b", 8, 0, "r")});
+  auto policy =
+      EmulateDeviceRules({Rule(true, "c", 1, 3, "rw"), Rule(true, "c", 1, 3, "m"),
+                          Rule(true, "c", 5, std::nullopt, "rwm"), Rule(false, "c", 5, std::nullopt, "w"),
+                          Rule(false, "c", 5, 1, "rwm"), Rule(true, "b", 8, 0, "r"), Rule(false, "b", 8, 0, "r")});
   REQUIRE(policy.ok());
   CHECK(!policy->default_allow);
-  CHECK(policy->exceptions == std::vector<DeviceException>{{'c', 1, 3, kDevAccessAll},
-                                                           {'c', 5, -1, kDevAccessRead | kDevAccessMknod}});
+  CHECK(policy->exceptions ==
+        std::vector<DeviceException>{{'c', 1, 3, kDevAccessAll}, {'c', 5, -1, kDevAccessRead | kDevAccessMknod}});
   CHECK(DevicePolicyAllows(*policy, 'c', 1, 3, kDevAccessRead | kDevAccessWrite));
   CHECK(!DevicePolicyAllows(*policy, 'c', 5, 1, kDevAccessWrite));
   CHECK(DevicePolicyAllows(*policy, 'c', 5, 1, kDevAccessRead));  // c 5:1 deny did not match c 5:* exactly
@@ -148,9 +160,9 @@ TEST_CASE("the eBPF device program decides like the kernel's v1 checks") {
     CHECK(Run(program, 'b', 8, 0, kDevAccessMknod) == 1);                   // mknod is allowed
   }
   SECTION("a deny list with partial access and wildcards") {
-    auto policy = EmulateDeviceRules({Rule(true, "a", std::nullopt, std::nullopt, "rwm"),
-                                      Rule(false, "c", 1, std::nullopt, "w"), Rule(false, "b", 8, 0, "rwm"),
-                                      Rule(false, "c", 5, 3, "m")});
+    auto policy =
+        EmulateDeviceRules({Rule(true, "a", std::nullopt, std::nullopt, "rwm"), Rule(false, "c", 1, std::nullopt, "w"),
+                            Rule(false, "b", 8, 0, "rwm"), Rule(false, "c", 5, 3, "m")});
     REQUIRE(policy.ok());
     CheckProgramMatchesPolicy(*policy);
   }

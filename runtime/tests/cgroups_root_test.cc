@@ -163,7 +163,8 @@ TEST_CASE("real kernel: create, limit, join, freeze, stats and destroy on the ho
   Manager& manager = **made;
   Cleanup cleanup;
   cleanup.v2_root = V2Root(layout);
-  if (!cleanup.v2_root.empty()) cleanup.subtree_before = ReadKnob(cleanup.v2_root, "cgroup.subtree_control").value_or("");
+  if (!cleanup.v2_root.empty())
+    cleanup.subtree_before = ReadKnob(cleanup.v2_root, "cgroup.subtree_control").value_or("");
   cleanup.manager = &manager;
   REQUIRE(manager.Create().ok());
 
@@ -283,6 +284,17 @@ TEST_CASE("real kernel: the v2 eBPF device filter is enforced", "[root]") {
   cleanup.subtree_before = ReadKnob(v2_root, "cgroup.subtree_control").value_or("");
   cleanup.manager = &manager;
   REQUIRE(manager.Create().ok());
+  {
+    // The verifier accepts the other shapes of block too: deny lists (partial-access checks) and
+    // device numbers above INT32_MAX (32-bit jumps).
+    oci::Resources other;
+    other.devices = {oci::DeviceCgroupRule{true, "a", std::nullopt, std::nullopt, "rwm"},
+                     oci::DeviceCgroupRule{false, "c", 4000000000, 4000000001, "w"},
+                     oci::DeviceCgroupRule{false, "b", 8, std::nullopt, "rw"}};
+    absl::Status status = manager.Apply(other);
+    INFO(status.message());
+    REQUIRE(status.ok());
+  }
   oci::Resources r;
   r.devices = NullAndZeroOnly();
   absl::Status applied = manager.Apply(r);

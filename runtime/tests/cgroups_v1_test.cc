@@ -30,11 +30,15 @@ struct V1Fixture {
 
   explicit V1Fixture(bool hybrid = true) {
     std::string mountinfo = "31 23 0:28 / " + root + " rw,relatime - tmpfs tmpfs rw,mode=755\n";
-    const std::pair<const char*, const char*> hierarchies[] = {
-        {"cpu,cpuacct", "rw,cpu,cpuacct"}, {"cpuset", "rw,cpuset"},   {"memory", "rw,memory"},
-        {"devices", "rw,devices"},         {"freezer", "rw,freezer"}, {"blkio", "rw,blkio"},
-        {"pids", "rw,pids"},               {"systemd", "rw,xattr,name=systemd"},
-        {"net_cls,net_prio", "rw,net_cls,net_prio"}};
+    const std::pair<const char*, const char*> hierarchies[] = {{"cpu,cpuacct", "rw,cpu,cpuacct"},
+                                                               {"cpuset", "rw,cpuset"},
+                                                               {"memory", "rw,memory"},
+                                                               {"devices", "rw,devices"},
+                                                               {"freezer", "rw,freezer"},
+                                                               {"blkio", "rw,blkio"},
+                                                               {"pids", "rw,pids"},
+                                                               {"systemd", "rw,xattr,name=systemd"},
+                                                               {"net_cls,net_prio", "rw,net_cls,net_prio"}};
     int id = 32;
     for (const auto& [name, options] : hierarchies) {
       std::string n = std::to_string(id++);
@@ -44,7 +48,8 @@ struct V1Fixture {
       Put(Dir(name) + "/cgroup.procs");
     }
     if (hybrid) {
-      mountinfo += "41 31 0:38 / " + root + "/unified rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw,nsdelegate\n";
+      mountinfo +=
+          "41 31 0:38 / " + root + "/unified rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw,nsdelegate\n";
       for (const std::string& dir : {root + "/unified", root + "/unified/liman"}) {
         Put(dir + "/cgroup.controllers", "hugetlb\n");
         Put(dir + "/cgroup.subtree_control", "");
@@ -65,20 +70,20 @@ struct V1Fixture {
       Put(dir + "/cpuset.cpus", "\n");
       Put(dir + "/cpuset.mems", "\n");
     }
-    for (const char* knob : {"memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.soft_limit_in_bytes",
-                             "memory.swappiness", "memory.oom_control", "memory.kmem.tcp.limit_in_bytes",
-                             "cgroup.event_control"})
+    for (const char* knob :
+         {"memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.soft_limit_in_bytes", "memory.swappiness",
+          "memory.oom_control", "memory.kmem.tcp.limit_in_bytes", "cgroup.event_control"})
       Put(Dir("memory") + "/" + knob);
     Put(Dir("memory") + "/memory.limit_in_bytes", "9223372036854771712\n");
-    for (const char* knob : {"cpu.shares", "cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.rt_period_us",
-                             "cpu.rt_runtime_us", "cpu.idle"})
+    for (const char* knob :
+         {"cpu.shares", "cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.rt_period_us", "cpu.rt_runtime_us", "cpu.idle"})
       Put(Dir("cpu,cpuacct") + "/" + knob);
     Put(Dir("pids") + "/pids.max");
     Put(Dir("devices") + "/devices.allow");
     Put(Dir("devices") + "/devices.deny");
     Put(Dir("freezer") + "/freezer.state", "THAWED\n");
-    for (const char* knob : {"blkio.weight", "blkio.weight_device", "blkio.throttle.read_bps_device",
-                             "blkio.throttle.write_iops_device"})
+    for (const char* knob :
+         {"blkio.weight", "blkio.weight_device", "blkio.throttle.read_bps_device", "blkio.throttle.write_iops_device"})
       Put(Dir("blkio") + "/" + knob);
     Put(Dir("net_cls,net_prio") + "/net_cls.classid");
     Put(Dir("net_cls,net_prio") + "/net_prio.ifpriomap");
@@ -158,7 +163,7 @@ TEST_CASE("v1 memory: limit and memory+swap are written in an order the kernel a
   r.memory->reservation = 268435456;
   r.memory->swappiness = 10;
   r.memory->disable_oom_killer = true;
-  r.memory->kernel = 1000000;     // no memory.kmem.limit_in_bytes here: ignored with a warning
+  r.memory->kernel = 1000000;  // no memory.kmem.limit_in_bytes here: ignored with a warning
   r.memory->kernel_tcp = 2000000;
   {
     // Lowering from the default (huge) limit: limit first, then memsw.
@@ -376,10 +381,8 @@ TEST_CASE("v1 stats and their JSON") {
   CHECK(j["cpu"]["usage"]["total"] == 123456789);
   CHECK(j["cpu"]["usage"]["percpu"] == json::array({100000000, 23456789}));
   CHECK(j["cpu"]["throttling"] == json::parse(R"({"periods":4,"throttledPeriods":1,"throttledTime":999})"));
-  CHECK(j["memory"]["usage"] ==
-        json::parse(R"({"limit":9223372036854771712,"usage":12288,"max":20000,"failcnt":0})"));
-  CHECK(j["memory"]["swap"] ==
-        json::parse(R"({"limit":9223372036854771712,"usage":12288,"max":20001,"failcnt":2})"));
+  CHECK(j["memory"]["usage"] == json::parse(R"({"limit":9223372036854771712,"usage":12288,"max":20000,"failcnt":0})"));
+  CHECK(j["memory"]["swap"] == json::parse(R"({"limit":9223372036854771712,"usage":12288,"max":20001,"failcnt":2})"));
   CHECK(j["memory"]["cache"] == 4096);
   CHECK(j["memory"]["raw"]["rss"] == 8192);
   CHECK(j["pids"] == json::parse(R"({"current":2,"limit":64})"));
@@ -437,8 +440,10 @@ TEST_CASE("v1 Destroy removes what Create made and nothing that was there before
   // so rmdir works on them as it would on cgroupfs.
   TempDir tmp;
   std::string root = tmp / "cg";
-  Put(tmp / "proc/self/mountinfo", "32 31 0:29 / " + root + "/memory rw - cgroup cgroup rw,memory\n"
-                                   "33 31 0:30 / " + root + "/pids rw - cgroup cgroup rw,pids\n");
+  Put(tmp / "proc/self/mountinfo", "32 31 0:29 / " + root +
+                                       "/memory rw - cgroup cgroup rw,memory\n"
+                                       "33 31 0:30 / " +
+                                       root + "/pids rw - cgroup cgroup rw,pids\n");
   REQUIRE(MkdirAll(root + "/memory/keep").ok());
   REQUIRE(MkdirAll(root + "/pids/keep").ok());
   ManagerOptions options;

@@ -33,7 +33,8 @@ struct V2Fixture {
   V2Fixture() {
     Put(proc + "/self/mountinfo",
         "25 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
-        "30 25 0:26 / " + root + " rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate\n");
+        "30 25 0:26 / " +
+            root + " rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate\n");
     Put(proc + "/4242/cgroup", "0::/user.slice/session-1.scope\n");
     for (const std::string& dir : {root, root + "/liman"}) {
       Put(dir + "/cgroup.controllers", std::string(kControllers) + "\n");
@@ -43,8 +44,7 @@ struct V2Fixture {
     Put(leaf + "/cgroup.subtree_control", "");
     for (const char* knob : {"cgroup.procs", "cgroup.freeze", "memory.max", "memory.low", "memory.swap.max",
                              "cpu.weight", "cpu.max", "cpu.max.burst", "cpu.idle", "cpuset.cpus", "cpuset.mems",
-                             "pids.max", "io.weight", "io.max", "hugetlb.2MB.max", "hugetlb.1GB.max",
-                             "memory.high"})
+                             "pids.max", "io.weight", "io.max", "hugetlb.2MB.max", "hugetlb.1GB.max", "memory.high"})
       Put(leaf + "/" + knob, "");
   }
 
@@ -185,13 +185,13 @@ TEST_CASE("v2 value conversions at the edges") {
   CHECK(v2::CpuWeightForShares(512) == 20);
   CHECK(v2::IoWeightForBlkioWeight(10) == 1);
   CHECK(v2::IoWeightForBlkioWeight(1000) == 10000);
-  CHECK(*v2::SwapMaxForSpec(0, 100) == 0);     // swap unset
-  CHECK(*v2::SwapMaxForSpec(-1, 100) == -1);   // unlimited
-  CHECK(*v2::SwapMaxForSpec(0, -1) == -1);     // unlimited memory: unlimited swap too
+  CHECK(*v2::SwapMaxForSpec(0, 100) == 0);    // swap unset
+  CHECK(*v2::SwapMaxForSpec(-1, 100) == -1);  // unlimited
+  CHECK(*v2::SwapMaxForSpec(0, -1) == -1);    // unlimited memory: unlimited swap too
   CHECK(*v2::SwapMaxForSpec(300, 100) == 200);
-  CHECK(*v2::SwapMaxForSpec(100, 100) == 0);   // no swap at all
-  CHECK(!v2::SwapMaxForSpec(50, 100).ok());    // memory+swap below memory
-  CHECK(!v2::SwapMaxForSpec(50, 0).ok());      // swap without a memory limit
+  CHECK(*v2::SwapMaxForSpec(100, 100) == 0);  // no swap at all
+  CHECK(!v2::SwapMaxForSpec(50, 100).ok());   // memory+swap below memory
+  CHECK(!v2::SwapMaxForSpec(50, 0).ok());     // swap without a memory limit
 }
 
 TEST_CASE("v2 memory: swap equal to the limit disables swap; quota alone and negative quota") {
@@ -233,9 +233,10 @@ TEST_CASE("v2 Apply errors name the file, the value and the cause") {
   r = {};
   r.unified = {{"rdma.max", "mlx4_0 hca_handle=2"}};
   status = manager->Apply(r);
-  CHECK(status.message() == "linux.resources.unified: write \"mlx4_0 hca_handle=2\" to \"" + f.leaf +
-                                "/rdma.max\": no such file or directory (the \"rdma\" controller is not enabled for \"" +
-                                f.leaf + "\"; its cgroup.controllers is \"memory pids\")");
+  CHECK(status.message() ==
+        "linux.resources.unified: write \"mlx4_0 hca_handle=2\" to \"" + f.leaf +
+            "/rdma.max\": no such file or directory (the \"rdma\" controller is not enabled for \"" + f.leaf +
+            "\"; its cgroup.controllers is \"memory pids\")");
 
   r = {};
   r.unified = {{"../cgroup.procs", "1"}};

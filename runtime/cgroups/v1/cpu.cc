@@ -14,9 +14,11 @@ absl::Status ApplyCpu(const std::string& dir, const oci::CpuResources& cpu) {
     // read the value back so an out-of-range request is reported rather than changed quietly.
     LIMAN_ASSIGN_OR_RETURN(uint64_t actual, ReadKnobUint(dir, "cpu.shares"));
     if (*cpu.shares > actual)
-      return absl::InvalidArgumentError(fmt::format("cpu.shares {}: the maximum allowed cpu-shares is {}", *cpu.shares, actual));
+      return absl::InvalidArgumentError(
+          fmt::format("cpu.shares {}: the maximum allowed cpu-shares is {}", *cpu.shares, actual));
     if (*cpu.shares < actual)
-      return absl::InvalidArgumentError(fmt::format("cpu.shares {}: the minimum allowed cpu-shares is {}", *cpu.shares, actual));
+      return absl::InvalidArgumentError(
+          fmt::format("cpu.shares {}: the minimum allowed cpu-shares is {}", *cpu.shares, actual));
   }
   int64_t quota = cpu.quota.value_or(0);
   std::string pending_period;

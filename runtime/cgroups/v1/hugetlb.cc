@@ -14,9 +14,9 @@ absl::Status ApplyHugetlb(const std::string& dir, const std::vector<oci::Hugepag
     std::string file = fmt::format("hugetlb.{}.limit_in_bytes", limit.page_size);
     if (!KnobExists(dir, file)) {
       auto sizes = v2::HugetlbPageSizes(dir, ".limit_in_bytes");
-      return absl::InvalidArgumentError(fmt::format("hugepage size {} is not supported here: {} does not exist (sizes: {})",
-                                                    Quote(limit.page_size), Quote(JoinPath(dir, file)),
-                                                    sizes.ok() ? fmt::format("{}", fmt::join(*sizes, ", ")) : "?"));
+      return absl::InvalidArgumentError(
+          fmt::format("hugepage size {} is not supported here: {} does not exist (sizes: {})", Quote(limit.page_size),
+                      Quote(JoinPath(dir, file)), sizes.ok() ? fmt::format("{}", fmt::join(*sizes, ", ")) : "?"));
     }
     LIMAN_RETURN_IF_ERROR(WriteKnob(dir, file, std::to_string(limit.limit)));
     std::string rsvd = fmt::format("hugetlb.{}.rsvd.limit_in_bytes", limit.page_size);

@@ -41,8 +41,8 @@ absl::Status SetLimitAndSwap(const std::string& dir, int64_t limit, int64_t swap
   // Unlimited memory with swap unset means unlimited memory+swap too (runc).
   if (limit == -1 && swap == 0 && KnobExists(dir, kMemsw)) swap = -1;
   if (limit > 0 && swap > 0 && swap < limit)
-    return absl::InvalidArgumentError(fmt::format(
-        "memory.swap ({}) is the memory+swap limit and must be >= memory.limit ({})", swap, limit));
+    return absl::InvalidArgumentError(
+        fmt::format("memory.swap ({}) is the memory+swap limit and must be >= memory.limit ({})", swap, limit));
   if (limit != 0 && swap != 0) {
     LIMAN_ASSIGN_OR_RETURN(uint64_t current, ReadKnobUint(dir, kLimit));
     if (swap == -1 || current < static_cast<uint64_t>(swap)) {

@@ -26,9 +26,12 @@ absl::Status ApplyCpu(const std::string& dir, const oci::CpuResources& cpu) {
   if (cpu.burst) {
     std::string burst = std::to_string(*cpu.burst);
     absl::Status status = WriteKnobV2(dir, "cpu.max.burst", burst);
-    if (IsErrno(status, EINVAL)) pending_burst = burst;
-    else if (IsErrno(status, ENOENT)) LogWarn("linux.resources.cpu.burst ignored: this kernel has no cpu.max.burst");
-    else if (!status.ok()) return status;
+    if (IsErrno(status, EINVAL))
+      pending_burst = burst;
+    else if (IsErrno(status, ENOENT))
+      LogWarn("linux.resources.cpu.burst ignored: this kernel has no cpu.max.burst");
+    else if (!status.ok())
+      return status;
   }
   int64_t quota = cpu.quota.value_or(0);
   uint64_t period = cpu.period.value_or(0);

@@ -91,8 +91,7 @@ absl::StatusOr<std::vector<uint32_t>> AttachedPrograms(int dirfd, const std::str
       ids.resize(attr.query.prog_cnt);
       return ids;
     }
-    if (errno != ENOSPC || ids.size() >= 65536)
-      return ErrnoError(fmt::format("bpf(BPF_PROG_QUERY) on {}", Quote(dir)));
+    if (errno != ENOSPC || ids.size() >= 65536) return ErrnoError(fmt::format("bpf(BPF_PROG_QUERY) on {}", Quote(dir)));
     ids.resize(ids.size() * 2);
   }
 }
@@ -114,9 +113,9 @@ std::vector<bpf_insn> BuildDeviceProgram(const DevicePolicy& policy) {
       program.push_back(Mov32Reg(kR1, kR3));
       program.push_back(Alu32Imm(BPF_AND, kR1, e.access));
       if (exceptions_allow)
-        program.push_back(JumpReg(BPF_JNE, kR1, kR3));   // some requested access not granted
+        program.push_back(JumpReg(BPF_JNE, kR1, kR3));  // some requested access not granted
       else
-        program.push_back(JumpImm(BPF_JEQ, kR1, 0));     // none of the requested access denied
+        program.push_back(JumpImm(BPF_JEQ, kR1, 0));  // none of the requested access denied
     }
     if (e.major >= 0) program.push_back(JumpIfNotNumber(kR4, e.major));
     if (e.minor >= 0) program.push_back(JumpIfNotNumber(kR5, e.minor));

@@ -34,9 +34,9 @@ absl::Status ApplyIo(const std::string& dir, const oci::BlockIoResources& blkio)
       LIMAN_RETURN_IF_ERROR(
           WriteKnobV2(dir, "io.bfq.weight", fmt::format("{}:{} {}", device.major, device.minor, *device.weight)));
     else
-      LIMAN_RETURN_IF_ERROR(WriteKnobV2(
-          dir, "io.weight",
-          fmt::format("{}:{} {}", device.major, device.minor, IoWeightForBlkioWeight(*device.weight))));
+      LIMAN_RETURN_IF_ERROR(
+          WriteKnobV2(dir, "io.weight",
+                      fmt::format("{}:{} {}", device.major, device.minor, IoWeightForBlkioWeight(*device.weight))));
   }
   // io.max takes several "key=value" pairs per device line; collect them so each device gets one
   // write, in the order devices first appear.

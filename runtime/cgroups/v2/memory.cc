@@ -28,8 +28,8 @@ absl::StatusOr<int64_t> SwapMaxForSpec(int64_t swap, int64_t limit) {
     return absl::InvalidArgumentError("memory.swap cannot be set without a memory.limit on cgroup v2");
   if (limit < 0) return absl::InvalidArgumentError(fmt::format("invalid memory.limit {}", limit));
   if (swap < limit)
-    return absl::InvalidArgumentError(fmt::format(
-        "memory.swap ({}) is the memory+swap limit and must be >= memory.limit ({})", swap, limit));
+    return absl::InvalidArgumentError(
+        fmt::format("memory.swap ({}) is the memory+swap limit and must be >= memory.limit ({})", swap, limit));
   return swap - limit;
 }
 
@@ -84,8 +84,7 @@ absl::Status ReadMemoryStats(const std::string& dir, MemoryStats& stats) {
     }
     // v1 reports memory+swap; runc adds memory to v2's swap figures to keep that meaning.
     stats.swap_usage = swap + stats.usage;
-    stats.swap_limit =
-        (swap_limit == kUnlimited || stats.limit == kUnlimited) ? kUnlimited : swap_limit + stats.limit;
+    stats.swap_limit = (swap_limit == kUnlimited || stats.limit == kUnlimited) ? kUnlimited : swap_limit + stats.limit;
     if (stats.swap_max_usage != 0) stats.swap_max_usage += stats.max_usage;
   }
   return absl::OkStatus();
