@@ -289,6 +289,18 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
   if (!ApplySchedulerAndLimits(process, proc.get(), &error)) Die(sync_fd, error);
   if (!ApplySecurityLabels(process, proc.get(), &error)) Die(sync_fd, error);
   if (process.has_umask) umask(process.umask);
+  // No descriptor of ours may reach the container (CVE-2024-21626): everything past the
+  // preserved ones is closed on exec; the preserved ones stay open. Done before seccomp, whose
+  // profile may not allow close_range(2).
+  unsigned first_closed = 3 + static_cast<unsigned>(process.preserve_fds);
+  for (unsigned fd = 3; fd < first_closed; ++fd) fcntl(static_cast<int>(fd), F_SETFD, 0);
+  if (syscall(SYS_close_range, first_closed, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    // Kernels before 5.11 lack CLOSE_RANGE_CLOEXEC: mark each possible descriptor instead.
+    rlimit files{};
+    getrlimit(RLIMIT_NOFILE, &files);
+    for (unsigned fd = first_closed; fd < files.rlim_cur && fd < 65536; ++fd) fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
+  }
+
   // Without no_new_privs a filter needs CAP_SYS_ADMIN (seccomp(2)), so it goes in before the
   // capabilities are dropped; with it, as late as possible so the filter sees only the workload.
   bool seccomp_early = process.has_seccomp && (!process.no_new_privileges || process.seccomp.uses_notify);
@@ -303,13 +315,6 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
   if (!LookupExecutable(process, &executable, &error)) Die(sync_fd, error);
   if (process.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     Die(sync_fd, (Fail(&error, errno, "prctl(PR_SET_NO_NEW_PRIVS)"), error));
-
-  // No descriptor of ours may reach the container (CVE-2024-21626): everything past the
-  // preserved ones is closed on exec; the preserved ones stay open.
-  unsigned first_closed = 3 + static_cast<unsigned>(process.preserve_fds);
-  for (unsigned fd = 3; fd < first_closed; ++fd) fcntl(static_cast<int>(fd), F_SETFD, 0);
-  if (syscall(SYS_close_range, first_closed, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
-    Die(sync_fd, (Fail(&error, errno, "close_range(%u, CLOEXEC)", first_closed), error));
 
   std::vector<char*> argv = CStrings(process.args);
   std::vector<char*> envp = CStrings(process.env);
