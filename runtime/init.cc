@@ -261,9 +261,10 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
   if (!plan.is_exec) {
     fifo.reset(plan.exec_fifo_fd);
     // --- Phase: root filesystem, still seeing the host's mounts -------------------------------
-    UniqueFd root(PrepareRoot(plan.rootfs, &error));
-    if (!root) Die(sync_fd, error);
-    if (!MountAll(plan.rootfs, root.get(), &error)) Die(sync_fd, error);
+    bool mounts = plan.rootfs.mount_namespace;
+    UniqueFd root(mounts ? PrepareRoot(plan.rootfs, &error) : open(plan.rootfs.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) Die(sync_fd, mounts ? error : (Fail(&error, errno, "open rootfs \"%s\"", plan.rootfs.rootfs.c_str()), error));
+    if (mounts && !MountAll(plan.rootfs, root.get(), &error)) Die(sync_fd, error);
     // --- Phase: prestart/createRuntime hooks run in the parent, then createContainer here -----
     if (!SendSync(sync_fd, SyncType::kMountsReady)) _exit(1);
     std::vector<char> buffer(1 << 20);
@@ -275,10 +276,12 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
     if (absl::Status hooks = RunHooks("createContainer", plan.create_container_hooks, state_json); !hooks.ok())
       Die(sync_fd, (Fail(&error, 0, "%s", std::string(hooks.message()).c_str()), error));
     // --- Phase: switch to the container's root ------------------------------------------------
-    if (!EnterRoot(plan.rootfs, root.get(), &error)) Die(sync_fd, error);
+    if (mounts && !EnterRoot(plan.rootfs, root.get(), &error)) Die(sync_fd, error);
+    if (!mounts && (fchdir(root.get()) != 0 || chroot(".") != 0 || chdir("/") != 0))
+      Die(sync_fd, (Fail(&error, errno, "chroot to rootfs \"%s\"", plan.rootfs.rootfs.c_str()), error));
     root.reset();
-    if (process.terminal && !SetupConsole(process, true, &error)) Die(sync_fd, error);
-    if (!FinishRootfs(plan.rootfs, &error)) Die(sync_fd, error);
+    if (process.terminal && !SetupConsole(process, mounts, &error)) Die(sync_fd, error);
+    if (mounts && !FinishRootfs(plan.rootfs, &error)) Die(sync_fd, error);
     if (!ApplySysctls(plan, proc.get(), &error)) Die(sync_fd, error);
     if (!SetHostAndDomain(plan, &error)) Die(sync_fd, error);
   } else if (process.terminal && !SetupConsole(process, false, &error)) {
@@ -289,6 +292,12 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
   if (!ApplySchedulerAndLimits(process, proc.get(), &error)) Die(sync_fd, error);
   if (!ApplySecurityLabels(process, proc.get(), &error)) Die(sync_fd, error);
   if (process.has_umask) umask(process.umask);
+  // The working directory and the program are checked before seccomp, whose profile may forbid
+  // getcwd(2) or stat(2) (runc fails there; crun does not).
+  if (!EnterWorkingDirectory(process, &error)) Die(sync_fd, error);
+  std::string executable;
+  if (!LookupExecutable(process, &executable, &error)) Die(sync_fd, error);
+
   // No descriptor of ours may reach the container (CVE-2024-21626): everything past the
   // preserved ones is closed on exec; the preserved ones stay open. Done before seccomp, whose
   // profile may not allow close_range(2).
@@ -310,9 +319,9 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
 
   // --- Phase: become the configured user ------------------------------------------------------
   if (!SwitchUser(process, &error)) Die(sync_fd, error);
-  if (!EnterWorkingDirectory(process, &error)) Die(sync_fd, error);
-  std::string executable;
-  if (!LookupExecutable(process, &executable, &error)) Die(sync_fd, error);
+  // Again as the user, for its permission check; the path was verified above.
+  if (process.uid != 0 && chdir(process.cwd.c_str()) != 0)
+    Die(sync_fd, (Fail(&error, errno, "chdir to cwd \"%s\" as uid %u", process.cwd.c_str(), process.uid), error));
   if (process.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     Die(sync_fd, (Fail(&error, errno, "prctl(PR_SET_NO_NEW_PRIVS)"), error));
 

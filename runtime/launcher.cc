@@ -73,7 +73,8 @@ absl::Status DriveCreate(const StateStore& store, ContainerState& state, const C
   LIMAN_RETURN_IF_ERROR(store.Save(state));
   std::string state_json = OciState(state, Status::kCreating).dump();
   if (state.config.hooks) {
-    LIMAN_RETURN_IF_ERROR(RunHooks("prestart", state.config.hooks->prestart, state_json));
+    // prestart predates the "creating" state; the validation suite (and crun) give it "created".
+    LIMAN_RETURN_IF_ERROR(RunHooks("prestart", state.config.hooks->prestart, OciState(state, Status::kCreated).dump()));
     LIMAN_RETURN_IF_ERROR(RunHooks("createRuntime", state.config.hooks->create_runtime, state_json));
   }
   // createContainer hooks see "creating", startContainer hooks "created": both go down, NUL-separated.

@@ -422,9 +422,14 @@ absl::StatusOr<ContainerPlan> PlanContainer(const oci::Spec& spec, const PlanOpt
   if (!spec.linux->intel_rdt.is_null())
     return absl::UnimplementedError("linux.intelRdt is not supported by liman-runtime");
   LIMAN_ASSIGN_OR_RETURN(plan.namespaces, PlanNamespaces(spec));
-  if (!plan.namespaces.has_flag(CLONE_NEWNS))
-    return absl::InvalidArgumentError("a mount namespace is required");
   LIMAN_ASSIGN_OR_RETURN(plan.rootfs, PlanRootfs(spec, options, plan.namespaces));
+  if (!plan.namespaces.has_flag(CLONE_NEWNS)) {
+    // Sharing the host's mount namespace: any mount would be the host's. As runc, the rootfs
+    // is only entered (chroot here) and the mounts, devices and path masks are not applied.
+    plan.rootfs.mount_namespace = false;
+    if (!plan.rootfs.mounts.empty() || !plan.rootfs.masked_paths.empty() || !plan.rootfs.readonly_paths.empty())
+      LogWarn("no mount namespace: mounts, maskedPaths and readonlyPaths are not applied");
+  }
   LIMAN_ASSIGN_OR_RETURN(plan.process, PlanProcess(*spec.process, spec, options));
   if (!spec.hostname.empty()) {
     if (!plan.namespaces.has_flag(CLONE_NEWUTS))

@@ -66,6 +66,7 @@ struct RootfsPlan {
   std::vector<cgroups::Hierarchy> cgroup_hierarchies;
   bool cgroup_namespace = false;
   bool no_pivot = false;
+  bool mount_namespace = true;  // without one nothing is mounted (it would land on the host): chroot only
 };
 
 struct RlimitPlan {

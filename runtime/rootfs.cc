@@ -302,16 +302,11 @@ int OpenInRoot(int root_fd, const char* path, int flags, uint64_t extra_resolve)
 }
 
 int PrepareRoot(const RootfsPlan& plan, ChildError* error) {
-  // Nothing we mount may propagate back to the host: everything becomes rslave first (runc's
-  // default), then what rootfsPropagation asks for. "shared" is applied after pivot_root, which
-  // refuses a shared parent mount.
+  // Nothing we mount may propagate back to the host: everything becomes rslave (runc's default).
+  // rootfsPropagation applies to the container's root after pivot_root: "shared" could not be
+  // pivoted, "unbindable" could not be bound.
   if (mount(nullptr, "/", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) {
     Fail(error, errno, "make \"/\" rslave");
-    return -1;
-  }
-  unsigned long propagation = plan.root_propagation;
-  if (propagation && !(propagation & MS_SHARED) && mount(nullptr, "/", nullptr, propagation, nullptr) != 0) {
-    Fail(error, errno, "set the propagation of \"/\" (rootfsPropagation)");
     return -1;
   }
   if (mount(plan.rootfs.c_str(), plan.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {

@@ -41,7 +41,13 @@ line_of() { grep -nx "$1" "$ORDER" | cut -d: -f1; }
   local h
   for h in prestart createRuntime createContainer; do
     assert_eq "$(hook_state "$h" id)" "$CTR" "$h id"
-    assert_eq "$(hook_state "$h" status)" creating "$h status"
+    # prestart is the pre-1.0 hook: the validation suite expects it to see "created" (crun does);
+    # the two hooks that replace it see the container as it is, "creating".
+    if [ "$h" = prestart ]; then
+      [[ "$(hook_state "$h" status)" =~ ^(creating|created)$ ]] || fail "$h status"
+    else
+      assert_eq "$(hook_state "$h" status)" creating "$h status"
+    fi
     assert_eq "$(hook_state "$h" bundle)" "$BUNDLE" "$h bundle"
     [[ "$(hook_state "$h" ociVersion)" == 1.* ]] || fail "$h ociVersion"
   done
