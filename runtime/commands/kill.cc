@@ -1,5 +1,3 @@
-#include <csignal>
-
 #include "runtime/commands/commands.h"
 #include "runtime/launcher.h"
 
@@ -19,11 +17,9 @@ void AddKillCommand(CLI::App& app, CommandContext& context) {
     StateStore store = context.store();
     auto state = store.Load(*id);
     if (!state.ok()) return context.Report(state.status());
-    if (CurrentStatus(store, *state) == Status::kStopped && !*all) {
-      // SIGKILL to a container whose init has already exited asks for what is already true.
-      if (*number == SIGKILL) return;
+    // The spec: signalling a container that is neither created nor running MUST fail.
+    if (CurrentStatus(store, *state) == Status::kStopped && !*all)
       return context.Report(absl::FailedPreconditionError("container not running"));
-    }
     context.Report(SignalContainer(*state, *number, *all));
   });
 }
