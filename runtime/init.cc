@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include "common/unique_fd.h"
@@ -267,12 +268,16 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
     if (mounts && !MountAll(plan.rootfs, root.get(), &error)) Die(sync_fd, error);
     // --- Phase: prestart/createRuntime hooks run in the parent, then createContainer here -----
     if (!SendSync(sync_fd, SyncType::kMountsReady)) _exit(1);
-    std::vector<char> buffer(1 << 20);
+    // Left uninitialised: only the pages recvmsg(2) fills are touched, and so charged to the
+    // container's memory cgroup (a container may start under a limit of a few hundred KiB).
+    constexpr size_t kCapacity = 1 << 20;
+    std::unique_ptr<char[]> buffer(new char[kCapacity]);
     SyncHeader header{};
     size_t length = 0;
-    if (ReceiveSync(sync_fd, &header, buffer.data(), buffer.size(), &length) != static_cast<int>(SyncType::kContinue)) _exit(1);
-    state_json.assign(buffer.data(), strnlen(buffer.data(), length));
-    if (state_json.size() + 1 < length) start_state_json.assign(buffer.data() + state_json.size() + 1, length - state_json.size() - 1);
+    if (ReceiveSync(sync_fd, &header, buffer.get(), kCapacity, &length) != static_cast<int>(SyncType::kContinue)) _exit(1);
+    state_json.assign(buffer.get(), strnlen(buffer.get(), length));
+    if (state_json.size() + 1 < length) start_state_json.assign(buffer.get() + state_json.size() + 1, length - state_json.size() - 1);
+    buffer.reset();
     if (absl::Status hooks = RunHooks("createContainer", plan.create_container_hooks, state_json); !hooks.ok())
       Die(sync_fd, (Fail(&error, 0, "%s", std::string(hooks.message()).c_str()), error));
     // --- Phase: switch to the container's root ------------------------------------------------
@@ -354,10 +359,11 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
 [[noreturn]] void RunStage1(const ContainerPlan& plan, int sync_fd) {
   ChildError error;
   const NamespacePlan& ns = plan.namespaces;
-  // Wait until the parent has put us in the container's cgroup: a cgroup namespace created below
-  // must be rooted there.
+  // Wait, if asked, until the parent has put us in the container's cgroup: a cgroup namespace
+  // created below must be rooted there.
   SyncHeader header{};
-  if (ReceiveSync(sync_fd, &header, nullptr, 0, nullptr) != static_cast<int>(SyncType::kContinue)) _exit(1);
+  if (plan.join_cgroup_first && ReceiveSync(sync_fd, &header, nullptr, 0, nullptr) != static_cast<int>(SyncType::kContinue))
+    _exit(1);
   for (const NamespaceJoin& join : ns.joins) {
     if (setns(join.fd.get(), join.clone_flag) != 0)
       Die(sync_fd, (Fail(&error, errno, "setns to %s", join.path.c_str()), error));
@@ -382,10 +388,20 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
     if (!offsets || write(offsets.get(), ns.timens_offsets.data(), ns.timens_offsets.size()) < 0)
       Die(sync_fd, (Fail(&error, errno, "write \"/proc/self/timens_offsets\""), error));
   }
+  // Stage 2 must not report anything before stage 1 has reported its pid: it waits on a pipe.
+  int reported[2];
+  if (pipe2(reported, O_CLOEXEC) != 0) Die(sync_fd, (Fail(&error, errno, "pipe2"), error));
   pid_t child = fork();
   if (child < 0) Die(sync_fd, (Fail(&error, errno, "fork stage 2"), error));
-  if (child == 0) RunStage2(plan, sync_fd);
+  if (child == 0) {
+    close(reported[1]);
+    char byte;
+    if (read(reported[0], &byte, 1) != 1) _exit(1);
+    close(reported[0]);
+    RunStage2(plan, sync_fd);
+  }
   SendSync(sync_fd, SyncType::kInitPid, child);
+  if (write(reported[1], "", 1) != 1) _exit(1);
   _exit(0);
 }
 

@@ -52,11 +52,24 @@ absl::StatusOr<std::unique_ptr<cgroups::Manager>> ManagerFor(const ContainerStat
   return cgroups::LoadManager(state.cgroup);
 }
 
+// A task frozen by the v1 freezer acts on SIGKILL only once thawed: a SIGKILL sent to a paused
+// container would leave it paused for ever (and containerd, after `ctr task kill -s SIGKILL` of a
+// paused task, would wait for an exit that never comes). Like runc, thaw the cgroup after sending
+// SIGKILL; other signals stay pending until `resume`, as they do for runc's `kill` without --all.
+absl::Status ThawAfterSigkill(cgroups::Manager& cgroup, int signal) {
+  if (signal != SIGKILL) return absl::OkStatus();
+  LIMAN_ASSIGN_OR_RETURN(cgroups::FreezerState freezer, cgroup.GetFreezerState());
+  if (freezer == cgroups::FreezerState::kThawed) return absl::OkStatus();
+  return Annotate(cgroup.Thaw(), "thaw the paused container after SIGKILL");
+}
+
 // Everything the parent does once stage 1 runs; on error the caller tears down.
 absl::Status DriveCreate(const StateStore& store, ContainerState& state, const ContainerPlan& plan,
                          cgroups::Manager& cgroup, int sync_fd, pid_t stage1) {
-  LIMAN_RETURN_IF_ERROR(Annotate(cgroup.AddProcess(stage1), "join the container's cgroup"));
-  if (!SendSync(sync_fd, SyncType::kContinue)) return ErrnoError("sync with stage 1");
+  if (plan.join_cgroup_first) {
+    LIMAN_RETURN_IF_ERROR(Annotate(cgroup.AddProcess(stage1), "join the container's cgroup"));
+    if (!SendSync(sync_fd, SyncType::kContinue)) return ErrnoError("sync with stage 1");
+  }
   if (plan.namespaces.new_user) {
     LIMAN_RETURN_IF_ERROR(ExpectSync(sync_fd, SyncType::kUserNamespaceReady).status());
     LIMAN_RETURN_IF_ERROR(Annotate(WriteIdMaps(stage1, plan.namespaces), "write user namespace mappings"));
@@ -66,7 +79,17 @@ absl::Status DriveCreate(const StateStore& store, ContainerState& state, const C
   waitpid(stage1, nullptr, 0);
   state.init_pid = init.pid;
   if (plan.is_exec) return absl::OkStatus();
-  LIMAN_ASSIGN_OR_RETURN(state.init_start_time, ProcessStartTime(state.init_pid));
+  // The init does not run anything of the container's before our kContinue below.
+  absl::StatusOr<uint64_t> start_time = ProcessStartTime(state.init_pid);
+  absl::Status joined = start_time.status();
+  if (joined.ok() && !plan.join_cgroup_first)
+    joined = Annotate(cgroup.AddProcess(state.init_pid), "join the container's cgroup");
+  if (!joined.ok()) {
+    // The init may have failed meanwhile (and exited): its own report explains more.
+    LIMAN_RETURN_IF_ERROR(ExpectSync(sync_fd, SyncType::kMountsReady).status());
+    return joined;
+  }
+  state.init_start_time = *start_time;
 
   LIMAN_RETURN_IF_ERROR(ExpectSync(sync_fd, SyncType::kMountsReady).status());
   // The state is on disk before any hook runs, so a hook may call `state` on us.
@@ -219,12 +242,16 @@ absl::Status SignalContainer(const ContainerState& state, int signal, bool all) 
     LIMAN_ASSIGN_OR_RETURN(std::vector<pid_t> pids, cgroup->Pids());
     for (pid_t pid : pids)
       if (kill(pid, signal) != 0 && errno != ESRCH) return ErrnoError(fmt::format("kill({}, {})", pid, signal));
-    return absl::OkStatus();
+    return ThawAfterSigkill(*cgroup, signal);
   }
   if (!ProcessAlive(state.init_pid, state.init_start_time))
     return absl::FailedPreconditionError("container not running");
   if (kill(state.init_pid, signal) != 0) return ErrnoError(fmt::format("kill({}, {})", state.init_pid, signal));
-  return absl::OkStatus();
+  if (signal != SIGKILL) return absl::OkStatus();
+  auto cgroup = ManagerFor(state);
+  if (absl::IsNotFound(cgroup.status())) return absl::OkStatus();  // no cgroup: nothing froze it
+  if (!cgroup.ok()) return cgroup.status();
+  return ThawAfterSigkill(**cgroup, signal);
 }
 
 absl::Status DestroyContainer(const StateStore& store, const ContainerState& state) {

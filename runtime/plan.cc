@@ -423,6 +423,7 @@ absl::StatusOr<ContainerPlan> PlanContainer(const oci::Spec& spec, const PlanOpt
     return absl::UnimplementedError("linux.intelRdt is not supported by liman-runtime");
   LIMAN_ASSIGN_OR_RETURN(plan.namespaces, PlanNamespaces(spec));
   LIMAN_ASSIGN_OR_RETURN(plan.rootfs, PlanRootfs(spec, options, plan.namespaces));
+  plan.join_cgroup_first = plan.namespaces.has_flag(CLONE_NEWCGROUP);
   if (!plan.namespaces.has_flag(CLONE_NEWNS)) {
     // Sharing the host's mount namespace: any mount would be the host's. As runc, the rootfs
     // is only entered (chroot here) and the mounts, devices and path masks are not applied.

@@ -110,6 +110,11 @@ struct ContainerPlan {
   std::string id;
   std::string bundle;
   bool is_exec = false;  // joining a running container: no rootfs, no hooks, no exec fifo
+  // Stage 1 waits until the parent has moved it into the container's cgroup (needed before a
+  // cgroup namespace is made or joined, and for exec, which does not wait later). Otherwise the
+  // parent moves the init while it mounts: the first cgroup.procs write of a v1 host waits for
+  // an RCU grace period (percpu_down_write of cgroup_threadgroup_rwsem), ~10 ms worth overlapping.
+  bool join_cgroup_first = true;
   NamespacePlan namespaces;
   RootfsPlan rootfs;
   ProcessPlan process;

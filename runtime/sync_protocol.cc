@@ -5,7 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
-#include <vector>
+#include <memory>
 
 #include "common/status.h"
 #include "fmt/format.h"
@@ -45,13 +45,15 @@ void SendChildError(int fd, const ChildError& error) {
 
 absl::StatusOr<SyncHeader> ExpectSync(int fd, SyncType expected, std::string* payload) {
   SyncHeader header{};
-  std::vector<char> buffer(1 << 20);
+  constexpr size_t kCapacity = 1 << 20;
+  std::unique_ptr<char[]> storage(new char[kCapacity]);  // uninitialised: only what arrives is touched
+  char* buffer = storage.get();
   size_t length = 0;
-  int type = ReceiveSync(fd, &header, buffer.data(), buffer.size(), &length);
+  int type = ReceiveSync(fd, &header, buffer, kCapacity, &length);
   if (type < 0) return absl::InternalError("container init exited unexpectedly (no report on the sync socket)");
   if (header.type == SyncType::kError) {
     ChildError error;
-    memcpy(&error, buffer.data(), std::min(length, sizeof error));
+    memcpy(&error, buffer, std::min(length, sizeof error));
     error.message[sizeof error.message - 1] = '\0';
     if (error.err == 0) return absl::InternalError(error.message);
     return ErrnoError(error.err, error.message);
@@ -59,7 +61,7 @@ absl::StatusOr<SyncHeader> ExpectSync(int fd, SyncType expected, std::string* pa
   if (header.type != expected)
     return absl::InternalError(fmt::format("sync: expected message {}, got {}", static_cast<uint32_t>(expected),
                                            static_cast<uint32_t>(header.type)));
-  if (payload) payload->assign(buffer.data(), length);
+  if (payload) payload->assign(buffer, length);
   return header;
 }
 
