@@ -168,7 +168,6 @@ absl::StatusOr<ContainerState> CreateContainer(const StateStore& store, const Cr
   absl::Cleanup close_console = [&] { if (plan.process.console_socket_fd >= 0) close(plan.process.console_socket_fd); };
   if (options.console_socket_fd >= 0) plan.process.console_socket_fd = options.console_socket_fd;
   state.rootfs = plan.rootfs.rootfs;
-  state.cgroup = cgroup->Save();
   std::string fifo_path = store.ExecFifoPath(options.id);
 
   LIMAN_RETURN_IF_ERROR(store.Reserve(options.id));
@@ -187,6 +186,7 @@ absl::StatusOr<ContainerState> CreateContainer(const StateStore& store, const Cr
     if (absl::Status s = store.Remove(options.id); !s.ok()) LogWarn("remove state: {}", s.message());
   };
   LIMAN_RETURN_IF_ERROR(Annotate(cgroup->Create(), "create cgroup"));
+  state.cgroup = cgroup->Save();  // after Create: it records which parent directories it made
   LIMAN_RETURN_IF_ERROR(Annotate(cgroup->Apply(EffectiveResources(state.config)), "set cgroup resources"));
   if (mkfifo(fifo_path.c_str(), 0600) != 0) return ErrnoError(fmt::format("mkfifo {}", Quote(fifo_path)));
   // The init waits on this end; opened here because in a user namespace it could not open it.

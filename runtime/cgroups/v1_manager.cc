@@ -107,9 +107,9 @@ absl::Status V1Manager::Create() {
     V2Dir& dir = unified_->dir;
     LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> created, MakeCgroupDir(dir.mountpoint, dir.path));
     if (!created.empty()) dir.created = std::move(created);
-    if (!unified_->controllers.empty())
-      LIMAN_RETURN_IF_ERROR(Annotate(EnableSubtreeControllers(dir.mountpoint, dir.path, unified_->controllers),
-                                     "enable cgroup controllers"));
+    // Controllers of the unified part are enabled only when a resource needs one (Apply): once
+    // enabled in the root's subtree_control, a controller can no longer be mounted as a v1
+    // hierarchy, which other runtimes on the host (crun) rely on.
   }
   return absl::OkStatus();
 }
@@ -147,6 +147,9 @@ absl::Status V1Manager::Apply(const oci::Resources& r) {
   }
   if (!r.hugepage_limits.empty()) {
     if (Find("hugetlb") == nullptr && UnifiedHas("hugetlb")) {
+      LIMAN_RETURN_IF_ERROR(Annotate(EnableSubtreeControllers(unified_->dir.mountpoint, unified_->dir.path,
+                                                              std::vector<std::string>{"hugetlb"}),
+                                     "enable the hugetlb controller"));
       LIMAN_RETURN_IF_ERROR(v2::ApplyHugetlb(unified_->dir.path, r.hugepage_limits));
     } else {
       LIMAN_ASSIGN_OR_RETURN(std::string dir, DirFor("hugetlb", "hugepageLimits"));

@@ -139,7 +139,7 @@ TEST_CASE("v1 hierarchies: one per mount, joint mounts once, the unified part la
   CHECK(f.Make("sub")->Hierarchies().back().host_path == f.root + "/unified/user.slice/sub");
 }
 
-TEST_CASE("v1 Create seeds new cpusets from their parents and enables hugetlb in the unified part") {
+TEST_CASE("v1 Create seeds new cpusets from their parents and leaves the unified part's controllers alone") {
   V1Fixture f;
   auto manager = f.Make();
   WriteLog log;
@@ -148,9 +148,8 @@ TEST_CASE("v1 Create seeds new cpusets from their parents and enables hugetlb in
   CHECK(Get(f.root + "/cpuset/liman/cpuset.mems") == "0");
   CHECK(Get(f.Dir("cpuset") + "/cpuset.cpus") == "0-3");
   CHECK(Get(f.Dir("cpuset") + "/cpuset.mems") == "0");
-  CHECK(log.To("cgroup.subtree_control") == Strings{"+hugetlb", "+hugetlb"});
-  CHECK(Get(f.root + "/unified/cgroup.subtree_control") == "+hugetlb");
-  CHECK(Get(f.Dir("unified") + "/cgroup.subtree_control").rfind("<", 0) == 0);  // leaf untouched (absent)
+  CHECK(log.To("cgroup.subtree_control").empty());
+  CHECK(Get(f.root + "/unified/cgroup.subtree_control") == "");
 }
 
 TEST_CASE("v1 memory: limit and memory+swap are written in an order the kernel accepts") {
@@ -248,6 +247,9 @@ TEST_CASE("v1 cpu, cpuset, pids, blkio, hugetlb (through cgroup2), net_cls, net_
                                     "blkio/liman/ctr/blkio.weight_device=8:0 200",
                                     "blkio/liman/ctr/blkio.throttle.read_bps_device=8:0 1048576",
                                     "blkio/liman/ctr/blkio.throttle.write_iops_device=8:16 50",
+                                    // hugetlb is enabled down the unified tree only now that it is needed.
+                                    "unified/cgroup.subtree_control=+hugetlb",
+                                    "unified/liman/cgroup.subtree_control=+hugetlb",
                                     "unified/liman/ctr/hugetlb.2MB.max=4194304",
                                     "net_cls,net_prio/liman/ctr/net_cls.classid=1048577",
                                     "net_cls,net_prio/liman/ctr/net_prio.ifpriomap=eth0 5",
@@ -429,7 +431,9 @@ TEST_CASE("v1 Save and LoadManager round-trip (hybrid)") {
   r.hugepage_limits = {{"1GB", 0}};
   r.pids_limit = 3;
   REQUIRE((*loaded)->Apply(r).ok());
-  CHECK(log.Relative(f.root) == Strings{"pids/liman/ctr/pids.max=3", "unified/liman/ctr/hugetlb.1GB.max=0"});
+  CHECK(log.Relative(f.root) == Strings{"pids/liman/ctr/pids.max=3", "unified/cgroup.subtree_control=+hugetlb",
+                                        "unified/liman/cgroup.subtree_control=+hugetlb",
+                                        "unified/liman/ctr/hugetlb.1GB.max=0"});
   json broken = saved;
   broken["hierarchies"][0].erase("path");
   CHECK(!LoadManager(broken).ok());
