@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+
+#include "runtime/tests/child_process.h"
 #include <functional>
 #include <string>
 
@@ -14,20 +16,11 @@
 
 using namespace liman;
 using namespace liman::runtime;
+using liman::testing::RunInChild;
 
 namespace {
 
 constexpr uint64_t Bit(int cap) { return uint64_t{1} << cap; }
-
-int RunInChild(const std::function<int()>& body) {
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) _exit(body());
-  int status = 0;
-  REQUIRE(waitpid(pid, &status, 0) == pid);
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  return 128 + WTERMSIG(status);
-}
 
 // The hex value of a "CapXxx:" line of /proc/self/status, or "" if absent.
 std::string StatusField(const std::string& status, const std::string& field) {

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+
+#include "runtime/tests/child_process.h"
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -24,20 +26,9 @@
 
 using namespace liman;
 using namespace liman::runtime;
+using liman::testing::RunInChild;
 
 namespace {
-
-// Runs `body` in a forked child and returns its exit code (128+signal if it was killed). The
-// child reports through the code only: Catch2 assertions must stay in the parent.
-int RunInChild(const std::function<int()>& body) {
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) _exit(body());
-  int status = 0;
-  REQUIRE(waitpid(pid, &status, 0) == pid);
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  return 128 + WTERMSIG(status);
-}
 
 oci::SeccompSyscall Rule(std::vector<std::string> names, std::string action,
                          std::optional<unsigned> errno_ret = std::nullopt,
