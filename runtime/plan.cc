@@ -17,6 +17,7 @@
 #include "common/logging.h"
 #include "common/status.h"
 #include "common/unix_socket.h"
+#include "runtime/cgroups/device_rules.h"
 #include "fmt/format.h"
 
 namespace liman::runtime {
@@ -396,18 +397,11 @@ absl::StatusOr<ProcessPlan> PlanProcess(const oci::Process& process, const oci::
 
 oci::Resources EffectiveResources(const oci::Spec& spec) {
   oci::Resources resources = spec.linux && spec.linux->resources ? *spec.linux->resources : oci::Resources{};
-  auto allow = [&](const char* type, std::optional<int64_t> major, std::optional<int64_t> minor, const char* access) {
-    resources.devices.push_back({true, type, major, minor, access});
-  };
-  allow("c", std::nullopt, std::nullopt, "m");
-  allow("b", std::nullopt, std::nullopt, "m");
-  for (auto [major, minor] : {std::pair{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 1}, {5, 2}, {10, 200}})
-    allow("c", major, minor, "rwm");
-  allow("c", 136, std::nullopt, "rwm");
+  for (oci::DeviceCgroupRule& rule : cgroups::RuncDefaultDeviceRules()) resources.devices.push_back(std::move(rule));
   if (spec.linux) {
     for (const oci::Device& device : spec.linux->devices) {
-      const char* type = device.type == "b" ? "b" : device.type == "p" ? "p" : "c";
-      if (device.type != "p") allow(type, device.major, device.minor, "rwm");
+      if (device.type == "p") continue;  // FIFOs are not subject to the devices cgroup
+      resources.devices.push_back({true, device.type == "b" ? "b" : "c", device.major, device.minor, "rwm"});
     }
   }
   return resources;

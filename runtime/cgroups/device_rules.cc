@@ -176,6 +176,7 @@ std::vector<oci::DeviceCgroupRule> RuncDefaultDeviceRules() {
       rule("c", 1, 5, "rwm"),                      // /dev/zero
       rule("c", 1, 9, "rwm"),                      // /dev/urandom
       rule("c", 136, std::nullopt, "rwm"),         // /dev/pts/*
+      rule("c", 5, 1, "rwm"),                      // /dev/console
       rule("c", 5, 2, "rwm"),                      // /dev/ptmx
       rule("c", 10, 200, "rwm"),                   // /dev/net/tun
   };
