@@ -50,7 +50,10 @@ absl::Status WriteFile(const std::string& path, std::string_view data) {
   return WriteFileAt(AT_FDCWD, path, data);
 }
 
-absl::Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
+namespace {
+
+// Write to a temporary beside `path`, optionally fsync it, rename it over `path`.
+absl::Status WriteAndRename(const std::string& path, std::string_view data, mode_t mode, bool durable) {
   std::string tmp = absl::StrCat(path, ".tmp-", getpid());
   UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd) return ErrnoError(absl::StrCat("create ", Quote(tmp)));
@@ -65,7 +68,7 @@ absl::Status WriteFileAtomic(const std::string& path, std::string_view data, mod
     }
     done += static_cast<size_t>(n);
   }
-  if (fsync(fd.get()) != 0) {
+  if (durable && fsync(fd.get()) != 0) {
     int err = errno;
     unlink(tmp.c_str());
     return ErrnoError(err, absl::StrCat("fsync ", Quote(tmp)));
@@ -76,10 +79,22 @@ absl::Status WriteFileAtomic(const std::string& path, std::string_view data, mod
     unlink(tmp.c_str());
     return ErrnoError(err, absl::StrCat("rename ", Quote(tmp), " to ", Quote(path)));
   }
-  std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
-  UniqueFd dirfd(open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dirfd) fsync(dirfd.get());
+  if (durable) {
+    std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
+    UniqueFd dirfd(open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dirfd) fsync(dirfd.get());
+  }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
+  return WriteAndRename(path, data, mode, /*durable=*/true);
+}
+
+absl::Status ReplaceFile(const std::string& path, std::string_view data, mode_t mode) {
+  return WriteAndRename(path, data, mode, /*durable=*/false);
 }
 
 absl::Status MkdirAll(const std::string& path, mode_t mode) {

@@ -22,6 +22,9 @@ absl::Status WriteFileAt(int dirfd, const std::string& name, std::string_view da
 
 // Durable replace: write to a temporary beside `path`, fsync, rename over `path`, fsync the dir.
 absl::Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+// The same without the fsyncs: readers never see a partial file, but a crash may lose it (for
+// files under /run, which a reboot clears anyway).
+absl::Status ReplaceFile(const std::string& path, std::string_view data, mode_t mode = 0644);
 
 // mkdir -p; existing directories are fine, an existing non-directory is an error.
 absl::Status MkdirAll(const std::string& path, mode_t mode = 0755);

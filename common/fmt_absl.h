@@ -14,3 +14,14 @@ struct fmt::formatter<absl::string_view> : fmt::formatter<std::string_view> {
     return fmt::formatter<std::string_view>::format(std::string_view(text.data(), text.size()), context);
   }
 };
+
+// A status prints as its message ("open \"/x\": no such file or directory"): the code is for
+// callers, the words are for people.
+#include "absl/status/status.h"
+template <>
+struct fmt::formatter<absl::Status> : fmt::formatter<std::string_view> {
+  auto format(const absl::Status& status, fmt::format_context& context) const {
+    absl::string_view message = status.message();
+    return fmt::formatter<std::string_view>::format(std::string_view(message.data(), message.size()), context);
+  }
+};

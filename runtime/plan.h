@@ -15,7 +15,7 @@
 #include "common/unique_fd.h"
 #include "runtime/capabilities.h"
 #include "runtime/cgroups/manager.h"
-#include "runtime/mount_options.h"
+#include "common/mount_options.h"
 #include "runtime/seccomp.h"
 
 namespace liman::runtime {

@@ -8,7 +8,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace liman::runtime {
+namespace liman {
 
 struct MountOptions {
   unsigned long flags = 0;                 // MS_* passed to mount(2) (bind, rdonly, nosuid…)
@@ -28,4 +28,4 @@ absl::StatusOr<MountOptions> ParseMountOptions(const std::vector<std::string>& o
 // The MS_* propagation flag for rootfsPropagation ("shared", "rslave", …); 0 for "".
 absl::StatusOr<unsigned long> ParsePropagation(const std::string& name);
 
-}  // namespace liman::runtime
+}  // namespace liman

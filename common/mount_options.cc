@@ -1,4 +1,4 @@
-#include "runtime/mount_options.h"
+#include "common/mount_options.h"
 
 #include <linux/mount.h>
 #include <sys/mount.h>
@@ -8,7 +8,7 @@
 #include "common/status.h"
 #include "fmt/format.h"
 
-namespace liman::runtime {
+namespace liman {
 namespace {
 
 struct FlagOption {
@@ -135,4 +135,4 @@ absl::StatusOr<unsigned long> ParsePropagation(const std::string& name) {
   return absl::InvalidArgumentError(fmt::format("invalid rootfsPropagation {}", Quote(name)));
 }
 
-}  // namespace liman::runtime
+}  // namespace liman
