@@ -1,6 +1,7 @@
-// liman-shimctl's command line: `liman-shimctl [GLOBAL FLAGS] COMMAND [FLAGS] [ARGS...]`. Flags
-// may come before or after the command (`--name value`, `--name=value`, `--bool`); `--` ends them.
-// Each command declares which flags it accepts, so a typo is a usage error rather than ignored.
+// liman-shimctl's command line: `liman-shimctl [GLOBAL FLAGS] COMMAND [FLAGS] [ARGS...]`. Global
+// flags may come anywhere, a command's own flags after it (`--name value`, `--name=value`,
+// `--bool`); `--` ends them. Each command declares which flags it accepts, so a typo is a usage
+// error rather than ignored.
 #pragma once
 
 #include <functional>

@@ -24,7 +24,11 @@ using liman::shimctl::CommandSpec;
 void PrintUsage(const std::vector<Command>& commands) {
   std::fputs("usage: liman-shimctl [--address unix:///SOCKET] [--timeout 60s] [--field NAME] [--id ID] COMMAND ...\n",
              stderr);
-  for (const Command& command : commands) std::fprintf(stderr, "  %s %s\n", command.spec.name.c_str(), command.spec.usage.c_str());
+  for (const Command& command : commands) {
+    std::string line = fmt::format("  {}{}{}\n", command.spec.name, command.spec.usage.empty() ? "" : " ",
+                                   command.spec.usage);
+    std::fputs(line.c_str(), stderr);
+  }
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "containerd/runtime/v2/task/shim.pb.h"
 #include "fmt/format.h"
 #include "google/protobuf/empty.pb.h"
+#include "integration/shimctl/connect.h"
 #include "integration/shimctl/json_output.h"
 #include "integration/shimctl/process_spec.h"
 #include "integration/shimctl/signal_names.h"
@@ -25,15 +26,6 @@ constexpr char kTaskService[] = "containerd.task.v2.Task";
 // containerd's typeurl names gogo-registered messages by their full proto name, without a prefix.
 constexpr char kRuncOptionsTypeUrl[] = "containerd.runc.v1.Options";
 constexpr size_t kAny = SIZE_MAX;
-
-// Connects to --address. A connection that cannot be made is kUnavailable (as a gRPC client
-// reports it), so that it never reads like an answer of the shim (NOT_FOUND…).
-absl::StatusOr<ttrpc::Client> ConnectShim(const Invocation& inv) {
-  LIMAN_ASSIGN_OR_RETURN(std::string address, inv.Required("address"));
-  absl::StatusOr<ttrpc::Client> client = ttrpc::Client::Connect(address);
-  if (!client.ok()) return absl::UnavailableError(client.status().message());
-  return client;
-}
 
 // One call within --timeout on a new connection.
 absl::Status CallTask(const Invocation& inv, const std::string& method, const Message& request, Message* response) {

@@ -11,6 +11,7 @@
 #include "common/ttrpc/frame.h"
 #include "containerd/runtime/v2/task/shim.pb.h"
 #include "fmt/format.h"
+#include "integration/shimctl/connect.h"
 #include "integration/shimctl/json_output.h"
 #include "nlohmann/json.hpp"
 #include "ttrpc/ttrpc.pb.h"
@@ -39,17 +40,10 @@ std::string HexEncode(std::string_view bytes) {
   return absl::BytesToHexString(absl::string_view(bytes.data(), bytes.size()));
 }
 
-absl::StatusOr<ttrpc::Client> Connect(const Invocation& inv) {
-  LIMAN_ASSIGN_OR_RETURN(std::string address, inv.Required("address"));
-  absl::StatusOr<ttrpc::Client> client = ttrpc::Client::Connect(address);
-  if (!client.ok()) return absl::UnavailableError(client.status().message());
-  return client;
-}
-
 absl::Status Raw(const Invocation& inv) {
   LIMAN_ASSIGN_OR_RETURN(std::string payload, HexDecode(inv.args()[2]));
   LIMAN_ASSIGN_OR_RETURN(absl::Duration timeout, inv.Timeout());
-  LIMAN_ASSIGN_OR_RETURN(ttrpc::Client client, Connect(inv));
+  LIMAN_ASSIGN_OR_RETURN(ttrpc::Client client, ConnectShim(inv));
   LIMAN_ASSIGN_OR_RETURN(std::string response, client.Call(inv.args()[0], inv.args()[1], payload, timeout));
   return PrintJson({{"payload_hex", HexEncode(response)}}, inv.Value("field"));
 }
@@ -72,7 +66,7 @@ nlohmann::json FrameJson(const ttrpc::Frame& frame) {
 absl::Status SendBytes(const Invocation& inv) {
   LIMAN_ASSIGN_OR_RETURN(std::string bytes, ReadFile(inv.args()[0]));
   LIMAN_ASSIGN_OR_RETURN(absl::Duration timeout, inv.Timeout());
-  LIMAN_ASSIGN_OR_RETURN(ttrpc::Client client, Connect(inv));
+  LIMAN_ASSIGN_OR_RETURN(ttrpc::Client client, ConnectShim(inv));
   const absl::Time deadline = absl::Now() + timeout;
 
   nlohmann::json result = {{"frames", nlohmann::json::array()}, {"closed", false}};
