@@ -31,10 +31,10 @@ Pump::~Pump() {
 void Pump::Start() {
   if (started_) return;
   started_ = true;
-  if (source_ended_) return;
+  if (source_ended_ || sink_->busy()) return;  // a busy sink calls OnSinkReady when it is not
   if (end_when_empty_) {
     Read();
-  } else if (!sink_->busy()) {
+  } else {
     Watch();
   }
 }

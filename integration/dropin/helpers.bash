@@ -1,37 +1,50 @@
 # Helpers for the drop-in tests: the real containerd 1.6 (Debian `containerd`) and dockerd 20.10
-# (Debian `docker.io`) run busybox containers with the runtime under test behind the real
-# containerd-shim-runc-v2, exactly where they would run runc. Load ../runtime/helpers first (it
-# provides RUNTIME, the assertions, cleanup_cgroups and unmount_under).
+# (Debian `docker.io`) run busybox containers with liman's parts where docker's would be.
+# containerd.bats and docker.bats put the runtime under test behind the real
+# containerd-shim-runc-v2, exactly where it would run runc; containerd-liman-shim.bats gives
+# containerd liman-shim itself as runtime type io.containerd.liman.v2 (DROPIN_CTR_RUNTIME), which
+# runs the liman-runtime beside it. bench/shim starts the same daemons. Load ../runtime/helpers
+# first (it provides RUNTIME, the assertions, cleanup_cgroups and unmount_under).
 #
 #   LIMAN_RUNTIME     runtime under test (default: $LIMAN_BIN/liman-runtime); /usr/sbin/runc works too
+#   LIMAN_BIN         the build's bin directory: first in containerd's PATH, where it finds
+#                     containerd-shim-liman-v2
 #   LIMAN_DOCKER_CLI  docker client (default: /usr/bin/docker from docker.io, else docker in PATH)
 #
 # Each .bats file starts its own daemons in setup_file, in a temporary directory that holds all
 # their state: containerd's root, state, sockets, snapshots and CNI directories, dockerd's
-# data-root, exec-root, pidfile and socket. Nothing else on the machine is configured or used:
-# dockerd runs with --bridge=none and no iptables, ip forwarding or masquerading; containers get
-# --network none (docker) or the default empty network namespace (ctr). Cgroups go under
-# /$DROPIN_TAG in every hierarchy. A few paths are hard-coded in the daemons themselves
-# (containerd 1.6 puts shim sockets in /run/containerd/s, dockerd 20.10 writes
-# /etc/docker/key.json and makes /run/docker/plugins): those that did not exist before are
-# removed again in teardown_file.
+# data-root, exec-root, pidfile and socket, liman-shim's sockets (dirname of containerd's socket
+# + /s) and its runtime's state (LIMAN_RUNTIME_ROOT). Nothing else on the machine is configured or
+# used: dockerd runs with --bridge=none and no iptables, ip forwarding or masquerading; containers
+# get --network none (docker) or the default empty network namespace (ctr). Cgroups go under
+# /$DROPIN_TAG in every hierarchy: the containers' (/$DROPIN_TAG/ID) and the daemons' own
+# (/$DROPIN_TAG/daemons), where the shims they start stay too, so teardown finds every shim
+# whatever its command line. A few paths are hard-coded in the daemons themselves (containerd 1.6
+# puts runc shim sockets in /run/containerd/s, its runc shim given no runc root keeps runc's state
+# in /run/containerd/runc, dockerd 20.10 writes /etc/docker/key.json and makes /run/docker/plugins):
+# those that did not exist before are removed again in teardown_file.
 #
-# The runtime the shim runs is a wrapper script that appends its argv to
+# The runtime containerd-shim-runc-v2 runs is a wrapper script that appends its argv to
 # $DROPIN_TMP/runtime-calls.log and execs the runtime under test: `runtime_verbs ID` shows which
-# commands really reached it for a container.
+# commands really reached it for a container (liman-shim runs its liman-runtime directly).
 
 DROPIN_CTR_NS=liman-dropin
 DROPIN_IMAGE=liman.test/busybox:latest
 DOCKER_CLI="${LIMAN_DOCKER_CLI:-$( [ -x /usr/bin/docker ] && echo /usr/bin/docker || command -v docker)}"
+# The runtime type ctr_run asks containerd for (a .bats file may set it before loading us).
+DROPIN_CTR_RUNTIME="${DROPIN_CTR_RUNTIME:-io.containerd.runc.v2}"
+DROPIN_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 # Host paths the daemons create on their own, deepest first (see above).
 DROPIN_HOST_PATHS=(/etc/docker/key.json /etc/docker /run/docker/plugins /run/docker
-  /run/containerd/s /run/containerd/fifo /run/containerd)
+  /run/containerd/s /run/containerd/fifo "/run/containerd/runc/$DROPIN_CTR_NS" /run/containerd/runc
+  /run/containerd)
 
 # --- setup_file / teardown_file -------------------------------------------------------------------
 
 # dropin_setup_file [docker]: checks, temp dir, wrapper, image tarball, containerd (and dockerd).
-# Without root every test skips (bats 1.8 cannot skip from setup_file: dropin_setup does).
+# Without root every test skips (bats 1.8 cannot skip from setup_file: dropin_setup does). The
+# temporary directory is named after DROPIN_NAME (default: the .bats file's name).
 dropin_setup_file() {
   if [ "$(id -u)" -ne 0 ]; then
     export DROPIN_SKIP="needs root: the drop-in tests run containerd and dockerd"
@@ -47,11 +60,23 @@ dropin_setup_file() {
   fi
   [ -x "$RUNTIME" ] || fail "runtime under test not found: $RUNTIME (set LIMAN_RUNTIME or LIMAN_BIN)"
 
-  export DROPIN_TAG="liman-dropin-$(basename "$BATS_TEST_FILENAME" .bats)-$$"
+  dropin_prepare "liman-dropin-${DROPIN_NAME:-$(basename "$BATS_TEST_FILENAME" .bats)}-$$" || return 1
+  start_containerd
+  if [ -n "$want_docker" ]; then
+    start_dockerd
+  fi
+}
+
+# dropin_prepare TAG: what the daemons need before they start: DROPIN_TAG=TAG, the temporary
+# directory DROPIN_TMP=/tmp/TAG.XXXXXX, the record of host paths that do not exist yet, the
+# runtime wrapper and the image tarball.
+dropin_prepare() {
+  export DROPIN_TAG="$1"
   export DROPIN_TMP
-  DROPIN_TMP="$(mktemp -d "/tmp/$DROPIN_TAG.XXXXXX")"
+  DROPIN_TMP="$(mktemp -d "/tmp/$DROPIN_TAG.XXXXXX")" || return 1
   chmod 0755 "$DROPIN_TMP"
   mkdir -p "$DROPIN_TMP"/{tmp,fifo,cni/bin,cni/net.d}
+  export DROPIN_LIMAN_ROOT="$DROPIN_TMP/liman-root"
   local p
   for p in "${DROPIN_HOST_PATHS[@]}"; do
     [ -e "$p" ] || echo "$p" >>"$DROPIN_TMP/host-paths"
@@ -67,10 +92,14 @@ EOF
   : >"$DROPIN_TMP/runtime-calls.log"
   : >"$DROPIN_TMP/ctr-containers"
   make_image_tar "$DROPIN_TMP/busybox-image.tar" "$DROPIN_IMAGE"
-  start_containerd
-  if [ -n "$want_docker" ]; then
-    start_dockerd
-  fi
+}
+
+# check_liman_socket_dir: liman-shim listens on $DROPIN_TMP/s/<64 hex digits> (beside containerd's
+# socket), which must fit in sun_path, 108 bytes with the terminating NUL (unix(7)): users of
+# liman-shim need a short tag (runc shims use /run/containerd/s, whatever the tag).
+check_liman_socket_dir() {
+  [ $((${#DROPIN_TMP} + 67)) -le 107 ] ||
+    fail "$DROPIN_TMP is too long for liman-shim's socket paths (shorten DROPIN_NAME)"
 }
 
 # Per-test setup.
@@ -111,24 +140,72 @@ restore_host_paths() {
   done <"$DROPIN_TMP/host-paths"
 }
 
-# Shims outlive containerd by design; ours are those given this test's containerd socket
-# (`containerd-shim-runc-v2 -namespace NS -id ID -address SOCKET`). A killed shim leaves its socket
-# behind: containerd 1.6 names it /run/containerd/s/sha256(SOCKET/NS/ID).
-kill_shims() {
-  local d pid args ns id
+# shim_procs: "PID NAMESPACE ID" of every shim given this test's containerd socket, found by
+# command line (`containerd-shim-runc-v2 -namespace NS -id ID -address SOCKET ...`).
+shim_procs() {
+  local d args ns id
   for d in /proc/[0-9]*; do
-    args="$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)" || continue
+    args="$(tr '\0' ' ' 2>/dev/null <"$d/cmdline")" || continue  # (it may have exited)
     case "$args" in
-      *" -address $DROPIN_TMP/containerd.sock"*) ;;
+      *" -address $DROPIN_TMP/containerd.sock "*) ;;
       *) continue ;;
     esac
-    pid="${d#/proc/}"
     ns="$(sed -n 's/.* -namespace \([^ ]*\) .*/\1/p' <<<"$args")"
     id="$(sed -n 's/.* -id \([^ ]*\) .*/\1/p' <<<"$args")"
-    kill -9 "$pid" 2>/dev/null || true
-    [ -n "$ns" ] && [ -n "$id" ] || continue
-    rm -f "/run/containerd/s/$(printf '%s' "$DROPIN_TMP/containerd.sock/$ns/$id" | sha256sum | cut -d' ' -f1)"
+    echo "${d#/proc/} ${ns:--} ${id:--}"
   done
+}
+
+# Shims outlive containerd by design. They stay in the daemons' cgroup, where
+# thaw_and_kill_cgroups finds them; this kills those found by command line (also when that cgroup
+# could not be made) and removes the sockets killed shims leave behind: containerd 1.6 names a
+# runc shim's /run/containerd/s/sha256(SOCKET/NS/ID); liman-shim's are in $DROPIN_TMP/s.
+kill_shims() {
+  local pid ns id
+  while read -r pid ns id; do
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "/run/containerd/s/$(shim_socket_name "$ns" "$id")"
+  done < <(shim_procs)
+  return 0
+}
+
+# shim_socket_name NAMESPACE ID: the file name of the socket of the shim for task ID, in its
+# socket directory: sha256 of "CONTAINERD_SOCKET/NAMESPACE/ID" in hex (containerd 1.6's scheme,
+# liman-shim's too).
+shim_socket_name() {
+  printf '%s' "$DROPIN_TMP/containerd.sock/$1/$2" | sha256sum | cut -d' ' -f1
+}
+
+# daemon_cgroup_procs: the processes in the daemons' cgroup (the daemons and the shims they
+# started), one pid a line.
+daemon_cgroup_procs() {
+  local f
+  for f in $(cgroup_mounts); do
+    [ -f "$f/$DROPIN_TAG/daemons/cgroup.procs" ] || continue
+    cat "$f/$DROPIN_TAG/daemons/cgroup.procs"
+    return 0
+  done
+  fail "no daemons' cgroup /$DROPIN_TAG/daemons"
+}
+
+# cgroup_mounts: mount points of the cgroup hierarchies (v1 and v2) under /sys/fs/cgroup, one a
+# line.
+cgroup_mounts() {
+  # /proc/self/mountinfo (proc(5)): the filesystem type follows the " - " separator.
+  awk '{ for (i = 7; i <= NF; i++) if ($i == "-") break; t = $(i + 1) }
+       (t == "cgroup" || t == "cgroup2") && index($5, "/sys/fs/cgroup") == 1 { print $5 }' \
+    /proc/self/mountinfo
+}
+
+# join_daemon_cgroup PID: moves PID (a daemon about to start) into /$DROPIN_TAG/daemons in every
+# hierarchy but cpuset, where a new v1 cgroup admits no task before its cpuset.cpus and
+# cpuset.mems are set (cpuset(7)). The shims the daemon starts are its children and stay there.
+join_daemon_cgroup() {
+  local m
+  for m in $(cgroup_mounts); do
+    [ -f "$m/cpuset.cpus" ] && [ ! -f "$m/cgroup.controllers" ] && continue  # v1 cpuset
+    mkdir -p "$m/$DROPIN_TAG/daemons" && echo "$1" >"$m/$DROPIN_TAG/daemons/cgroup.procs"
+  done 2>/dev/null
   return 0
 }
 
@@ -159,7 +236,7 @@ make_image_tar() {
     aarch64) arch=arm64 ;;
     *) arch="$(uname -m)" ;;
   esac
-  "$BATS_TEST_DIRNAME/../lib/make-busybox-rootfs" "$dir/rootfs" >/dev/null
+  "$DROPIN_DIR/../lib/make-busybox-rootfs" "$dir/rootfs" >/dev/null
   tar -C "$dir/rootfs" --numeric-owner --owner=0 --group=0 -cf "$dir/layer.tar" .
   diff="$(sha256sum "$dir/layer.tar" | cut -d' ' -f1)"
   mkdir -p "$dir/save/$diff"
@@ -178,19 +255,22 @@ make_image_tar() {
 
 # --- daemons ---------------------------------------------------------------------------------------
 
-# start_daemon NAME COMMAND...: runs a daemon in the background, output in $DROPIN_TMP/NAME.log,
-# recorded as "pid starttime" in $DROPIN_TMP/NAME.daemon. It must hold none of bats' descriptors
-# (bats waits for its pipes to close): everything past stderr is closed first.
+# start_daemon NAME COMMAND...: runs a daemon in the background in the daemons' cgroup, output
+# appended to $DROPIN_TMP/NAME.log, recorded as "pid starttime" in $DROPIN_TMP/NAME.daemon. It must
+# hold none of bats' descriptors (bats waits for its pipes to close): everything past stderr is
+# closed first.
 start_daemon() {
   local name="$1"
   shift
   (
+    join_daemon_cgroup "$BASHPID"
     for fd in $(ls "/proc/$BASHPID/fd"); do
       [ "$fd" -le 2 ] || eval "exec $fd>&-"
     done
     exec env TMPDIR="$DROPIN_TMP/tmp" "$@"
-  ) </dev/null >"$DROPIN_TMP/$name.log" 2>&1 &
+  ) </dev/null >>"$DROPIN_TMP/$name.log" 2>&1 &
   local pid=$!
+  disown "$pid"  # no job notice from bash when stop_daemon NAME KILL kills it
   echo "$pid $(proc_starttime "$pid")" >"$DROPIN_TMP/$name.daemon"
 }
 
@@ -209,13 +289,14 @@ wait_daemon() {
   fail "$name did not come up"
 }
 
-# stop_daemon NAME: SIGTERM, then SIGKILL after ~20 s; waits for the process to be gone.
+# stop_daemon NAME [SIGNAL]: SIGNAL (default SIGTERM; KILL for a crash), then SIGKILL after ~20 s;
+# waits for the process to be gone.
 stop_daemon() {
-  local name="$1" pid start i
+  local name="$1" sig="${2:-TERM}" pid start i
   [ -f "$DROPIN_TMP/$name.daemon" ] || return 0
   read -r pid start <"$DROPIN_TMP/$name.daemon"
   [ -n "$pid" ] || return 0
-  [ "$(proc_starttime "$pid")" = "$start" ] && kill -TERM "$pid" 2>/dev/null
+  [ "$(proc_starttime "$pid")" = "$start" ] && kill -"$sig" "$pid" 2>/dev/null
   for i in $(seq 200); do
     [ "$(proc_starttime "$pid")" = "$start" ] || return 0
     [ "$i" -ne 100 ] || kill -KILL "$pid" 2>/dev/null || true
@@ -257,10 +338,20 @@ state = "$t/containerd/state"
   BinaryName = "$DROPIN_WRAPPER"
   Root = "$t/cri-runc-root"
 EOF
-  start_daemon containerd containerd --config "$t/containerd.toml"
-  wait_daemon containerd ctr_ns "" version
+  run_containerd
   ctr_ns "$DROPIN_CTR_NS" images import "$t/busybox-image.tar" >/dev/null ||
     fail "ctr images import failed"
+}
+
+# run_containerd: containerd on this test's configuration; again after stop_daemon containerd
+# [KILL], it finds its tasks and their shims in the same root and state. $LIMAN_BIN comes first in
+# its PATH (it looks containerd-shim-liman-v2 up there) and LIMAN_RUNTIME_ROOT keeps liman-shim's
+# runtime state in the temporary directory; the shims inherit both.
+run_containerd() {
+  local env=(LIMAN_RUNTIME_ROOT="$DROPIN_LIMAN_ROOT")
+  [ -z "${LIMAN_BIN:-}" ] || env+=(PATH="$LIMAN_BIN:$PATH")
+  start_daemon containerd "${env[@]}" containerd --config "$DROPIN_TMP/containerd.toml"
+  wait_daemon containerd ctr_ns "" version
 }
 
 start_dockerd() {
@@ -288,20 +379,31 @@ ctr_ns() {
 
 ctr_cmd() { ctr_ns "$DROPIN_CTR_NS" "$@"; }
 
-# ctr_run ID [ctr run flags...] -- COMMAND...: `ctr run` of the busybox image as container ID,
-# through containerd-shim-runc-v2 with the wrapper as its runc binary, in cgroup /$DROPIN_TAG/ID.
+# ctr_run ID [ctr run flags...] -- COMMAND...: `ctr run` of the busybox image as container ID, in
+# cgroup /$DROPIN_TAG/ID, by runtime type $DROPIN_CTR_RUNTIME: io.containerd.runc.v2 is
+# containerd-shim-runc-v2 with the wrapper as its runc binary; any other type gets no runc options
+# (liman-shim runs the liman-runtime beside it, with root $DROPIN_LIMAN_ROOT/NAMESPACE).
 ctr_run() {
-  local id="$1" flags=()
+  local id="$1" flags
   shift
+  read -ra flags <<<"$(ctr_runtime_flags)"
   while [ $# -gt 0 ] && [ "$1" != "--" ]; do
     flags+=("$1")
     shift
   done
   [ $# -gt 0 ] && shift
   echo "$id" >>"$DROPIN_TMP/ctr-containers"
-  ctr_cmd run --runtime io.containerd.runc.v2 --runc-binary "$DROPIN_WRAPPER" \
-    --runc-root "$DROPIN_TMP/runc-root" --fifo-dir "$DROPIN_TMP/fifo" \
-    --cgroup "/$DROPIN_TAG/$id" "${flags[@]}" "$DROPIN_IMAGE" "$id" "$@" </dev/null
+  ctr_cmd run --fifo-dir "$DROPIN_TMP/fifo" --cgroup "/$DROPIN_TAG/$id" "${flags[@]}" \
+    "$DROPIN_IMAGE" "$id" "$@" </dev/null
+}
+
+# ctr_runtime_flags: ctr run's flags for $DROPIN_CTR_RUNTIME, as words (no spaces in any).
+ctr_runtime_flags() {
+  local flags=(--runtime "$DROPIN_CTR_RUNTIME")
+  if [ "$DROPIN_CTR_RUNTIME" = io.containerd.runc.v2 ]; then
+    flags+=(--runc-binary "$DROPIN_WRAPPER" --runc-root "$DROPIN_TMP/runc-root")
+  fi
+  echo "${flags[*]}"
 }
 
 # ctr_task_field ID COLUMN: PID (2) or STATUS (3) of the task in `ctr task ls`.
@@ -390,8 +492,13 @@ assert_runtime_verbs() {
   done
 }
 
-# runtime_root_of ID: the --root the shim gave the runtime for container ID.
+# runtime_root_of ID: the --root the shim gave the runtime for container ID (liman-shim's: its
+# LIMAN_RUNTIME_ROOT and the namespace).
 runtime_root_of() {
+  if [ "$DROPIN_CTR_RUNTIME" = io.containerd.liman.v2 ]; then
+    echo "$DROPIN_LIMAN_ROOT/$DROPIN_CTR_NS"
+    return
+  fi
   awk -v id="$1" '$NF == id { for (i = 1; i < NF; i++) if ($i == "--root") { print $(i + 1); exit } }' \
     "$DROPIN_TMP/runtime-calls.log"
 }
