@@ -12,23 +12,13 @@
 #include <vector>
 
 #include "common/logging.h"
+#include "common/pipe.h"
 #include "common/status.h"
 #include "fmt/format.h"
 #include "shim/spawn.h"
 
 namespace liman::shim {
 namespace {
-
-struct Pipe {
-  UniqueFd read;
-  UniqueFd write;
-};
-
-absl::StatusOr<Pipe> MakePipe(std::string_view what) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return ErrnoError(fmt::format("pipe2 ({})", what));
-  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
-}
 
 int SendSignal(int pidfd, int signal) {
   return static_cast<int>(syscall(SYS_pidfd_send_signal, pidfd, signal, nullptr, 0));

@@ -13,6 +13,7 @@
 #include <cctype>
 #include <cstring>
 
+#include "common/pipe.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
 #include "fmt/format.h"
@@ -25,15 +26,8 @@ namespace {
 
 using json = nlohmann::json;
 
-struct Pipe {
-  UniqueFd read;
-  UniqueFd write;
-};
-
 absl::StatusOr<Pipe> MakeCapturePipe(std::string_view what) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return ErrnoError(fmt::format("pipe for runtime {}", what));
-  Pipe pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+  LIMAN_ASSIGN_OR_RETURN(Pipe pipe, MakePipe(fmt::format("runtime {}", what)));
   // Only our end is non-blocking: the runtime writes to a normal blocking pipe.
   if (fcntl(pipe.read.get(), F_SETFL, O_NONBLOCK) != 0) return ErrnoError(fmt::format("fcntl pipe for runtime {}", what));
   return pipe;

@@ -9,23 +9,13 @@
 #include <map>
 
 #include "common/logging.h"
+#include "common/pipe.h"
 #include "common/status.h"
 #include "fmt/format.h"
 #include "shim/json_file_log.h"
 
 namespace liman::shim {
 namespace {
-
-struct Pipe {
-  UniqueFd read;
-  UniqueFd write;
-};
-
-absl::StatusOr<Pipe> MakePipe(std::string_view what) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return ErrnoError(fmt::format("pipe2 ({})", what));
-  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
-}
 
 // Only on our end: the process's end of a pipe stays blocking, as programs expect.
 absl::Status SetNonBlocking(int fd, std::string_view what) {

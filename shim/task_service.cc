@@ -105,8 +105,6 @@ absl::StatusOr<Process*> TaskService::Find(const std::string& container_id, cons
   return it->second.get();
 }
 
-absl::StatusOr<pid_t> TaskService::ReadPid(const std::string& pid_file) { return ReadPidFile(pid_file); }
-
 // --- exits ----------------------------------------------------------------------------------------
 
 bool TaskService::OnChildExit(const ChildExit& exit) {
@@ -242,7 +240,7 @@ absl::StatusOr<task::CreateTaskResponse> TaskService::Create(const task::CreateT
     create.stdio = RuntimeStdioOf(*process->io);
     LIMAN_RETURN_IF_ERROR(runtime_->Create(container_id_, create));
     LIMAN_RETURN_IF_ERROR(process->io->Start());
-    return ReadPid(create.pid_file);
+    return ReadPidFile(create.pid_file);
   }();
   if (!pid.ok()) {
     process->io.reset();
@@ -310,7 +308,7 @@ absl::Status TaskService::StartExec(Process& process) {
   exec.stdio = RuntimeStdioOf(*process.io);
   absl::Status status = runtime_->Exec(container_id_, exec);
   if (status.ok()) status = process.io->Start();
-  absl::StatusOr<pid_t> pid = status.ok() ? ReadPid(exec.pid_file) : absl::StatusOr<pid_t>(status);
+  absl::StatusOr<pid_t> pid = status.ok() ? ReadPidFile(exec.pid_file) : absl::StatusOr<pid_t>(status);
   unlink(exec.pid_file.c_str());
   if (!pid.ok()) {
     process.io.reset();

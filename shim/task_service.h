@@ -59,8 +59,6 @@ class TaskService {
   absl::StatusOr<Process*> Find(const std::string& container_id, const std::string& exec_id);
   absl::StatusOr<Process*> FindInit(const std::string& container_id);
   absl::Status StartExec(Process& process);
-  // The runtime call that starts a process and the pid file it wrote.
-  absl::StatusOr<pid_t> ReadPid(const std::string& pid_file);
   // Records the exit durably, then once the output is drained publishes it and answers Wait.
   void ProcessExited(Process& process, const ChildExit& exit);
   void PublishExit(const std::string& exec_id);
