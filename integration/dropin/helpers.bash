@@ -410,15 +410,7 @@ ctr_runtime_flags() {
 ctr_task_field() { ctr_cmd task ls 2>/dev/null | awk -v id="$1" -v c="$2" '$1 == id { print $c }'; }
 
 # wait_task_status ID STATUS: polls `ctr task ls` (up to ~20 s).
-wait_task_status() {
-  local i s
-  for i in $(seq 100); do
-    s="$(ctr_task_field "$1" 3)"
-    [ "$s" = "$2" ] && return 0
-    sleep 0.2
-  done
-  fail "task $1: status '$s', expected '$2'"
-}
+wait_task_status() { wait_for_value 20 "task $1: status" "$2" ctr_task_field "$1" 3; }
 
 # remove_ctr_containers NS ID...: kills and deletes tasks, then the containers (errors ignored;
 # short timeouts: a runtime that fails here must not stall the suite, kill_shims and

@@ -304,16 +304,23 @@ ctr_state() { runtime state "$1"; }
 ctr_status() { runtime state "$1" 2>/dev/null | jq -r .status; }
 ctr_pid() { runtime state "$1" 2>/dev/null | jq -r .pid; }
 
-# wait_status ID STATUS: polls `state` (up to ~20 s).
-wait_status() {
-  local i s
-  for i in $(seq 200); do
-    s="$(ctr_status "$1")"
-    [ "$s" = "$2" ] && return 0
+# wait_for_value SECONDS WHAT EXPECTED CMD...: polls CMD every 0.1 s until it prints EXPECTED;
+# after SECONDS fails with WHAT and the last value seen.
+wait_for_value() {
+  local seconds="$1" what="$2" want="$3" got="" deadline
+  shift 3
+  deadline=$((SECONDS + seconds))
+  while :; do
+    got="$("$@" 2>/dev/null)" || true
+    [ "$got" = "$want" ] && return 0
+    [ "$SECONDS" -lt "$deadline" ] || break
     sleep 0.1
   done
-  fail "container $1: status '$s', expected '$2'"
+  fail "$what: '$got', expected '$want'"
 }
+
+# wait_status ID STATUS: polls `state` (up to ~20 s).
+wait_status() { wait_for_value 20 "container $1: status" "$2" ctr_status "$1"; }
 
 # wait_log ID REGEX: polls the container's log (up to ~20 s).
 wait_log() {

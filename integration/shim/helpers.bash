@@ -168,14 +168,9 @@ task_status() {
 
 # wait_task_status ID STATUS [state flags]: polls the shim's State (up to ~30 s).
 wait_task_status() {
-  local id="$1" want="$2" s i
+  local id="$1" want="$2"
   shift 2
-  for i in $(seq 150); do
-    s="$(task_status "$id" "$@")"
-    [ "$s" = "$want" ] && return 0
-    sleep 0.2
-  done
-  fail "$id $*: status '$s', expected '$want'"
+  wait_for_value 30 "$id $*: status" "$want" task_status "$id" "$@"
 }
 
 # exit_of ID [--exec-id X]: Wait's exit status.
@@ -304,12 +299,4 @@ freezer_state() {
 }
 
 # wait_freezer ID STATE: polls the container's freezer state (FREEZING counts as not yet).
-wait_freezer() {
-  local i s
-  for i in $(seq 150); do
-    s="$(freezer_state "$1")"
-    [ "$s" = "$2" ] && return 0
-    sleep 0.2
-  done
-  fail "$1: freezer state '$s', expected '$2'"
-}
+wait_freezer() { wait_for_value 30 "$1: freezer state" "$2" freezer_state "$1"; }
