@@ -14,7 +14,10 @@ std::string RecordPath(const std::string& bundle) { return JoinPath(bundle, "run
 absl::Status SaveRuntimeConfig(const std::string& bundle, const RuntimeConfig& config) {
   nlohmann::json record = {{"binary", config.binary}, {"root", config.root},
                            {"log", config.log_path}, {"systemd_cgroup", config.systemd_cgroup}};
-  return WriteFileAtomic(RecordPath(bundle), record.dump(), 0600);
+  // Renamed into place but not fsynced: it lives beside `address` and `shim.pid` in the task's
+  // state directory, which a reboot clears anyway, and an fsync here cost ~1 ms of every Create
+  // (6-12 ms on a busy disk). A shim crash cannot leave it half-written.
+  return ReplaceFile(RecordPath(bundle), record.dump(), 0600);
 }
 
 absl::StatusOr<RuntimeConfig> LoadRuntimeConfig(const std::string& bundle) {

@@ -1,7 +1,7 @@
 // liman-shimctl: drives a liman-shim (or any containerd shim v2) directly over ttrpc, for the
-// integration tests. Every command prints one line of JSON on success; an error status is printed
-// as `CODE: message` (CODE as gRPC names it: NOT_FOUND, ALREADY_EXISTS…) on stderr with exit
-// status 1; a usage error exits 2.
+// integration tests. Every command prints one line of JSON on success (startup-bench a table before
+// it); an error status is printed as `CODE: message` (CODE as gRPC names it: NOT_FOUND,
+// ALREADY_EXISTS…) on stderr with exit status 1; a usage error exits 2.
 #include <signal.h>
 
 #include <cstdio>
@@ -13,6 +13,7 @@
 #include "integration/shimctl/cli.h"
 #include "integration/shimctl/events_server.h"
 #include "integration/shimctl/json_output.h"
+#include "integration/shimctl/startup_bench.h"
 #include "integration/shimctl/task_commands.h"
 #include "integration/shimctl/wire_commands.h"
 
@@ -40,7 +41,7 @@ int main(int argc, char** argv) {
 
   std::vector<Command> commands;
   for (auto group : {liman::shimctl::TaskCommands, liman::shimctl::WireCommands,
-                     liman::shimctl::EventsServerCommands}) {
+                     liman::shimctl::EventsServerCommands, liman::shimctl::StartupBenchCommands}) {
     for (Command& command : group()) commands.push_back(std::move(command));
   }
   std::vector<CommandSpec> specs;
