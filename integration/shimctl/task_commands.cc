@@ -15,6 +15,7 @@
 #include "integration/shimctl/json_output.h"
 #include "integration/shimctl/process_spec.h"
 #include "integration/shimctl/signal_names.h"
+#include "integration/shimctl/task_api.h"
 
 namespace liman::shimctl {
 namespace {
@@ -22,9 +23,6 @@ namespace {
 namespace task = containerd::task::v2;
 using google::protobuf::Message;
 
-constexpr char kTaskService[] = "containerd.task.v2.Task";
-// containerd's typeurl names gogo-registered messages by their full proto name, without a prefix.
-constexpr char kRuncOptionsTypeUrl[] = "containerd.runc.v1.Options";
 constexpr size_t kAny = SIZE_MAX;
 
 // One call within --timeout on a new connection.
