@@ -141,16 +141,30 @@ TEST_CASE("stdout and stderr go through pipes into one json-file log") {
   CHECK(lines[2].rfind("{\"log\":\"no newline\",\"stream\":\"stdout\",\"time\":\"", 0) == 0);
 }
 
-TEST_CASE("A FIFO nobody reads fills up, the process waits, a late reader gets every byte in order") {
+// A process whose stdout goes to a FIFO the manager made (nobody reads it yet), copying started.
+struct FifoStdout {
+  FifoStdout() {
+    MakeFifo(fifo);
+    auto created = ProcessIo::Create(loop.get(), StdioConfig{"", fifo, "", false}, "c1", "default");
+    REQUIRE(created.ok());
+    io = std::move(*created);
+    REQUIRE(io->child_stderr() == -1);
+    process_stdout = Dup(io->child_stdout());
+    REQUIRE(io->Start().ok());
+  }
   TempDir dir;
-  auto loop = NewLoop();
+  std::unique_ptr<EventLoop> loop = NewLoop();
   std::string fifo = dir / "stdout";
-  MakeFifo(fifo);
-  auto io = ProcessIo::Create(loop.get(), StdioConfig{"", fifo, "", false}, "c1", "default");
-  REQUIRE(io.ok());
-  CHECK((*io)->child_stderr() == -1);
-  UniqueFd process_stdout = Dup((*io)->child_stdout());
-  REQUIRE((*io)->Start().ok());
+  std::unique_ptr<ProcessIo> io;
+  UniqueFd process_stdout;
+};
+
+TEST_CASE("A FIFO nobody reads fills up, the process waits, a late reader gets every byte in order") {
+  FifoStdout fixture;
+  std::unique_ptr<EventLoop>& loop = fixture.loop;
+  const std::string& fifo = fixture.fifo;
+  std::unique_ptr<ProcessIo>& io = fixture.io;
+  UniqueFd& process_stdout = fixture.process_stdout;
 
   // Four times what a FIFO holds (64 KiB): more than FIFO, pipe and the shim's buffer together.
   const std::string data = Pattern(256 * 1024);
@@ -183,7 +197,7 @@ TEST_CASE("A FIFO nobody reads fills up, the process waits, a late reader gets e
   CHECK(got == data);
 
   bool drained = false;
-  (*io)->WhenDrained(absl::Seconds(10), [&] { drained = true; });
+  io->WhenDrained(absl::Seconds(10), [&] { drained = true; });
   REQUIRE(RunUntil(*loop, [&] { return drained; }));
   // Everything was read, so the shim closes its end and the reader sees EOF.
   REQUIRE(RunUntil(*loop, [&] { return ReadAvailable(reader.get(), &got) == 0; }));
@@ -191,16 +205,13 @@ TEST_CASE("A FIFO nobody reads fills up, the process waits, a late reader gets e
 }
 
 TEST_CASE("A process that exits while the FIFO is full: its last bytes wait, no read while paused") {
-  TempDir dir;
-  auto loop = NewLoop();
-  std::string fifo = dir / "stdout";
-  MakeFifo(fifo);
-  auto io = ProcessIo::Create(loop.get(), StdioConfig{"", fifo, "", false}, "c1", "default");
-  REQUIRE(io.ok());
-  UniqueFd process_stdout = Dup((*io)->child_stdout());
-  REQUIRE((*io)->Start().ok());
+  FifoStdout fixture;
+  std::unique_ptr<EventLoop>& loop = fixture.loop;
+  const std::string& fifo = fixture.fifo;
+  std::unique_ptr<ProcessIo>& io = fixture.io;
+  UniqueFd& process_stdout = fixture.process_stdout;
   bool drained = false;
-  (*io)->WhenDrained(absl::Seconds(30), [&] { drained = true; });
+  io->WhenDrained(absl::Seconds(30), [&] { drained = true; });
 
   // Fits in pipe + shim buffer + FIFO, so the writer finishes and closes: the source then has
   // data and EPOLLHUP while the sink is full. Reading it now would have nowhere to go.
@@ -231,19 +242,16 @@ TEST_CASE("A process that exits while the FIFO is full: its last bytes wait, no 
 }
 
 TEST_CASE("Output left in the FIFO when the process is done waits there for a late reader") {
-  TempDir dir;
-  auto loop = NewLoop();
-  std::string fifo = dir / "stdout";
-  MakeFifo(fifo);
-  auto io = ProcessIo::Create(loop.get(), StdioConfig{"", fifo, "", false}, "c1", "default");
-  REQUIRE(io.ok());
-  UniqueFd process_stdout = Dup((*io)->child_stdout());
-  REQUIRE((*io)->Start().ok());
+  FifoStdout fixture;
+  std::unique_ptr<EventLoop>& loop = fixture.loop;
+  const std::string& fifo = fixture.fifo;
+  std::unique_ptr<ProcessIo>& io = fixture.io;
+  UniqueFd& process_stdout = fixture.process_stdout;
   const std::string data = Pattern(10000);
   WriteAll(process_stdout.get(), data);
   process_stdout.reset();
   bool drained = false;
-  (*io)->WhenDrained(absl::Seconds(10), [&] { drained = true; });
+  io->WhenDrained(absl::Seconds(10), [&] { drained = true; });
   REQUIRE(RunUntil(*loop, [&] { return drained; }));  // all of it is in the FIFO now
   RunFor(*loop, absl::Milliseconds(300));             // nobody reads for a while
 
