@@ -1,0 +1,180 @@
+#include <archive.h>
+#include <archive_entry.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <set>
+#include <string>
+
+#include "common/file_util.h"
+#include "containerd/archive/apply.h"
+#include "containerd/archive/diff.h"
+#include "containerd/archive/tests/test_util.h"
+
+using namespace liman;
+using namespace liman::containerd::archive;
+using namespace liman::containerd::archive::testing;
+
+namespace {
+
+// A layer with every kind of entry, whiteouts, an opaque directory, hardlinks and xattrs; whole
+// second times, which is what a written layer keeps.
+std::vector<TarEntry> RichLayer() {
+  TarEntry owned = File("home/u/.profile", "export A=1\n", 0640);
+  owned.uid = 1000;
+  owned.gid = 100;
+  TarEntry capable = File("usr/bin/ping", "ELF", 04755);
+  uint32_t cap[5] = {0x02000001, 1u << 13, 0, 0, 0};
+  capable.xattrs = {{"security.capability", std::string(reinterpret_cast<const char*>(cap), sizeof cap)},
+                    {"user.note", "n"}};
+  TarEntry home = Dir("home/u", 0750);
+  home.uid = 1000;
+  home.gid = 100;
+  home.mtime = 1650000000;
+  return {Dir("etc"),
+          File("etc/hostname", "box\n"),
+          File("etc/caf\xc3\xa9", "utf-8 name"),
+          File("etc/na\xefve", "latin-1 name"),
+          File("etc/" + std::string(180, 'l'), "long name"),
+          Whiteout("etc/.wh.motd"),
+          Dir("home"),
+          home,
+          owned,
+          Dir("usr"),
+          Dir("usr/bin"),
+          capable,
+          File("usr/bin/tool", std::string(200000, 't'), 0755),
+          Hardlink("usr/bin/tool2", "usr/bin/tool"),
+          Hardlink("usr/bin/tool3", "usr/bin/tool"),
+          Symlink("usr/bin/t", "tool"),
+          Dir("var"),
+          Dir("var/cache", 0700),
+          Whiteout("var/cache/.wh..wh..opq"),
+          File("var/cache/fresh", "f"),
+          Whiteout(".wh.old_dir"),
+          Dir("dev"),
+          Node("dev/tty", S_IFCHR, 5, 0),
+          Node("dev/sda", S_IFBLK, 8, 0),
+          Node("dev/fifo", S_IFIFO)};
+}
+
+std::set<std::string> EntryNames(const std::string& tar) {
+  std::set<std::string> names;
+  ::archive* reader = archive_read_new();
+  archive_read_support_format_tar(reader);
+  REQUIRE(archive_read_open_memory(reader, tar.data(), tar.size()) == ARCHIVE_OK);
+  archive_entry* entry;
+  while (archive_read_next_header(reader, &entry) == ARCHIVE_OK) names.insert(archive_entry_pathname(entry));
+  archive_read_free(reader);
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("WriteLayerFromUpper round-trips an applied layer") {
+  for (Compression compression : {Compression::kGzip, Compression::kZstd, Compression::kNone}) {
+    INFO("compression " << CompressionName(compression));
+    TempDir temp;
+    std::string upper = temp / "upper";
+    REQUIRE(ApplyBytes(BuildTar(RichLayer()), Compression::kNone, upper, Overlay()).ok());
+
+    std::string layer;
+    auto written = WriteLayerFromUpper(upper, compression, [&](std::string_view bytes) {
+      layer.append(bytes);
+      return absl::OkStatus();
+    });
+    REQUIRE(written.ok());
+    CHECK(written->digest == Sha256Digest(layer));
+    CHECK(written->size == static_cast<int64_t>(layer.size()));
+    CHECK(DetectCompression(layer) == compression);
+
+    // Overlay's whiteouts went back to the OCI form.
+    std::string tar = compression == Compression::kGzip ? GunzipAll(layer) : std::string();
+    if (compression == Compression::kNone) tar = layer;
+    if (!tar.empty()) {
+      CHECK(written->diff_id == Sha256Digest(tar));
+      std::set<std::string> names = EntryNames(tar);
+      CHECK(names.count("etc/.wh.motd") == 1);
+      CHECK(names.count(".wh.old_dir") == 1);
+      CHECK(names.count("var/cache/.wh..wh..opq") == 1);
+      CHECK(names.count("etc/motd") == 0);
+    }
+
+    // Applying what was written gives the same upper, and its diff_id is what was reported.
+    std::string again = temp / "again";
+    auto applied = ApplyBytes(layer, compression, again, Overlay());
+    REQUIRE(applied.ok());
+    CHECK(applied->diff_id == written->diff_id);
+    CHECK(Describe(Snapshot(again)) == Describe(Snapshot(upper)));
+  }
+}
+
+TEST_CASE("WriteLayerFromUpper of a live overlay: changes made through the mount become the layer") {
+  TempDir temp;
+  std::string lower = temp / "lower";
+  REQUIRE(ApplyBytes(BuildTar({Dir("etc"), File("etc/motd", "hi"), File("etc/passwd", "root"), Dir("opt"),
+                               File("opt/a", "a"), File("opt/b", "b")}),
+                     Compression::kNone, lower, Merged())
+              .ok());
+  std::string upper = temp / "upper";
+  std::string merged = temp / "merged";
+  {
+    OverlayMount mount({lower}, upper, temp / "work", merged);
+    REQUIRE(mount.ok());
+    REQUIRE(unlink((merged + "/etc/motd").c_str()) == 0);
+    WriteHostFile(merged + "/etc/passwd", "root\nuser\n");
+    REQUIRE(RemoveAll(merged + "/opt").ok());
+    REQUIRE(mkdir((merged + "/opt").c_str(), 0755) == 0);  // overlayfs makes it opaque
+    WriteHostFile(merged + "/opt/c", "c");
+  }
+  std::string layer;
+  auto written = WriteLayerFromUpper(upper, Compression::kGzip, [&](std::string_view bytes) {
+    layer.append(bytes);
+    return absl::OkStatus();
+  });
+  REQUIRE(written.ok());
+  std::set<std::string> names = EntryNames(GunzipAll(layer));
+  CHECK(names.count("etc/.wh.motd") == 1);
+  CHECK(names.count("etc/passwd") == 1);
+  CHECK(names.count("opt/.wh..wh..opq") == 1);
+  CHECK(names.count("opt/c") == 1);
+
+  // lower + the written layer, unpacked as a merged tree, is what the mount showed.
+  std::string flat = temp / "flat";
+  REQUIRE(ApplyBytes(BuildTar({Dir("etc"), File("etc/motd", "hi"), File("etc/passwd", "root"), Dir("opt"),
+                               File("opt/a", "a"), File("opt/b", "b")}),
+                     Compression::kNone, flat, Merged())
+              .ok());
+  REQUIRE(ApplyBytes(layer, Compression::kGzip, flat, Merged()).ok());
+  CHECK(!PathExists(flat + "/etc/motd"));
+  CHECK(ReadHostFile(flat + "/etc/passwd") == "root\nuser\n");
+  CHECK(!PathExists(flat + "/opt/a"));
+  CHECK(ReadHostFile(flat + "/opt/c") == "c");
+}
+
+TEST_CASE("WriteLayerFromUpper refuses an upper that depends on its lowers (redirect_dir, metacopy)") {
+  TempDir temp;
+  std::string upper = temp / "upper";
+  REQUIRE(MkdirAll(upper + "/renamed").ok());
+  REQUIRE(setxattr((upper + "/renamed").c_str(), "trusted.overlay.redirect", "/old", 4, 0) == 0);
+  auto written = WriteLayerFromUpper(upper, Compression::kGzip, [](std::string_view) { return absl::OkStatus(); });
+  REQUIRE(!written.ok());
+  CHECK(written.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(std::string(written.status().message()).find("renamed") != std::string::npos);
+}
+
+TEST_CASE("WriteLayerFromUpper passes on a sink error and names a missing directory") {
+  TempDir temp;
+  std::string upper = temp / "upper";
+  REQUIRE(ApplyBytes(BuildTar({File("big", std::string(1 << 20, 'b'))}), Compression::kNone, upper, Overlay()).ok());
+  auto failed = WriteLayerFromUpper(upper, Compression::kNone,
+                                    [](std::string_view) { return absl::UnavailableError("disk full"); });
+  REQUIRE(!failed.ok());
+  CHECK(failed.status().code() == absl::StatusCode::kUnavailable);
+  CHECK(std::string(failed.status().message()).find("disk full") != std::string::npos);
+  auto missing = WriteLayerFromUpper(temp.Sub("missing"), Compression::kGzip, [](std::string_view) { return absl::OkStatus(); });
+  REQUIRE(!missing.ok());
+  CHECK(missing.status().code() == absl::StatusCode::kNotFound);
+}

@@ -1,0 +1,75 @@
+// HTTP for the registry client, on libcurl. One HttpClient is shared by every thread of a pull:
+// requests run on their own easy handles but share a connection cache, DNS cache and TLS
+// sessions (a CURLSH with locks), so concurrent blob downloads reuse connections and TLS
+// handshakes. Redirects are followed (blob downloads redirect to object storage); libcurl does
+// not send an Authorization header set by us to a host other than the original one.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace liman::containerd::remotes {
+
+struct HttpResponse {
+  long status = 0;
+  std::string url;  // the final URL after redirects
+  // Headers of the final response, names in lower case, in arrival order.
+  std::vector<std::pair<std::string, std::string>> headers;
+  // The body when it was not streamed to HttpRequest::on_body (error bodies always land here).
+  std::string body;
+
+  // The first value of header `name` (lower case), if present.
+  std::optional<std::string> Header(std::string_view name) const;
+  std::vector<std::string> HeaderValues(std::string_view name) const;
+};
+
+struct HttpRequest {
+  std::string method = "GET";  // "GET" or "HEAD"
+  std::string url;
+  std::vector<std::string> headers;  // "Name: value"
+  bool verify_tls = true;
+  // Largest body kept in HttpResponse::body; a longer successful body fails the request
+  // (kOutOfRange), a longer error body is cut.
+  size_t body_limit = 8 << 20;
+  // Receives the body of a 2xx response chunk by chunk instead of HttpResponse::body, with the
+  // response's status and headers. An error it returns aborts the transfer and is what Do
+  // returns.
+  std::function<absl::Status(const HttpResponse& head, std::string_view chunk)> on_body;
+  // Aborts the transfer (kCancelled) once it turns true; polled about every second and at every
+  // chunk.
+  const std::atomic<bool>* cancelled = nullptr;
+};
+
+class HttpClient {
+ public:
+  HttpClient();
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Performs `request`. Any HTTP status is a successful result; transport failures (DNS,
+  // connect, TLS, reset) are kUnavailable naming the method and URL: `GET "https://…": <cause>`.
+  absl::StatusOr<HttpResponse> Do(const HttpRequest& request);
+
+  // Whether a failure of Do came from TLS itself (the peer speaks plain HTTP, certificate
+  // problems), as opposed to the network: the registry client then tries plain http where
+  // that is allowed.
+  static bool IsTlsFailure(const absl::Status& status);
+
+  // Percent-encodes a query parameter value.
+  static std::string Escape(std::string_view value);
+
+ private:
+  struct Share;
+  std::unique_ptr<Share> share_;
+};
+
+}  // namespace liman::containerd::remotes

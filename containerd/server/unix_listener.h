@@ -1,0 +1,30 @@
+// The daemon's gRPC endpoint on a unix socket, set up as containerd's sys.GetLocalListener does:
+// the parent directory is created private, a stale socket left by a crashed daemon is replaced,
+// and the socket is made owner-only once bound. gRPC binds the socket itself (`unix:PATH`), so
+// this is split into what must happen before and after the bind.
+#pragma once
+
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace liman::containerd::server {
+
+// containerd's defaults for both directions (defaultMaxRecvMsgSize/defaultMaxSendMsgSize).
+inline constexpr int kMaxGrpcMessageSize = 16 << 20;
+
+// Before the bind: creates the parent directory (0700; an existing one is left as it is) and
+// removes a stale socket at `path`. kFailedPrecondition when `path` is something other than a
+// socket, or a socket another process still accepts connections on.
+absl::Status PrepareSocketPath(const std::string& path);
+
+// After the bind: the socket gets mode 0600 (the parent directory keeps others out meanwhile).
+absl::Status RestrictSocket(const std::string& path);
+
+// Removes the socket at `path` on shutdown; a missing one is fine.
+absl::Status RemoveSocket(const std::string& path);
+
+// The gRPC target for a socket path ("unix:/run/x.sock").
+std::string GrpcUnixTarget(const std::string& path);
+
+}  // namespace liman::containerd::server

@@ -1,0 +1,70 @@
+// The snapshotter test suite, written once against the Snapshotter interface (like containerd's
+// snapshots/testsuite) and run against every implementation: the overlay snapshotter, the
+// namespaced one the API serves, and a gRPC client of real containerd for comparison.
+//
+// Checks use real mounts (root is required) and compare what a mount shows against the same
+// changes applied to a plain directory. Every mount is undone by RAII, also when a check fails.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/mount.h"
+#include "containerd/core/snapshots.h"
+
+namespace liman::containerd::snapshots::testsuite {
+
+// Makes the snapshotter one check runs against. `root` is a fresh, empty directory on a
+// filesystem that can hold overlay upper directories; a local snapshotter keeps its state there,
+// a remote one may ignore it but must start empty (a fresh namespace, say). The snapshotter is
+// destroyed when the check ends, before `root` is deleted.
+using SnapshotterFactory = std::function<absl::StatusOr<std::unique_ptr<Snapshotter>>(const std::string& root)>;
+
+// Runs every check of the suite as a Catch2 SECTION of the calling TEST_CASE. Catch2 enters a
+// test case once per section, so each check gets its own temporary directory and snapshotter:
+//
+//   TEST_CASE("overlay snapshotter passes the snapshotter suite") {
+//     testsuite::RunSnapshotterSuite([](const std::string& root) { ... });
+//   }
+void RunSnapshotterSuite(const SnapshotterFactory& factory);
+
+// Where tests make their temporary trees: $LIMAN_TEST_TMPDIR if set, else /tmp unless that is
+// overlayfs or tmpfs (unfit for overlay upper directories), else /var/tmp.
+std::string TestTempBase();
+
+// A temporary directory (mkdtemp under TestTempBase()), removed with its contents on destruction.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "liman-test-");
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  // A new subdirectory `name` (mode 0755); returns its path.
+  std::string Subdir(const std::string& name) const;
+
+ private:
+  std::string path_;
+};
+
+// Mounts descriptors onto `target` (MountAll) for its lifetime.
+class ScopedMount {
+ public:
+  static absl::StatusOr<ScopedMount> Mount(const std::vector<MountDescriptor>& mounts, const std::string& target);
+  ScopedMount(ScopedMount&& other) noexcept;
+  ScopedMount& operator=(ScopedMount&&) = delete;
+  ScopedMount(const ScopedMount&) = delete;
+  ~ScopedMount();
+  // Unmounts now (before a Commit); the destructor then has nothing left to do.
+  absl::Status Unmount();
+  const std::string& target() const { return target_; }
+
+ private:
+  explicit ScopedMount(std::string target) : target_(std::move(target)) {}
+  std::string target_;  // empty once unmounted or moved from
+};
+
+}  // namespace liman::containerd::snapshots::testsuite

@@ -1,0 +1,82 @@
+#include "containerd/tasks/shim_binary.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "common/file_util.h"
+#include "common/status.h"
+#include "fmt/format.h"
+
+namespace liman::containerd::tasks {
+namespace {
+
+bool IsExecutableFile(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), X_OK) == 0;
+}
+
+}  // namespace
+
+std::string ShimBinaryName(std::string_view runtime) {
+  size_t last_dot = runtime.rfind('.');
+  if (last_dot == std::string_view::npos || last_dot == 0) return "";
+  size_t previous_dot = runtime.rfind('.', last_dot - 1);
+  std::string_view name = runtime.substr(previous_dot == std::string_view::npos ? 0 : previous_dot + 1,
+                                         last_dot - (previous_dot == std::string_view::npos ? 0 : previous_dot + 1));
+  std::string_view version = runtime.substr(last_dot + 1);
+  if (name.empty() || version.empty()) return "";
+  return fmt::format("containerd-shim-{}-{}", name, version);
+}
+
+absl::StatusOr<std::string> ResolveShimBinary(std::string_view runtime, const std::vector<std::string>& search_dirs) {
+  if (runtime.empty()) return absl::InvalidArgumentError("no runtime name");
+  if (runtime.starts_with('/')) {
+    std::string path(runtime);
+    if (!IsExecutableFile(path))
+      return absl::NotFoundError(fmt::format("invalid custom binary path {}: not an executable file", Quote(path)));
+    return path;
+  }
+  std::string name = ShimBinaryName(runtime);
+  if (name.empty() || runtime.find('/') != std::string_view::npos)
+    return absl::InvalidArgumentError(
+        fmt::format("invalid runtime name {}, correct runtime name should be either format like "
+                    "`io.containerd.runc.v1` or a full path to the binary",
+                    Quote(runtime)));
+  for (const std::string& dir : search_dirs) {
+    std::string candidate = JoinPath(dir, name);
+    if (IsExecutableFile(candidate)) return candidate;
+  }
+  const char* path_env = getenv("PATH");
+  std::string_view dirs = path_env != nullptr ? path_env : "/usr/local/bin:/usr/bin:/bin";
+  while (!dirs.empty()) {
+    size_t colon = dirs.find(':');
+    std::string_view dir = dirs.substr(0, colon);
+    // Relative $PATH entries would make the shim depend on our working directory: skipped.
+    if (dir.starts_with('/')) {
+      std::string candidate = JoinPath(dir, name);
+      if (IsExecutableFile(candidate)) return candidate;
+    }
+    if (colon == std::string_view::npos) break;
+    dirs.remove_prefix(colon + 1);
+  }
+  return absl::NotFoundError(fmt::format("runtime {} binary not installed {}: no such file or directory",
+                                         Quote(runtime), Quote(name)));
+}
+
+std::string SelfExecutable() {
+  char path[4096];
+  ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+  if (n <= 0) return "";
+  return std::string(path, static_cast<size_t>(n));
+}
+
+std::string SelfExecutableDir() {
+  std::string exe = SelfExecutable();
+  size_t slash = exe.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : exe.substr(0, slash);
+}
+
+}  // namespace liman::containerd::tasks
