@@ -40,4 +40,7 @@ absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path);
 // Joins path components with exactly one '/' between them.
 std::string JoinPath(std::string_view a, std::string_view b);
 
+// The directory part of `path`, like dirname(1): "/a/b" -> "/a", "/a" -> "/", "a" -> ".".
+std::string ParentDirectory(const std::string& path);
+
 }  // namespace liman

@@ -8,11 +8,22 @@
 #include <CLI/CLI.hpp>
 
 #include "common/logging.h"
+#include "containerd/manager.h"
 #include "containerd/server/config.h"
 #include "containerd/server/daemon.h"
 #include "containerd/server/introspection_service.h"
 #include "containerd/server/plugins.h"
 #include "containerd/server/version_service.h"
+#include "containerd/services/containers/containers_service.h"
+#include "containerd/services/content/content_service.h"
+#include "containerd/services/diff/diff_service.h"
+#include "containerd/services/events/events_service.h"
+#include "containerd/services/images/images_service.h"
+#include "containerd/services/leases/leases_service.h"
+#include "containerd/services/namespaces/namespaces_service.h"
+#include "containerd/services/snapshots/snapshots_service.h"
+#include "containerd/services/tasks/tasks_service.h"
+#include "containerd/services/transfer/transfer_service.h"
 
 namespace {
 
@@ -71,6 +82,20 @@ int main(int argc, char** argv) {
   }
   daemon.AddService(std::make_unique<VersionService>());
   daemon.AddService(*std::move(introspection));
+
+  absl::StatusOr<std::unique_ptr<liman::containerd::Manager>> manager = liman::containerd::Manager::Open(*config, &daemon);
+  if (!manager.ok()) {
+    liman::LogError("{}", manager.status().message());
+    return 1;
+  }
+  namespace services = liman::containerd::services;
+  const services::ServiceDeps& deps = (*manager)->deps();
+  for (auto make : {services::MakeNamespacesService, services::MakeContentService, services::MakeImagesService,
+                    services::MakeContainersService, services::MakeSnapshotsService, services::MakeDiffService,
+                    services::MakeLeasesService, services::MakeEventsService, services::MakeTasksService,
+                    services::MakeTransferService}) {
+    daemon.AddService(make(deps));
+  }
 
   if (absl::Status status = daemon.Run(); !status.ok()) {
     liman::LogError("{}", status.message());

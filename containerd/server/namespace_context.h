@@ -11,6 +11,7 @@
 #include <grpcpp/server_context.h>
 
 #include "absl/status/statusor.h"
+#include "containerd/server/grpc_status.h"
 
 namespace liman::containerd::server {
 
@@ -25,6 +26,15 @@ absl::Status ValidateNamespaceName(std::string_view name);
 // "namespace is required" when the metadata is absent or empty, kInvalidArgument when the name
 // is not valid.
 absl::StatusOr<std::string> RequireNamespace(const grpc::ServerContextBase& context);
+
+// Runs `body(namespace)` for a call that needs its namespace (the common shape of a service
+// method) and turns the result into the call's gRPC status.
+template <typename Body>
+grpc::Status InNamespace(const grpc::ServerContextBase& context, Body&& body) {
+  absl::StatusOr<std::string> ns = RequireNamespace(context);
+  if (!ns.ok()) return ToGrpcStatus(ns.status());
+  return ToGrpcStatus(body(*ns));
+}
 
 // The lease of a call, if the client sent one (containerd's leases.FromContext).
 std::optional<std::string> LeaseFromContext(const grpc::ServerContextBase& context);

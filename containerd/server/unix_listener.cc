@@ -10,16 +10,6 @@
 #include "common/unix_socket.h"
 
 namespace liman::containerd::server {
-namespace {
-
-std::string ParentDirectory(const std::string& path) {
-  size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-}  // namespace
 
 absl::Status PrepareSocketPath(const std::string& path) {
   if (path.empty()) return absl::InvalidArgumentError("grpc address must not be empty");

@@ -10,6 +10,9 @@
 #   LIMAN_BIN         the build's bin directory: first in containerd's PATH, where it finds
 #                     containerd-shim-liman-v2
 #   LIMAN_DOCKER_CLI  docker client (default: /usr/bin/docker from docker.io, else docker in PATH)
+#   DROPIN_MANAGER    containerd (default) or liman-containerd: ctest runs containerd.bats and
+#                     containerd-liman-shim.bats a second time with liman-containerd serving
+#                     the socket the real ctr talks to (LIMAN_CONTAINERD: its binary)
 #
 # Each .bats file starts its own daemons in setup_file, in a temporary directory that holds all
 # their state: containerd's root, state, sockets, snapshots and CNI directories, dockerd's
@@ -34,6 +37,10 @@ DOCKER_CLI="${LIMAN_DOCKER_CLI:-$( [ -x /usr/bin/docker ] && echo /usr/bin/docke
 # The runtime type ctr_run asks containerd for (a .bats file may set it before loading us).
 DROPIN_CTR_RUNTIME="${DROPIN_CTR_RUNTIME:-io.containerd.runc.v2}"
 DROPIN_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# The manager the real ctr talks to: containerd (default) or liman-containerd, which then stands
+# where containerd stood (same socket, same ctr commands: the suite doubles as its wire test).
+DROPIN_MANAGER="${DROPIN_MANAGER:-containerd}"
+LIMAN_CONTAINERD="${LIMAN_CONTAINERD:-${LIMAN_BIN:-/nonexistent}/liman-containerd}"
 
 # Host paths the daemons create on their own, deepest first (see above).
 DROPIN_HOST_PATHS=(/etc/docker/key.json /etc/docker /run/docker/plugins /run/docker
@@ -59,6 +66,8 @@ dropin_setup_file() {
     [ -x "$DOCKER_CLI" ] || fail "docker client not found (set LIMAN_DOCKER_CLI)"
   fi
   [ -x "$RUNTIME" ] || fail "runtime under test not found: $RUNTIME (set LIMAN_RUNTIME or LIMAN_BIN)"
+  [ "$DROPIN_MANAGER" != liman-containerd ] || [ -x "$LIMAN_CONTAINERD" ] ||
+    fail "liman-containerd not found: $LIMAN_CONTAINERD (set LIMAN_CONTAINERD or LIMAN_BIN)"
 
   dropin_prepare "liman-dropin-${DROPIN_NAME:-$(basename "$BATS_TEST_FILENAME" .bats)}-$$" || return 1
   start_containerd
@@ -350,7 +359,12 @@ EOF
 run_containerd() {
   local env=(LIMAN_RUNTIME_ROOT="$DROPIN_LIMAN_ROOT")
   [ -z "${LIMAN_BIN:-}" ] || env+=(PATH="$LIMAN_BIN:$PATH")
-  start_daemon containerd "${env[@]}" containerd --config "$DROPIN_TMP/containerd.toml"
+  if [ "$DROPIN_MANAGER" = liman-containerd ]; then
+    start_daemon containerd "${env[@]}" "$LIMAN_CONTAINERD" --root "$DROPIN_TMP/containerd/root" \
+      --state "$DROPIN_TMP/containerd/state" --address "$DROPIN_TMP/containerd.sock"
+  else
+    start_daemon containerd "${env[@]}" containerd --config "$DROPIN_TMP/containerd.toml"
+  fi
   wait_daemon containerd ctr_ns "" version
 }
 

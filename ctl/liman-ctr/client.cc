@@ -1,0 +1,100 @@
+#include "ctl/liman-ctr/client.h"
+
+#include <sys/random.h>
+
+#include <ctime>
+
+#include "common/status.h"
+#include "containerd/server/grpc_status.h"
+#include "fmt/format.h"
+
+namespace liman::ctr {
+
+namespace v1 = ::containerd::services;
+
+absl::Status CallError(const grpc::Status& status, std::string_view what) {
+  return Annotate(containerd::server::FromGrpcStatus(status), what);
+}
+
+Client::Client(const GlobalOptions& options) : options_(options) {
+  grpc::ChannelArguments args;
+  // Big enough for any blob chunk, spec or list the daemon answers with.
+  args.SetMaxReceiveMessageSize(64 << 20);
+  channel_ = grpc::CreateCustomChannel("unix:" + options_.address, grpc::InsecureChannelCredentials(), args);
+  version_ = v1::version::v1::Version::NewStub(channel_);
+  introspection_ = v1::introspection::v1::Introspection::NewStub(channel_);
+  namespaces_ = v1::namespaces::v1::Namespaces::NewStub(channel_);
+  images_ = v1::images::v1::Images::NewStub(channel_);
+  content_ = v1::content::v1::Content::NewStub(channel_);
+  snapshots_ = v1::snapshots::v1::Snapshots::NewStub(channel_);
+  containers_ = v1::containers::v1::Containers::NewStub(channel_);
+  tasks_ = v1::tasks::v1::Tasks::NewStub(channel_);
+  events_ = v1::events::v1::Events::NewStub(channel_);
+  leases_ = v1::leases::v1::Leases::NewStub(channel_);
+  transfer_ = ::liman::services::transfer::v1::Transfer::NewStub(channel_);
+}
+
+std::unique_ptr<grpc::ClientContext> Client::Context(std::optional<std::string> lease, bool no_deadline) const {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->AddMetadata("containerd-namespace", options_.namespace_name);
+  if (lease) context->AddMetadata("containerd-lease", *lease);
+  if (options_.timeout.count() > 0 && !no_deadline)
+    context->set_deadline(std::chrono::system_clock::now() + options_.timeout);
+  return context;
+}
+
+absl::StatusOr<std::string> Client::ReadBlob(const std::string& digest) {
+  v1::content::v1::ReadContentRequest request;
+  request.set_digest(digest);
+  auto context = Context();
+  auto reader = content_->Read(context.get(), request);
+  std::string blob;
+  v1::content::v1::ReadContentResponse response;
+  while (reader->Read(&response)) {
+    if (response.offset() != static_cast<int64_t>(blob.size()))
+      return absl::DataLossError(fmt::format("read {}: chunk at offset {}, expected {}", digest,
+                                             response.offset(), blob.size()));
+    blob.append(response.data());
+  }
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) return CallError(status, fmt::format("read {}", digest));
+  return blob;
+}
+
+absl::StatusOr<std::string> Client::CreateLease() {
+  unsigned char random[8];
+  if (getrandom(random, sizeof random, 0) != sizeof random) return ErrnoError("getrandom");
+  std::string id = "liman-ctr-";
+  for (unsigned char byte : random) id += fmt::format("{:02x}", byte);
+  std::time_t expire = std::time(nullptr) + 24 * 3600;
+  std::tm utc;
+  gmtime_r(&expire, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  v1::leases::v1::CreateRequest request;
+  request.set_id(id);
+  (*request.mutable_labels())["containerd.io/gc.expire"] = stamp;
+  v1::leases::v1::CreateResponse response;
+  auto context = Context();
+  grpc::Status status = leases_->Create(context.get(), request, &response);
+  if (!status.ok()) return CallError(status, "create lease");
+  return id;
+}
+
+void Client::ReleaseLease(const std::string& id) {
+  v1::leases::v1::DeleteRequest request;
+  request.set_id(id);
+  google::protobuf::Empty empty;
+  auto context = Context();
+  leases_->Delete(context.get(), request, &empty);  // expiry collects it otherwise
+}
+
+Descriptor FromProto(const ::containerd::types::Descriptor& desc) {
+  Descriptor out;
+  out.media_type = desc.media_type();
+  out.digest = desc.digest();
+  out.size = desc.size();
+  return out;
+}
+
+}  // namespace liman::ctr

@@ -1,0 +1,70 @@
+// Creating a task for a container and running it attached (or detached): `run` and `tasks start`.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "absl/status/statusor.h"
+#include "ctl/liman-ctr/client.h"
+#include "containerd/services/containers/v1/containers.pb.h"
+
+namespace liman::ctr {
+
+inline constexpr char kDefaultRuntime[] = "io.containerd.liman.v2";
+
+struct TaskRunOptions {
+  bool detach = false;    // start and return; the task's stdio goes nowhere
+  bool null_io = false;   // attached, but the process's stdio goes nowhere
+  bool terminal = false;  // the spec's process.terminal
+  std::string fifo_dir;
+};
+
+absl::StatusOr<::containerd::services::containers::v1::Container> GetContainer(Client& client,
+                                                                               const std::string& id);
+// Whether the container's spec asks for a terminal (process.terminal).
+bool SpecWantsTerminal(const ::containerd::services::containers::v1::Container& container);
+
+// Creates the container's task (its snapshot's mounts as rootfs, like containerd's client),
+// starts it and, unless detached, copies stdio until it exits, deletes the task and returns its
+// exit status.
+absl::StatusOr<int> CreateAndRunTask(Client& client, const ::containerd::services::containers::v1::Container& container,
+                                     const TaskRunOptions& options);
+
+// What `run` and `containers create` take to make a container from an image.
+struct ContainerCreateOptions {
+  std::string image;
+  std::string id;
+  std::vector<std::string> args;
+  bool tty = false;
+  std::string runtime = kDefaultRuntime;
+  std::vector<std::string> env;
+  std::string cwd;
+  std::string snapshotter = kDefaultSnapshotter;
+  std::string platform;
+  std::string cgroup;
+  std::vector<std::string> labels;
+};
+
+// Adds the flags and positionals of ContainerCreateOptions to `command` (IMAGE ID [CMD...]).
+void AddContainerCreateFlags(CLI::App* command, ContainerCreateOptions& options);
+
+// Marks `command` as taking a process's command line after `positionals` words of its own
+// (run: IMAGE ID; tasks exec: ID).
+void TakesCommandAfter(CLI::App* command, int positionals);
+// CLI11 would read a word of the container's command that looks like one of our options
+// (`run IMAGE ID ls -t`) as ours. This walks the arguments (without argv[0]) the way CLI11
+// will, and puts a "--" in front of the command of a command marked by TakesCommandAfter.
+std::vector<std::string> SeparateCommand(const CLI::App& app, std::vector<std::string> args);
+
+// ctr's container creation: the image's config for the platform, a snapshot prepared on the
+// image's top chain id (key = id), the spec (spec.h), the container record; under a lease until
+// the record holds the snapshot.
+absl::StatusOr<::containerd::services::containers::v1::Container> CreateContainerFromImage(
+    Client& client, const ContainerCreateOptions& options);
+
+// Deletes a container record, then its snapshot (containerd's WithSnapshotCleanup).
+absl::Status DeleteContainerAndSnapshot(Client& client, const std::string& id);
+
+}  // namespace liman::ctr
