@@ -38,9 +38,11 @@ int Main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version,-v", std::string("liman-ctr ") + LIMAN_VERSION);
   app.add_option("--address,-a", line.globals.address, "address of the daemon's socket (env CONTAINERD_ADDRESS)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // as ctr: the last one given counts
   app.add_option("--namespace,-n", line.globals.namespace_name, "namespace to use (env CONTAINERD_NAMESPACE)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   int timeout_seconds = 0;
   app.add_option("--timeout", timeout_seconds, "total timeout of each call in seconds (0: none)");
 
