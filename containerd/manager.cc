@@ -56,6 +56,9 @@ absl::StatusOr<std::unique_ptr<Manager>> Manager::Open(const server::DaemonConfi
   deps.root = config.root;
   deps.state = config.state;
   deps.default_snapshotter = kSnapshotterName;
+  deps.insecure_registries = config.insecure_registries;
+  deps.docker_config = config.docker_config;
+  deps.sync_fs = config.sync_fs;
 
   // A collection at start picks up what a crash left between a delete and its collection.
   if (absl::StatusOr<metadata::GarbageCollectStats> collected = manager->db_->GarbageCollect(); !collected.ok()) {

@@ -193,7 +193,8 @@ absl::StatusOr<PullResult> Puller::Run(const Reference& ref) {
   result.config_digest = config_desc.digest;
 
   UnpackOptions unpack_options{
-      .max_concurrent = options_.max_concurrent_downloads, .temp_dir = options_.temp_dir, .progress = &progress_};
+      .max_concurrent = options_.max_concurrent_downloads, .temp_dir = options_.temp_dir, .progress = &progress_,
+      .sync_fs = options_.sync_fs};
   LIMAN_ASSIGN_OR_RETURN(result.chain_id, UnpackLayers(manifest.layers, config.diff_ids, content_, snapshotter_,
                                                        staging_, unpack_options, this));
   if (!result.chain_id.empty()) {

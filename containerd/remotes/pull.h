@@ -55,6 +55,7 @@ struct PullOptions {
   std::function<void(const PullProgress&)> progress;
   // Where layers are mounted to be unpacked when the snapshotter has no staging directories.
   std::string temp_dir = "/tmp";
+  bool sync_fs = false;  // UnpackOptions::sync_fs
   std::string user_agent = "liman-containerd";
 };
 

@@ -202,7 +202,7 @@ absl::Status Unpacker::ApplyMounted(LayerJob& job, const std::vector<MountDescri
       archive::ApplyResult applied,
       archive::ApplyLayer(source, compression, mounted->dir(), archive::ApplyOptions{.overlay_whiteouts = false}));
   if (applied.diff_id != job.diff_id) return DiffIdMismatch(applied.diff_id, job.diff_id);
-  LIMAN_RETURN_IF_ERROR(archive::SyncFilesystem(mounted->dir()));
+  if (options_.sync_fs) LIMAN_RETURN_IF_ERROR(archive::SyncFilesystem(mounted->dir()));
   LIMAN_RETURN_IF_ERROR(AddBlobLabels(content_, job.desc.digest, {{kUncompressedLabel, job.diff_id}}));
   Report({.stage = PullProgress::Stage::kUnpacked,
           .digest = job.desc.digest,
@@ -256,7 +256,7 @@ absl::Status Unpacker::CommitLayer(LayerJob& job) {
     }
     // The staging directories' parent stays, on the same filesystem. (The adoption's rename is
     // metadata the snapshotter's own commit makes durable.)
-    if (status.ok()) status = SyncFor(job, ParentDir(dir));
+    if (status.ok() && options_.sync_fs) status = SyncFor(job, ParentDir(dir));
   } else {
     status = ApplyMounted(job, *mounts);
   }

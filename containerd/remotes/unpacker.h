@@ -74,6 +74,9 @@ struct UnpackOptions {
   int max_concurrent = 3;         // layers fetched and unpacked at the same time (<= 0: all)
   std::string temp_dir = "/tmp";  // mount points when there is no StagingSnapshotter
   ProgressReporter* progress = nullptr;
+  // syncfs(2) on each unpacked layer before its snapshot is committed (containerd and dockerd
+  // do not: only a power cut, not a crash of the daemon, can lose unflushed files).
+  bool sync_fs = false;
 };
 
 // Unpacks `layers`, whose uncompressed digests are `diff_ids` (the config's rootfs, same

@@ -18,6 +18,14 @@ void ReadString(const toml::value& table, const char* key, std::string* out) {
   if (table.contains(key)) *out = toml::find<std::string>(table, key);
 }
 
+void ReadBool(const toml::value& table, const char* key, bool* out) {
+  if (table.contains(key)) *out = toml::find<bool>(table, key);
+}
+
+void ReadStrings(const toml::value& table, const char* key, std::vector<std::string>* out) {
+  if (table.contains(key)) *out = toml::find<std::vector<std::string>>(table, key);
+}
+
 absl::Status ValidateConfig(const DaemonConfig& config) {
   if (config.root.empty() || config.root[0] != '/')
     return absl::InvalidArgumentError(fmt::format("root {} must be an absolute path", Quote(config.root)));
@@ -44,6 +52,12 @@ absl::Status ApplyConfigToml(std::string_view text, std::string_view source, Dae
     if (document.contains("grpc")) ReadString(toml::find(document, "grpc"), "address", &config->grpc_address);
     if (document.contains("ttrpc")) ReadString(toml::find(document, "ttrpc"), "address", &config->ttrpc_address);
     if (document.contains("debug")) ReadString(toml::find(document, "debug"), "level", &config->log_level);
+    if (document.contains("liman")) {
+      const toml::value& liman = toml::find(document, "liman");
+      ReadBool(liman, "sync_fs", &config->sync_fs);
+      ReadStrings(liman, "insecure_registries", &config->insecure_registries);
+      ReadString(liman, "docker_config", &config->docker_config);
+    }
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(fmt::format("load config {}: {}", Quote(source), e.what()));
   }

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "absl/status/statusor.h"
@@ -22,6 +23,16 @@ struct DaemonConfig {
   std::string grpc_address = kDefaultGrpcAddress;
   std::string ttrpc_address;  // empty: TtrpcAddress() derives it
   std::string log_level = "info";
+  // [liman] table, Liman's own keys:
+  // sync_fs: flush each unpacked layer to disk (syncfs(2)) before its snapshot is committed.
+  // Off by default, as in containerd and dockerd: a SIGKILL loses nothing either way (the page
+  // cache survives the process); only a power cut can leave a committed snapshot incomplete.
+  // Blobs in the content store are fsynced always.
+  bool sync_fs = false;
+  // insecure_registries: "host[:port]" pulled from over plain HTTP (loopback ones always are).
+  std::vector<std::string> insecure_registries;
+  // docker_config: a Docker-style config.json with registry credentials.
+  std::string docker_config;
 
   // The socket shims publish events to: [ttrpc] address, or "<grpc address>.ttrpc" like
   // containerd when the config does not set it.
@@ -38,7 +49,8 @@ struct DaemonFlags {
 };
 
 // Applies the keys Liman understands from a containerd config (version 1 or 2): `root`,
-// `state`, `[grpc] address`, `[ttrpc] address`, `[debug] level`. Every other key (plugins,
+// `state`, `[grpc] address`, `[ttrpc] address`, `[debug] level`, and Liman's `[liman]` table (`sync_fs`,
+// `insecure_registries`, `docker_config`). Every other key (plugins,
 // oom_score…) is ignored, as containerd ignores what no plugin asks for. kInvalidArgument, naming
 // `source` and the position, for a syntax error or a key of the wrong type.
 absl::Status ApplyConfigToml(std::string_view text, std::string_view source, DaemonConfig* config);

@@ -25,6 +25,8 @@ struct ServiceDeps {
   std::vector<std::string> insecure_registries;
   // Docker-style config.json with registry credentials; empty: none.
   std::string docker_config;
+  // Flush unpacked layers before committing their snapshots (DaemonConfig::sync_fs).
+  bool sync_fs = false;
 };
 
 }  // namespace liman::containerd::services

@@ -18,6 +18,23 @@ TEST_CASE("defaults live under /var/lib/liman and /run/liman", "[config]") {
   CHECK(config->grpc_address == "/run/liman/containerd/containerd.sock");
   CHECK(config->TtrpcAddress() == "/run/liman/containerd/containerd.sock.ttrpc");
   CHECK(config->log_level == "info");
+  CHECK_FALSE(config->sync_fs);
+  CHECK(config->insecure_registries.empty());
+}
+
+TEST_CASE("the [liman] table sets sync_fs, insecure registries and the credentials file", "[config]") {
+  DaemonConfig config;
+  REQUIRE(ApplyConfigToml(R"([liman]
+sync_fs = true
+insecure_registries = ["10.0.0.5:5000", "registry.lan"]
+docker_config = "/etc/liman/docker-config.json"
+)", "x", &config).ok());
+  CHECK(config.sync_fs);
+  CHECK(config.insecure_registries == std::vector<std::string>{"10.0.0.5:5000", "registry.lan"});
+  CHECK(config.docker_config == "/etc/liman/docker-config.json");
+  CHECK(ApplyConfigToml("[liman]\nsync_fs = \"yes\"\n", "x", &config).code() == absl::StatusCode::kInvalidArgument);
+  CHECK(ApplyConfigToml("[liman]\ninsecure_registries = \"a\"\n", "x", &config).code() ==
+        absl::StatusCode::kInvalidArgument);
 }
 
 TEST_CASE("a containerd config file sets root, state, addresses and level", "[config]") {

@@ -40,7 +40,7 @@ class DiffService final : public api::Diff::Service {
       // registered here, so a type that would need one fails in CompressionForMediaType.
       LIMAN_ASSIGN_OR_RETURN(diff::LayerDescriptor applied,
                              diff::ApplyLayerToMounts(*content, layer, FromProtoMounts(request->mounts()),
-                                                      temp_mounts_));
+                                                      temp_mounts_, deps_.sync_fs));
       ToProtoDescriptor(applied, response->mutable_applied());
       return absl::OkStatus();
     }());

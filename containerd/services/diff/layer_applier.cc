@@ -73,7 +73,7 @@ std::optional<DirectTarget> DirectTargetOf(const std::vector<MountDescriptor>& m
 
 absl::StatusOr<LayerDescriptor> ApplyLayerToMounts(ContentStore& content, const LayerDescriptor& layer,
                                                    const std::vector<MountDescriptor>& mounts,
-                                                   const std::string& temp_dir) {
+                                                   const std::string& temp_dir, bool sync_fs) {
   if (layer.digest.empty()) return absl::InvalidArgumentError("apply layer: descriptor has no digest");
   if (mounts.empty()) return absl::InvalidArgumentError(fmt::format("apply layer {}: no mounts given", layer.digest));
   std::string context = fmt::format("apply layer {}", layer.digest);
@@ -98,7 +98,9 @@ absl::StatusOr<LayerDescriptor> ApplyLayerToMounts(ContentStore& content, const 
   absl::StatusOr<archive::ApplyResult> applied = archive::ApplyLayer(source, *compression, direct->root, direct->options);
   if (!applied.ok()) return Annotate(applied.status(), context);
   if (absl::Status verified = source.Verify(layer.digest); !verified.ok()) return Annotate(verified, context);
-  if (absl::Status synced = archive::SyncFilesystem(direct->root); !synced.ok()) return Annotate(synced, context);
+  if (sync_fs) {
+    if (absl::Status synced = archive::SyncFilesystem(direct->root); !synced.ok()) return Annotate(synced, context);
+  }
   return LayerDescriptor{.media_type = kMediaTypeLayerTar, .digest = applied->diff_id, .size = applied->tar_size};
 }
 

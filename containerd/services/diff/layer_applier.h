@@ -29,10 +29,10 @@ struct LayerDescriptor {
 // Applies blob `layer` of `content` onto `mounts`; temporary mounts go under `temp_dir`. The
 // blob's bytes are hashed as they are read and must match layer.digest (kDataLoss otherwise),
 // and its size layer.size when that is set. Returns the uncompressed layer: media type
-// kMediaTypeLayerTar, its diff id and tar size. The unpacked files are flushed (syncfs) before
-// returning, so the caller can commit the snapshot.
+// kMediaTypeLayerTar, its diff id and tar size. With `sync_fs` the unpacked files are flushed
+// (syncfs) before returning (see DaemonConfig::sync_fs).
 absl::StatusOr<LayerDescriptor> ApplyLayerToMounts(ContentStore& content, const LayerDescriptor& layer,
                                                    const std::vector<MountDescriptor>& mounts,
-                                                   const std::string& temp_dir);
+                                                   const std::string& temp_dir, bool sync_fs);
 
 }  // namespace liman::containerd::services::diff

@@ -170,6 +170,7 @@ class TransferService final : public api::Transfer::Service {
     options.max_concurrent_downloads =
         concurrent <= 0 ? kDefaultConcurrentDownloads : std::min(concurrent, kMaxConcurrentDownloads);
     LIMAN_ASSIGN_OR_RETURN(options.temp_dir, TempMountDir(deps_));
+    options.sync_fs = deps_.sync_fs;
     return options;
   }
 
@@ -265,7 +266,7 @@ class TransferService final : public api::Transfer::Service {
     std::map<std::string, remotes::UnpackResult> unpacked;
     if (!options.no_unpack()) {
       LIMAN_ASSIGN_OR_RETURN(std::string temp_dir, TempMountDir(deps_));
-      remotes::UnpackOptions unpack_options{.temp_dir = temp_dir};
+      remotes::UnpackOptions unpack_options{.temp_dir = temp_dir, .sync_fs = deps_.sync_fs};
       remotes::Platform platform = remotes::DefaultPlatform();
       for (const remotes::NamedImage& named : imported->images) {
         if (unpacked.contains(named.target.digest)) continue;
