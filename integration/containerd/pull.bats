@@ -29,6 +29,44 @@ teardown() { ctr_teardown; }
   assert_content_intact "$DROPIN_CTR_NS"
 }
 
+@test "the real ctr lists what liman-containerd holds: version, namespaces, images, containers, tasks, content, snapshots" {
+  run ctr_cmd images pull --plain-http "$REGISTRY/liman/busybox:latest"
+  assert_success
+  run ctr_cmd version
+  assert_success
+  assert_output_contains "Revision: liman"
+  run ctr_ns "" namespaces ls -q
+  assert_success
+  assert_output_contains "$DROPIN_CTR_NS"
+  run ctr_cmd images ls
+  assert_success
+  assert_output_contains "$REGISTRY/liman/busybox:latest"
+  assert_output_contains "linux/amd64"
+  # A container (no task yet) and a running task of it.
+  echo l1 >>"$DROPIN_TMP/ctr-containers"
+  run ctr_cmd run -d --fifo-dir "$DROPIN_TMP/fifo" --cgroup "/$DROPIN_TAG/l1" $(ctr_runtime_flags) \
+    "$REGISTRY/liman/busybox:latest" l1 sleep 1000
+  assert_success
+  run ctr_cmd containers ls -q
+  assert_output_contains l1
+  run ctr_cmd tasks ls
+  assert_success
+  [ -n "$(awk '$1 == "l1" && $3 == "RUNNING"' <<<"$output")" ] || fail "l1 is not RUNNING: $output"
+  local target
+  target="$(ctr_cmd images ls | awk -v n="$REGISTRY/liman/busybox:latest" '$1 == n { print $3 }')"
+  run ctr_cmd content ls
+  assert_success
+  assert_output_contains "$target"
+  run ctr_cmd snapshots ls
+  assert_success
+  [ -n "$(awk '$1 == "l1" && $3 == "Active"' <<<"$output")" ] || fail "no active snapshot l1: $output"
+  run ctr_cmd tasks kill -s SIGKILL l1
+  assert_success
+  ctr_cmd tasks delete l1 >/dev/null 2>&1 || true
+  run ctr_cmd containers rm l1
+  assert_success
+}
+
 @test "liman-ctr images pull, then run --rm prints the output and passes the exit status on" {
   run lctr images pull "$REGISTRY/liman/hello:1"
   assert_success
