@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
+#include <functional>
 #include <cstring>
 #include <memory>
 #include <utility>
@@ -97,43 +99,35 @@ absl::StatusOr<std::string> GetXattr(int fd, const std::string& path, const char
   }
 }
 
-class UpperWriter {
+// Writes file system entries into the tar: whole trees of an overlay upper directory (where
+// overlay's whiteouts and opaque directories become the OCI form), or single entries and
+// whiteouts chosen by a TreeComparer.
+class EntryWriter {
  public:
-  UpperWriter(::archive* writer, archive_entry* entry, WriteContext& context)
-      : writer_(writer), entry_(entry), context_(context), buffer_(std::make_unique<char[]>(kFileBufferSize)) {}
+  // `overlay_upper`: the tree is an overlay upper directory, whose character devices 0/0 are
+  // whiteouts and whose trusted.overlay.opaque directories are opaque.
+  EntryWriter(::archive* writer, archive_entry* entry, WriteContext& context, bool overlay_upper)
+      : writer_(writer),
+        entry_(entry),
+        context_(context),
+        overlay_upper_(overlay_upper),
+        buffer_(std::make_unique<char[]>(kFileBufferSize)) {}
 
-  absl::Status WriteTree(int root_fd) {
+  absl::Status WriteUpperTree(int root_fd) {
     std::string path;
     LIMAN_ASSIGN_OR_RETURN(bool opaque, IsOpaque(root_fd));
     if (opaque) LIMAN_RETURN_IF_ERROR(WriteMarker(std::string(kOpaqueWhiteout), 0, 0, 0, timespec{}));
     return WriteDirectory(root_fd, path);
   }
 
- private:
-  // Entries of the directory `dir_fd` at `path` ("" for the root), then their contents.
-  absl::Status WriteDirectory(int dir_fd, std::string& path) {
-    LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> names, SortedNames(dir_fd, path.empty() ? "/" : path));
-    const size_t path_size = path.size();
-    for (const std::string& name : names) {
-      if (!path.empty()) path.push_back('/');
-      path.append(name);
-      absl::Status status = WriteChild(dir_fd, name, path);
-      path.resize(path_size);
-      LIMAN_RETURN_IF_ERROR(status);
-    }
-    return absl::OkStatus();
-  }
-
-  absl::Status WriteChild(int dir_fd, const std::string& name, std::string& path) {
+  // The entry `name` of `dir_fd`, at `path` in the layer; a directory's contents too when
+  // `with_contents`.
+  absl::Status WriteChild(int dir_fd, const std::string& name, std::string& path, bool with_contents = true) {
     struct stat st;
     if (fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
       return ErrnoError(errno, fmt::format("lstat {}", Quote(path)));
-    if (S_ISCHR(st.st_mode) && st.st_rdev == 0) {
-      SplitPath split = SplitParent(path);
-      std::string whiteout = split.parent.empty() ? fmt::format("{}{}", kWhiteoutPrefix, name)
-                                                  : fmt::format("{}/{}{}", split.parent, kWhiteoutPrefix, name);
-      return WriteMarker(whiteout, st.st_uid, st.st_gid, 0, st.st_mtim);
-    }
+    if (overlay_upper_ && S_ISCHR(st.st_mode) && st.st_rdev == 0)
+      return WriteWhiteout(path, st.st_uid, st.st_gid, st.st_mtim);
     if (S_ISSOCK(st.st_mode)) return absl::OkStatus();
     UniqueFd fd;
     if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
@@ -164,12 +158,35 @@ class UpperWriter {
     }
     LIMAN_RETURN_IF_ERROR(WriteHeader(path));
     if (S_ISREG(st.st_mode)) return WriteData(fd.get(), st.st_size, path);
-    if (!S_ISDIR(st.st_mode)) return absl::OkStatus();
+    if (!S_ISDIR(st.st_mode) || !with_contents) return absl::OkStatus();
     if (opaque) {
       LIMAN_RETURN_IF_ERROR(WriteMarker(fmt::format("{}/{}", path, kOpaqueWhiteout), st.st_uid, st.st_gid,
                                         st.st_mode & 0777, st.st_mtim));
     }
     return WriteDirectory(fd.get(), path);
+  }
+
+  // `.wh.<name>` beside `path`: whatever the lower layers have at `path` is gone.
+  absl::Status WriteWhiteout(const std::string& path, uid_t uid, gid_t gid, struct timespec mtime) {
+    SplitPath split = SplitParent(path);
+    std::string whiteout = split.parent.empty() ? fmt::format("{}{}", kWhiteoutPrefix, split.base)
+                                                : fmt::format("{}/{}{}", split.parent, kWhiteoutPrefix, split.base);
+    return WriteMarker(whiteout, uid, gid, 0, mtime);
+  }
+
+ private:
+  // Entries of the directory `dir_fd` at `path` ("" for the root), then their contents.
+  absl::Status WriteDirectory(int dir_fd, std::string& path) {
+    LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> names, SortedNames(dir_fd, path.empty() ? "/" : path));
+    const size_t path_size = path.size();
+    for (const std::string& name : names) {
+      if (!path.empty()) path.push_back('/');
+      path.append(name);
+      absl::Status status = WriteChild(dir_fd, name, path);
+      path.resize(path_size);
+      LIMAN_RETURN_IF_ERROR(status);
+    }
+    return absl::OkStatus();
   }
 
   void FillEntry(const std::string& path, const struct stat& st) {
@@ -272,19 +289,18 @@ class UpperWriter {
   ::archive* writer_;
   archive_entry* entry_;
   WriteContext& context_;
+  const bool overlay_upper_;
   std::unique_ptr<char[]> buffer_;
   std::string xattr_names_;
   // First path of every multiply-linked file, by (device, inode).
   absl::flat_hash_map<std::pair<dev_t, ino_t>, std::string> links_;
 };
 
-}  // namespace
-
-absl::StatusOr<LayerWritten> WriteLayerFromUpper(const std::string& upper_dir, Compression compression,
-                                                 const std::function<absl::Status(std::string_view)>& sink) {
-  UniqueFd root_fd(open(upper_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!root_fd) return ErrnoError(errno, fmt::format("open {}", Quote(upper_dir)));
-
+// Sets up the tar writer (pax) over the compressor and the caller's sink, lets `write` fill it,
+// and closes it: the layer's digests and size.
+absl::StatusOr<LayerWritten> WriteLayer(Compression compression, bool overlay_upper,
+                                        const std::function<absl::Status(std::string_view)>& sink,
+                                        const std::function<absl::Status(EntryWriter&)>& write) {
   Sha256Digester compressed_digest;
   std::unique_ptr<Compressor> compressor = NewCompressor(compression, [&](std::string_view bytes) {
     compressed_digest.Update(bytes);
@@ -304,15 +320,227 @@ absl::StatusOr<LayerWritten> WriteLayerFromUpper(const std::string& upper_dir, C
   if (archive_write_open(writer.get(), &context, nullptr, WriteTarBytes, nullptr) != ARCHIVE_OK)
     return absl::InternalError(fmt::format("open tar writer: {}", archive_error_string(writer.get())));
 
-  UpperWriter walker(writer.get(), entry.get(), context);
-  absl::Status status = walker.WriteTree(root_fd.get());
-  if (!status.ok()) return Annotate(status, fmt::format("write layer from {}", Quote(upper_dir)));
+  EntryWriter entries(writer.get(), entry.get(), context, overlay_upper);
+  LIMAN_RETURN_IF_ERROR(write(entries));
   if (archive_write_close(writer.get()) != ARCHIVE_OK) {
     if (!context.status.ok()) return Annotate(context.status, "write layer");
     return absl::InternalError(fmt::format("close tar writer: {}", archive_error_string(writer.get())));
   }
   LIMAN_RETURN_IF_ERROR(compressor->Finish());
   return LayerWritten{compressed_digest.Digest(), context.tar_digest.Digest(), compressed_digest.size()};
+}
+
+absl::StatusOr<UniqueFd> OpenDirectory(const std::string& dir) {
+  UniqueFd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return ErrnoError(errno, fmt::format("open {}", Quote(dir)));
+  return fd;
+}
+
+// containerd's walking differ (continuity's fs.Changes with its sameFile rule) over two trees
+// walked side by side in name order: what is only in the upper is added, what is only in the
+// lower is whited out, what is in both is written again when it differs. A changed entry's
+// parent directories are written before it, once, as the applier needs them.
+class TreeComparer {
+ public:
+  explicit TreeComparer(EntryWriter& writer) : writer_(writer) {}
+
+  absl::Status CompareDirectories(int lower_fd, int upper_fd, std::string& path) {
+    LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> lower_names, SortedNames(lower_fd, Shown(path)));
+    LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> upper_names, SortedNames(upper_fd, Shown(path)));
+    const size_t path_size = path.size();
+    auto lower = lower_names.begin();
+    auto upper = upper_names.begin();
+    while (lower != lower_names.end() || upper != upper_names.end()) {
+      const bool take_lower = upper == upper_names.end() || (lower != lower_names.end() && *lower < *upper);
+      const bool take_upper = lower == lower_names.end() || (upper != upper_names.end() && *upper < *lower);
+      const std::string& name = take_lower ? *lower : *upper;
+      if (!path.empty()) path.push_back('/');
+      path.append(name);
+      absl::Status status;
+      if (take_lower) {
+        status = Removed(path);
+        ++lower;
+      } else if (take_upper) {
+        status = Added(upper_fd, name, path);
+        ++upper;
+      } else {
+        status = CompareChild(lower_fd, upper_fd, name, path);
+        ++lower;
+        ++upper;
+      }
+      path.resize(path_size);
+      LIMAN_RETURN_IF_ERROR(status);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  // A directory on the way down: written before the first change below it, if any.
+  struct Parent {
+    int parent_fd;
+    std::string name;
+    std::string path;
+    bool written;
+  };
+
+  static std::string_view Shown(const std::string& path) { return path.empty() ? "/" : path; }
+
+  absl::Status WriteParents() {
+    for (Parent& parent : parents_) {
+      if (parent.written) continue;
+      LIMAN_RETURN_IF_ERROR(writer_.WriteChild(parent.parent_fd, parent.name, parent.path, /*with_contents=*/false));
+      parent.written = true;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Removed(const std::string& path) {
+    LIMAN_RETURN_IF_ERROR(WriteParents());
+    return writer_.WriteWhiteout(path, 0, 0, timespec{});
+  }
+
+  absl::Status Added(int upper_fd, const std::string& name, std::string& path) {
+    LIMAN_RETURN_IF_ERROR(WriteParents());
+    return writer_.WriteChild(upper_fd, name, path);
+  }
+
+  absl::Status CompareChild(int lower_fd, int upper_fd, const std::string& name, std::string& path) {
+    struct stat lower_st, upper_st;
+    if (fstatat(lower_fd, name.c_str(), &lower_st, AT_SYMLINK_NOFOLLOW) != 0)
+      return ErrnoError(errno, fmt::format("lstat lower {}", Quote(path)));
+    if (fstatat(upper_fd, name.c_str(), &upper_st, AT_SYMLINK_NOFOLLOW) != 0)
+      return ErrnoError(errno, fmt::format("lstat upper {}", Quote(path)));
+    LIMAN_ASSIGN_OR_RETURN(bool same, SameEntry(lower_fd, upper_fd, name, path, lower_st, upper_st));
+    const bool both_directories = S_ISDIR(lower_st.st_mode) && S_ISDIR(upper_st.st_mode);
+    if (!both_directories) {
+      if (same) return absl::OkStatus();
+      // A changed entry, or one of another type: the applier replaces what the lower has.
+      return Added(upper_fd, name, path);
+    }
+    if (!same) {
+      LIMAN_RETURN_IF_ERROR(WriteParents());
+      LIMAN_RETURN_IF_ERROR(writer_.WriteChild(upper_fd, name, path, /*with_contents=*/false));
+    }
+    UniqueFd lower_dir(openat(lower_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!lower_dir) return ErrnoError(errno, fmt::format("open lower {}", Quote(path)));
+    UniqueFd upper_dir(openat(upper_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!upper_dir) return ErrnoError(errno, fmt::format("open upper {}", Quote(path)));
+    parents_.push_back(Parent{.parent_fd = upper_fd, .name = name, .path = path, .written = !same});
+    absl::Status status = CompareDirectories(lower_dir.get(), upper_dir.get(), path);
+    parents_.pop_back();
+    return status;
+  }
+
+  // continuity's sameFile: type, permissions, owner, device number and xattrs; for what is not a
+  // directory also size and mtime, and when both mtimes are whole seconds (a tar lost the rest)
+  // the content or link target.
+  absl::StatusOr<bool> SameEntry(int lower_fd, int upper_fd, const std::string& name, const std::string& path,
+                                 const struct stat& lower, const struct stat& upper) {
+    if ((lower.st_mode & S_IFMT) != (upper.st_mode & S_IFMT) || (lower.st_mode & 07777) != (upper.st_mode & 07777) ||
+        lower.st_uid != upper.st_uid || lower.st_gid != upper.st_gid || lower.st_rdev != upper.st_rdev)
+      return false;
+    LIMAN_ASSIGN_OR_RETURN(std::string lower_xattrs, XattrsOf(lower_fd, name, path));
+    LIMAN_ASSIGN_OR_RETURN(std::string upper_xattrs, XattrsOf(upper_fd, name, path));
+    if (lower_xattrs != upper_xattrs) return false;
+    if (S_ISDIR(lower.st_mode)) return true;
+    if (lower.st_size != upper.st_size || lower.st_mtim.tv_sec != upper.st_mtim.tv_sec) return false;
+    if (lower.st_mtim.tv_nsec != 0 || upper.st_mtim.tv_nsec != 0) return lower.st_mtim.tv_nsec == upper.st_mtim.tv_nsec;
+    if (S_ISREG(lower.st_mode)) return SameContent(lower_fd, upper_fd, name, path);
+    if (S_ISLNK(lower.st_mode)) return SameLinkTarget(lower_fd, upper_fd, name, path);
+    return true;
+  }
+
+  // Every xattr "name=value", in the order the file system lists them (sorted here).
+  absl::StatusOr<std::string> XattrsOf(int dir_fd, const std::string& name, const std::string& path) {
+    std::string by_name = ProcFdPath(dir_fd, name);
+    std::string names;
+    absl::Status listed = ListXattrs(-1, by_name, names);
+    if (!listed.ok()) return Annotate(listed, Quote(path));
+    std::vector<std::string> pairs;
+    for (size_t pos = 0; pos < names.size();) {
+      const char* key = names.c_str() + pos;
+      pos += std::strlen(key) + 1;
+      absl::StatusOr<std::string> value = GetXattr(-1, by_name, key);
+      if (!value.ok()) {
+        if (StatusErrno(value.status()) == ENODATA) continue;
+        return Annotate(value.status(), Quote(path));
+      }
+      pairs.push_back(fmt::format("{}={}", key, *value));
+    }
+    std::sort(pairs.begin(), pairs.end());
+    std::string joined;
+    for (const std::string& pair : pairs) joined.append(pair).push_back('\0');
+    return joined;
+  }
+
+  absl::StatusOr<bool> SameContent(int lower_fd, int upper_fd, const std::string& name, const std::string& path) {
+    UniqueFd lower(openat(lower_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!lower) return ErrnoError(errno, fmt::format("open lower {}", Quote(path)));
+    UniqueFd upper(openat(upper_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!upper) return ErrnoError(errno, fmt::format("open upper {}", Quote(path)));
+    std::string a(64 << 10, '\0'), b(64 << 10, '\0');
+    while (true) {
+      LIMAN_ASSIGN_OR_RETURN(size_t n, ReadFull(lower.get(), a, path));
+      LIMAN_ASSIGN_OR_RETURN(size_t m, ReadFull(upper.get(), b, path));
+      if (n != m || std::memcmp(a.data(), b.data(), n) != 0) return false;
+      if (n < a.size()) return true;
+    }
+  }
+
+  static absl::StatusOr<size_t> ReadFull(int fd, std::string& buffer, const std::string& path) {
+    size_t filled = 0;
+    while (filled < buffer.size()) {
+      ssize_t n = read(fd, buffer.data() + filled, buffer.size() - filled);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoError(errno, fmt::format("read {}", Quote(path)));
+      }
+      if (n == 0) break;
+      filled += static_cast<size_t>(n);
+    }
+    return filled;
+  }
+
+  absl::StatusOr<bool> SameLinkTarget(int lower_fd, int upper_fd, const std::string& name, const std::string& path) {
+    char a[PATH_MAX + 1], b[PATH_MAX + 1];
+    ssize_t n = readlinkat(lower_fd, name.c_str(), a, sizeof a);
+    if (n < 0) return ErrnoError(errno, fmt::format("readlink lower {}", Quote(path)));
+    ssize_t m = readlinkat(upper_fd, name.c_str(), b, sizeof b);
+    if (m < 0) return ErrnoError(errno, fmt::format("readlink upper {}", Quote(path)));
+    return n == m && std::memcmp(a, b, static_cast<size_t>(n)) == 0;
+  }
+
+  EntryWriter& writer_;
+  std::vector<Parent> parents_;
+};
+
+}  // namespace
+
+absl::StatusOr<LayerWritten> WriteLayerFromUpper(const std::string& upper_dir, Compression compression,
+                                                 const std::function<absl::Status(std::string_view)>& sink) {
+  LIMAN_ASSIGN_OR_RETURN(UniqueFd root_fd, OpenDirectory(upper_dir));
+  absl::StatusOr<LayerWritten> written =
+      WriteLayer(compression, /*overlay_upper=*/true, sink, [&](EntryWriter& entries) {
+        return entries.WriteUpperTree(root_fd.get());
+      });
+  if (!written.ok()) return Annotate(written.status(), fmt::format("write layer from {}", Quote(upper_dir)));
+  return written;
+}
+
+absl::StatusOr<LayerWritten> WriteLayerFromTrees(const std::string& lower_dir, const std::string& upper_dir,
+                                                 Compression compression,
+                                                 const std::function<absl::Status(std::string_view)>& sink) {
+  LIMAN_ASSIGN_OR_RETURN(UniqueFd lower_fd, OpenDirectory(lower_dir));
+  LIMAN_ASSIGN_OR_RETURN(UniqueFd upper_fd, OpenDirectory(upper_dir));
+  absl::StatusOr<LayerWritten> written =
+      WriteLayer(compression, /*overlay_upper=*/false, sink, [&](EntryWriter& entries) {
+        TreeComparer comparer(entries);
+        std::string path;
+        return comparer.CompareDirectories(lower_fd.get(), upper_fd.get(), path);
+      });
+  if (!written.ok())
+    return Annotate(written.status(), fmt::format("write the changes from {} to {}", Quote(lower_dir), Quote(upper_dir)));
+  return written;
 }
 
 }  // namespace liman::containerd::archive

@@ -1,6 +1,7 @@
-// Creating a layer (containerd's diff.Comparer for overlay): an overlay upper directory already is
-// the set of changes against its lowers, so it is written out as a tar with overlay's whiteouts
-// turned back into the OCI form (layer.md), compressed, hashed both ways on the way to the sink.
+// Creating a layer (containerd's diff.Comparer): an overlay upper directory already is the set of
+// changes against its lowers, so it is written out as a tar with overlay's whiteouts turned back
+// into the OCI form (layer.md); any other pair of trees is compared entry by entry. The tar is
+// compressed and hashed both ways on the way to the sink.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +26,15 @@ struct LayerWritten {
 // Files with several links in the upper become one file and hardlinks to it. Sockets are skipped.
 // Times are whole seconds, as Docker and containerd write them (reproducible digests).
 absl::StatusOr<LayerWritten> WriteLayerFromUpper(const std::string& upper_dir, Compression compression,
+                                                 const std::function<absl::Status(std::string_view)>& sink);
+
+// containerd's walking differ: the changes that turn the tree `lower_dir` into the tree
+// `upper_dir` (both as seen, e.g. mounted snapshots) as a layer. Entries only in the upper, or
+// different from the lower's (type, permissions, owner, device, xattrs; for non-directories size
+// and mtime too, and content or link target when both mtimes are whole seconds), with their
+// parent directories; `.wh.<name>` for what only the lower has. Neither tree may change meanwhile.
+absl::StatusOr<LayerWritten> WriteLayerFromTrees(const std::string& lower_dir, const std::string& upper_dir,
+                                                 Compression compression,
                                                  const std::function<absl::Status(std::string_view)>& sink);
 
 }  // namespace liman::containerd::archive

@@ -1,5 +1,6 @@
 #include <archive.h>
 #include <archive_entry.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -177,4 +178,81 @@ TEST_CASE("WriteLayerFromUpper passes on a sink error and names a missing direct
   auto missing = WriteLayerFromUpper(temp.Sub("missing"), Compression::kGzip, [](std::string_view) { return absl::OkStatus(); });
   REQUIRE(!missing.ok());
   CHECK(missing.status().code() == absl::StatusCode::kNotFound);
+}
+
+namespace {
+
+std::vector<TarEntry> BaseTree() {
+  return {Dir("etc"),          File("etc/motd", "hello"),     File("etc/passwd", "root"),
+          File("etc/same", "unchanged"), File("etc/mode", "m", 0644), Symlink("etc/link", "motd"),
+          Dir("opt"),          File("opt/a", "a"),            Dir("opt/sub"),
+          File("opt/sub/b", "b"), File("swap", "was a file"), Dir("var"),
+          Dir("var/empty")};
+}
+
+std::string WriteTreesLayer(const std::string& lower, const std::string& upper, Compression compression) {
+  std::string layer;
+  auto written = WriteLayerFromTrees(lower, upper, compression, [&](std::string_view bytes) {
+    layer.append(bytes);
+    return absl::OkStatus();
+  });
+  REQUIRE(written.ok());
+  CHECK(written->digest == Sha256Digest(layer));
+  return layer;
+}
+
+}  // namespace
+
+TEST_CASE("WriteLayerFromTrees: the changes between two trees, applied to the lower, give the upper") {
+  TempDir temp;
+  std::string lower = temp / "lower";
+  std::string upper = temp / "upper";
+  REQUIRE(ApplyBytes(BuildTar(BaseTree()), Compression::kNone, lower, Merged()).ok());
+  REQUIRE(ApplyBytes(BuildTar(BaseTree()), Compression::kNone, upper, Merged()).ok());
+
+  // Same size and the same whole-second mtime: only the content tells this change apart.
+  struct stat before;
+  REQUIRE(stat((upper + "/etc/motd").c_str(), &before) == 0);
+  WriteHostFile(upper + "/etc/motd", "HELLO");
+  struct timespec times[2] = {before.st_atim, before.st_mtim};
+  REQUIRE(utimensat(AT_FDCWD, (upper + "/etc/motd").c_str(), times, 0) == 0);
+  WriteHostFile(upper + "/etc/passwd", "root\nuser\n");
+  REQUIRE(chmod((upper + "/etc/mode").c_str(), 0600) == 0);
+  REQUIRE(unlink((upper + "/etc/link").c_str()) == 0);
+  REQUIRE(symlink("passwd", (upper + "/etc/link").c_str()) == 0);
+  REQUIRE(RemoveAll(upper + "/opt/sub").ok());
+  REQUIRE(unlink((upper + "/swap").c_str()) == 0);
+  REQUIRE(mkdir((upper + "/swap").c_str(), 0755) == 0);
+  WriteHostFile(upper + "/swap/inside", "now a directory");
+  REQUIRE(mkdir((upper + "/new").c_str(), 0700) == 0);
+  WriteHostFile(upper + "/new/file", "new");
+
+  for (Compression compression : {Compression::kGzip, Compression::kNone}) {
+    INFO("compression " << CompressionName(compression));
+    std::string layer = WriteTreesLayer(lower, upper, compression);
+    std::string tar = compression == Compression::kGzip ? GunzipAll(layer) : layer;
+    std::set<std::string> names = EntryNames(tar);
+    // Unchanged entries (etc/same, opt/a, var) are left out; directories are written as "dir/".
+    CHECK(names == std::set<std::string>{"etc/", "etc/motd", "etc/passwd", "etc/mode", "etc/link", "opt/",
+                                         "opt/.wh.sub", "swap/", "swap/inside", "new/", "new/file"});
+
+    std::string flat = temp / ("flat-" + std::string(CompressionName(compression)));
+    REQUIRE(ApplyBytes(BuildTar(BaseTree()), Compression::kNone, flat, Merged()).ok());
+    REQUIRE(ApplyBytes(layer, compression, flat, Merged()).ok());
+    CHECK(Describe(Snapshot(flat, /*with_times=*/false)) == Describe(Snapshot(upper, /*with_times=*/false)));
+  }
+}
+
+TEST_CASE("WriteLayerFromTrees: identical trees give an empty layer; a missing tree is named") {
+  TempDir temp;
+  std::string lower = temp / "lower";
+  std::string upper = temp / "upper";
+  REQUIRE(ApplyBytes(BuildTar(BaseTree()), Compression::kNone, lower, Merged()).ok());
+  REQUIRE(ApplyBytes(BuildTar(BaseTree()), Compression::kNone, upper, Merged()).ok());
+  CHECK(EntryNames(WriteTreesLayer(lower, upper, Compression::kNone)).empty());
+
+  auto missing = WriteLayerFromTrees(lower, upper + "/nope", Compression::kNone,
+                                     [](std::string_view) { return absl::OkStatus(); });
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().message().find("nope") != std::string_view::npos);
 }

@@ -55,7 +55,7 @@ class DiffService final : public api::Diff::Service {
                                    .labels = Labels(request->labels().begin(), request->labels().end())};
       LIMAN_ASSIGN_OR_RETURN(diff::LayerDescriptor layer,
                              diff::CompareMounts(*content, FromProtoMounts(request->left()),
-                                                 FromProtoMounts(request->right()), options));
+                                                 FromProtoMounts(request->right()), options, temp_mounts_));
       ToProtoDescriptor(layer, response->mutable_diff());
       return absl::OkStatus();
     }());

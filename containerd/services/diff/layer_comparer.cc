@@ -2,6 +2,8 @@
 
 #include <sys/random.h>
 
+#include <algorithm>
+#include <functional>
 #include <memory>
 
 #include "absl/strings/escaping.h"
@@ -33,9 +35,23 @@ std::string UniqueRef() {
   return fmt::format("{}-{}", absl::ToUnixNanos(absl::Now()), encoded);
 }
 
-// Writes the layer of `upper_dir` through the ingest `ref` and commits it with `labels`
+using LayerProducer = std::function<absl::StatusOr<archive::LayerWritten>(
+    archive::Compression, const std::function<absl::Status(std::string_view)>&)>;
+
+// The same mounts, read-only: what the walking differ mounts to read (containerd's
+// WithReadonlyTempMount).
+std::vector<MountDescriptor> ReadOnly(std::vector<MountDescriptor> mounts) {
+  for (MountDescriptor& mount : mounts) {
+    std::erase(mount.options, std::string("rw"));
+    if (std::find(mount.options.begin(), mount.options.end(), "ro") == mount.options.end())
+      mount.options.push_back("ro");
+  }
+  return mounts;
+}
+
+// Writes the layer `produce` makes through the ingest `ref` and commits it with `labels`
 // (kAlreadyExists from the commit is success: the same layer was written before).
-absl::StatusOr<archive::LayerWritten> WriteLayerBlob(ContentStore& content, const std::string& upper_dir,
+absl::StatusOr<archive::LayerWritten> WriteLayerBlob(ContentStore& content, const LayerProducer& produce,
                                                      archive::Compression compression, const std::string& ref,
                                                      bool new_ref, Labels labels) {
   LIMAN_ASSIGN_OR_RETURN(std::unique_ptr<ContentWriter> writer, content.Writer(ref, 0, ""));
@@ -51,8 +67,8 @@ absl::StatusOr<archive::LayerWritten> WriteLayerBlob(ContentStore& content, cons
   if (!new_ref) {
     if (absl::Status truncated = writer->Truncate(0); !truncated.ok()) return fail(truncated);
   }
-  absl::StatusOr<archive::LayerWritten> written = archive::WriteLayerFromUpper(
-      upper_dir, compression, [&](std::string_view bytes) { return writer->Write(bytes); });
+  absl::StatusOr<archive::LayerWritten> written =
+      produce(compression, [&](std::string_view bytes) { return writer->Write(bytes); });
   if (!written.ok()) return fail(Annotate(written.status(), "write diff"));
   labels[kUncompressedLabel] = written->diff_id;
   absl::Status committed = writer->Commit(written->size, written->digest, labels);
@@ -79,19 +95,38 @@ absl::StatusOr<std::string> ChangeDirectory(const std::vector<MountDescriptor>& 
 
 absl::StatusOr<LayerDescriptor> CompareMounts(ContentStore& content, const std::vector<MountDescriptor>& lower,
                                               const std::vector<MountDescriptor>& upper,
-                                              const CompareOptions& options) {
+                                              const CompareOptions& options, const std::string& temp_dir) {
   std::string media_type = options.media_type.empty() ? kMediaTypeLayerGzip : options.media_type;
   LIMAN_ASSIGN_OR_RETURN(archive::Compression compression, CompressionForDiff(media_type));
-  LIMAN_ASSIGN_OR_RETURN(std::string change_dir, ChangeDirectory(lower, upper));
   bool new_ref = options.ref.empty();
   std::string ref = new_ref ? UniqueRef() : options.ref;
-  LIMAN_ASSIGN_OR_RETURN(archive::LayerWritten written,
-                         WriteLayerBlob(content, change_dir, compression, ref, new_ref, options.labels));
+
+  absl::StatusOr<std::string> change_dir = ChangeDirectory(lower, upper);
+  absl::StatusOr<archive::LayerWritten> written;
+  if (change_dir.ok()) {
+    written = WriteLayerBlob(
+        content,
+        [&](archive::Compression c, const std::function<absl::Status(std::string_view)>& sink) {
+          return archive::WriteLayerFromUpper(*change_dir, c, sink);
+        },
+        compression, ref, new_ref, options.labels);
+  } else {
+    // Both trees mounted and walked side by side.
+    LIMAN_ASSIGN_OR_RETURN(std::unique_ptr<TempMount> lower_tree, TempMount::Mount(ReadOnly(lower), temp_dir));
+    LIMAN_ASSIGN_OR_RETURN(std::unique_ptr<TempMount> upper_tree, TempMount::Mount(ReadOnly(upper), temp_dir));
+    written = WriteLayerBlob(
+        content,
+        [&](archive::Compression c, const std::function<absl::Status(std::string_view)>& sink) {
+          return archive::WriteLayerFromTrees(lower_tree->dir(), upper_tree->dir(), c, sink);
+        },
+        compression, ref, new_ref, options.labels);
+  }
+  if (!written.ok()) return written.status();
 
   // A blob that was already there keeps its labels; make sure it names its diff id.
-  LIMAN_ASSIGN_OR_RETURN(ContentInfo info, content.Info(written.digest));
+  LIMAN_ASSIGN_OR_RETURN(ContentInfo info, content.Info(written->digest));
   if (!info.labels.contains(kUncompressedLabel)) {
-    info.labels[kUncompressedLabel] = written.diff_id;
+    info.labels[kUncompressedLabel] = written->diff_id;
     LIMAN_RETURN_IF_ERROR(Annotate(content.Update(info, {std::string("labels.") + kUncompressedLabel}).status(),
                                    "set uncompressed label"));
   }

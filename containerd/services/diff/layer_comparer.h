@@ -2,8 +2,9 @@
 // The snapshotter's mounts make this cheap in the case that matters (committing a container or
 // a prepared snapshot): the upper mounts are the lower ones plus one more directory on top, an
 // overlay upper directory or a new base layer, and that directory *is* the change set, written
-// out with archive::WriteLayerFromUpper. Other pairs of mount sets (which would need both trees
-// mounted and walked side by side) are kUnimplemented.
+// out with archive::WriteLayerFromUpper. Any other pair of mount sets is mounted read-only (under
+// the caller's temporary directory) and the two trees are compared entry by entry
+// (archive::WriteLayerFromTrees), as containerd's walking differ does.
 #pragma once
 
 #include <string>
@@ -22,11 +23,12 @@ struct CompareOptions {
   Labels labels;           // for the blob, with containerd.io/uncompressed added
 };
 
-// The layer from `lower` to `upper`, written to `content` and committed; its descriptor.
-// kUnimplemented for a media type other than the OCI tar, tar+gzip and tar+zstd layers.
+// The layer from `lower` to `upper` (no mounts: an empty tree), written to `content` and
+// committed; its descriptor. Temporary mounts go under `temp_dir`. kUnimplemented for a media
+// type other than the OCI tar, tar+gzip and tar+zstd layers.
 absl::StatusOr<LayerDescriptor> CompareMounts(ContentStore& content, const std::vector<MountDescriptor>& lower,
                                               const std::vector<MountDescriptor>& upper,
-                                              const CompareOptions& options);
+                                              const CompareOptions& options, const std::string& temp_dir);
 
 // The directory holding exactly the changes from `lower` to `upper` (see above), or
 // kUnimplemented naming why there is none.

@@ -55,7 +55,6 @@ std::optional<std::vector<std::string>> LayerStack(const std::vector<MountDescri
 
 absl::StatusOr<std::unique_ptr<TempMount>> TempMount::Mount(const std::vector<MountDescriptor>& mounts,
                                                             const std::string& parent) {
-  if (mounts.empty()) return absl::InvalidArgumentError("no mounts given");
   for (const MountDescriptor& mount : mounts) {
     if (mount.type != "overlay") continue;
     LIMAN_ASSIGN_OR_RETURN(MountOptions options, ParseMountOptions(mount.options));
@@ -68,6 +67,7 @@ absl::StatusOr<std::unique_ptr<TempMount>> TempMount::Mount(const std::vector<Mo
   if (mkdtemp(pattern.data()) == nullptr) return ErrnoError(fmt::format("mkdtemp {}", Quote(pattern)));
   auto mounted = std::unique_ptr<TempMount>(new TempMount(pattern));
   // MountAll unmounts what it mounted when one of the mounts fails.
+  if (mounts.empty()) return mounted;
   LIMAN_RETURN_IF_ERROR(MountAll(mounts, mounted->dir_));
   mounted->mounted_ = true;
   return mounted;
