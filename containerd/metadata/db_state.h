@@ -13,7 +13,7 @@
 #include "absl/time/time.h"
 #include "containerd/core/content.h"
 #include "containerd/core/snapshots.h"
-#include "containerd/metadata/sqlite.h"
+#include "common/sqlite.h"
 
 namespace liman::containerd::metadata {
 

@@ -9,7 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "containerd/core/content.h"
-#include "containerd/metadata/sqlite.h"
+#include "common/sqlite.h"
 
 namespace liman::containerd::metadata {
 

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "absl/status/status.h"
-#include "containerd/metadata/sqlite.h"
+#include "common/sqlite.h"
 
 namespace liman::containerd::metadata {
 

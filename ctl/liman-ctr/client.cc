@@ -20,6 +20,11 @@ Client::Client(const GlobalOptions& options) : options_(options) {
   grpc::ChannelArguments args;
   // Big enough for any blob chunk, spec or list the daemon answers with.
   args.SetMaxReceiveMessageSize(64 << 20);
+  // A daemon that restarts (live restore) is reconnected to within a second, not after gRPC's
+  // default backoff of up to two minutes.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   channel_ = grpc::CreateCustomChannel("unix:" + options_.address, grpc::InsecureChannelCredentials(), args);
   version_ = v1::version::v1::Version::NewStub(channel_);
   introspection_ = v1::introspection::v1::Introspection::NewStub(channel_);

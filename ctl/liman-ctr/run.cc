@@ -60,8 +60,8 @@ absl::Status DeleteContainerAndSnapshot(Client& client, const std::string& id) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> CreateAndRunTask(Client& client, const containers::Container& container,
-                                     const TaskRunOptions& options) {
+absl::StatusOr<tasks::CreateTaskResponse> CreateTask(Client& client, const containers::Container& container,
+                                                     const TaskStdio& stdio) {
   const std::string& id = container.id();
   tasks::CreateTaskRequest request;
   request.set_container_id(id);
@@ -75,6 +75,20 @@ absl::StatusOr<int> CreateAndRunTask(Client& client, const containers::Container
     if (!status.ok()) return CallError(status, fmt::format("mounts of snapshot {}", Quote(container.snapshot_key())));
     *request.mutable_rootfs() = mounts.mounts();
   }
+  request.set_stdin(stdio.stdin_uri);
+  request.set_stdout(stdio.stdout_uri);
+  request.set_stderr(stdio.stderr_uri);
+  request.set_terminal(stdio.terminal);
+  tasks::CreateTaskResponse created;
+  auto context = client.Context();
+  grpc::Status status = client.Tasks().Create(context.get(), request, &created);
+  if (!status.ok()) return CallError(status, fmt::format("create task {}", Quote(id)));
+  return created;
+}
+
+absl::StatusOr<int> CreateAndRunTask(Client& client, const containers::Container& container,
+                                     const TaskRunOptions& options) {
+  const std::string& id = container.id();
   bool attach = !options.detach && !options.null_io;
   std::unique_ptr<FifoSet> fifos;
   std::unique_ptr<AttachedIo> io;
@@ -82,15 +96,10 @@ absl::StatusOr<int> CreateAndRunTask(Client& client, const containers::Container
     LIMAN_ASSIGN_OR_RETURN(fifos, FifoSet::Create(options.fifo_dir.empty() ? kDefaultFifoDir : options.fifo_dir,
                                                   id, options.terminal));
     LIMAN_ASSIGN_OR_RETURN(io, AttachedIo::OpenOutputs(*fifos));
-    request.set_stdin(fifos->stdin_path());
-    request.set_stdout(fifos->stdout_path());
-    request.set_stderr(fifos->stderr_path());
   }
-  request.set_terminal(options.terminal && attach);
-  tasks::CreateTaskResponse created;
-  auto context = client.Context();
-  grpc::Status status = client.Tasks().Create(context.get(), request, &created);
-  if (!status.ok()) return CallError(status, fmt::format("create task {}", Quote(id)));
+  TaskStdio stdio;
+  if (attach) stdio = {fifos->stdin_path(), fifos->stdout_path(), fifos->stderr_path(), options.terminal};
+  LIMAN_RETURN_IF_ERROR(CreateTask(client, container, stdio).status());
 
   if (!attach) {
     absl::Status started = StartProcess(client, id, "");
@@ -104,7 +113,7 @@ absl::StatusOr<int> CreateAndRunTask(Client& client, const containers::Container
     wait.set_container_id(id);
     tasks::WaitResponse waited;
     auto wait_context = client.Context(std::nullopt, /*no_deadline=*/true);
-    status = client.Tasks().Wait(wait_context.get(), wait, &waited);
+    grpc::Status status = client.Tasks().Wait(wait_context.get(), wait, &waited);
     if (!status.ok()) return CallError(status, "wait");
     LIMAN_RETURN_IF_ERROR(DeleteProcess(client, id, "").status());
     return static_cast<int>(waited.exit_status());
@@ -133,14 +142,6 @@ struct RunOptions {
   std::string fifo_dir;
 };
 
-absl::StatusOr<ImageConfig> ReadImageConfig(Client& client, const images::Image& image, const Platform& platform) {
-  LIMAN_ASSIGN_OR_RETURN(ResolvedImage resolved, ResolveImage(client.Blobs(), FromProto(image.target()), platform));
-  LIMAN_ASSIGN_OR_RETURN(std::string blob, client.ReadBlob(resolved.config.digest));
-  absl::StatusOr<ImageConfig> config = ParseImageConfig(blob);
-  if (!config.ok()) return Annotate(config.status(), fmt::format("image {}", Quote(image.name())));
-  return config;
-}
-
 // Releases the lease when the command is done with it (the container record then holds the
 // snapshot).
 struct LeaseGuard {
@@ -153,47 +154,47 @@ struct LeaseGuard {
 
 }  // namespace
 
-absl::StatusOr<containers::Container> CreateContainerFromImage(Client& client, const ContainerCreateOptions& options) {
+absl::StatusOr<LoadedImage> LoadImage(Client& client, const std::string& name, const std::string& platform_text,
+                                      const std::string& snapshotter) {
   images::GetImageRequest get;
-  get.set_name(options.image);
+  get.set_name(name);
   images::GetImageResponse found;
   auto context = client.Context();
   grpc::Status status = client.Images().Get(context.get(), get, &found);
-  if (!status.ok()) return CallError(status, fmt::format("image {}", Quote(options.image)));
-  const images::Image& image = found.image();
+  if (!status.ok()) return CallError(status, fmt::format("image {}", Quote(name)));
+  LoadedImage loaded;
+  loaded.image = found.image();
 
   Platform platform = HostPlatform();
-  if (!options.platform.empty()) {
-    LIMAN_ASSIGN_OR_RETURN(platform, ParsePlatform(options.platform));
+  if (!platform_text.empty()) {
+    LIMAN_ASSIGN_OR_RETURN(platform, ParsePlatform(platform_text));
   }
-  LIMAN_ASSIGN_OR_RETURN(ImageConfig config, ReadImageConfig(client, image, platform));
-  std::string parent = ChainId(config.diff_ids);
+  LIMAN_ASSIGN_OR_RETURN(loaded.resolved, ResolveImage(client.Blobs(), FromProto(loaded.image.target()), platform));
+  LIMAN_ASSIGN_OR_RETURN(std::string blob, client.ReadBlob(loaded.resolved.config.digest));
+  absl::StatusOr<ImageConfig> config = ParseImageConfig(blob);
+  if (!config.ok()) return Annotate(config.status(), fmt::format("image {}", Quote(name)));
+  loaded.config = std::move(*config);
+  loaded.chain_id = ChainId(loaded.config.diff_ids);
 
   // The image must be unpacked: its top layer's snapshot exists.
-  if (!parent.empty()) {
+  if (!loaded.chain_id.empty()) {
     snapshots::StatSnapshotRequest stat;
-    stat.set_snapshotter(options.snapshotter);
-    stat.set_key(parent);
+    stat.set_snapshotter(snapshotter);
+    stat.set_key(loaded.chain_id);
     snapshots::StatSnapshotResponse info;
     auto stat_context = client.Context();
     status = client.Snapshots().Stat(stat_context.get(), stat, &info);
     if (status.error_code() == grpc::StatusCode::NOT_FOUND)
       return absl::FailedPreconditionError(fmt::format(
           "image {} is not unpacked in snapshotter {} (no snapshot {}): pull or import it with that snapshotter",
-          Quote(options.image), Quote(options.snapshotter), parent));
-    if (!status.ok()) return CallError(status, fmt::format("stat snapshot {}", parent));
+          Quote(name), Quote(snapshotter), loaded.chain_id));
+    if (!status.ok()) return CallError(status, fmt::format("stat snapshot {}", loaded.chain_id));
   }
+  return loaded;
+}
 
-  RunSpecOptions spec_options;
-  spec_options.namespace_name = client.Namespace();
-  spec_options.id = options.id;
-  spec_options.env = options.env;
-  spec_options.args = options.args;
-  spec_options.cwd = options.cwd;
-  spec_options.terminal = options.tty;
-  spec_options.cgroup = options.cgroup;
-  LIMAN_ASSIGN_OR_RETURN(nlohmann::ordered_json spec, RunSpec(config, spec_options));
-
+absl::StatusOr<containers::Container> CreateContainerRecord(Client& client, const LoadedImage& image,
+                                                            const ContainerRecordOptions& options) {
   LeaseGuard lease{client, std::nullopt};
   absl::StatusOr<std::string> lease_id = client.CreateLease();
   if (lease_id.ok()) {
@@ -205,23 +206,24 @@ absl::StatusOr<containers::Container> CreateContainerFromImage(Client& client, c
   snapshots::PrepareSnapshotRequest prepare;
   prepare.set_snapshotter(options.snapshotter);
   prepare.set_key(options.id);
-  prepare.set_parent(parent);
+  prepare.set_parent(image.chain_id);
   snapshots::PrepareSnapshotResponse prepared;
   auto prepare_context = client.Context(lease.id);
-  status = client.Snapshots().Prepare(prepare_context.get(), prepare, &prepared);
+  grpc::Status status = client.Snapshots().Prepare(prepare_context.get(), prepare, &prepared);
   if (!status.ok()) return CallError(status, fmt::format("prepare snapshot {}", Quote(options.id)));
 
   containers::CreateContainerRequest create;
   containers::Container* container = create.mutable_container();
   container->set_id(options.id);
-  container->set_image(image.name());
+  container->set_image(image.image.name());
   auto& labels = *container->mutable_labels();
-  for (const auto& [key, value] : config.labels) labels[key] = value;  // WithImageConfigLabels
-  for (const auto& [key, value] : ParseLabels(options.labels)) labels[key] = value;
-  labels["io.containerd.image.config.stop-signal"] = config.stop_signal.empty() ? "SIGTERM" : config.stop_signal;
+  for (const auto& [key, value] : image.config.labels) labels[key] = value;  // WithImageConfigLabels
+  for (const auto& [key, value] : options.labels) labels[key] = value;
+  labels["io.containerd.image.config.stop-signal"] =
+      image.config.stop_signal.empty() ? "SIGTERM" : image.config.stop_signal;
   container->mutable_runtime()->set_name(options.runtime);
   container->mutable_spec()->set_type_url(kSpecTypeUrl);
-  container->mutable_spec()->set_value(spec.dump());
+  container->mutable_spec()->set_value(options.spec.dump());
   container->set_snapshotter(options.snapshotter);
   container->set_snapshot_key(options.id);
   containers::CreateContainerResponse created;
@@ -237,6 +239,25 @@ absl::StatusOr<containers::Container> CreateContainerFromImage(Client& client, c
     return CallError(status, fmt::format("create container {}", Quote(options.id)));
   }
   return created.container();
+}
+
+absl::StatusOr<containers::Container> CreateContainerFromImage(Client& client, const ContainerCreateOptions& options) {
+  LIMAN_ASSIGN_OR_RETURN(LoadedImage image, LoadImage(client, options.image, options.platform, options.snapshotter));
+  RunSpecOptions spec_options;
+  spec_options.namespace_name = client.Namespace();
+  spec_options.id = options.id;
+  spec_options.env = options.env;
+  spec_options.args = options.args;
+  spec_options.cwd = options.cwd;
+  spec_options.terminal = options.tty;
+  spec_options.cgroup = options.cgroup;
+  ContainerRecordOptions record;
+  LIMAN_ASSIGN_OR_RETURN(record.spec, RunSpec(image.config, spec_options));
+  record.id = options.id;
+  record.runtime = options.runtime;
+  record.snapshotter = options.snapshotter;
+  record.labels = ParseLabels(options.labels);
+  return CreateContainerRecord(client, image, record);
 }
 
 void AddContainerCreateFlags(CLI::App* command, ContainerCreateOptions& options) {

@@ -1,6 +1,7 @@
 // Creating a task for a container and running it attached (or detached): `run` and `tasks start`.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,11 @@
 #include "absl/status/statusor.h"
 #include "ctl/liman-ctr/client.h"
 #include "containerd/services/containers/v1/containers.pb.h"
+#include "containerd/services/images/v1/images.pb.h"
+#include "containerd/services/tasks/v1/tasks.pb.h"
+#include "ctl/liman-ctr/image_config.h"
+#include "ctl/liman-ctr/image_resolve.h"
+#include "nlohmann/json.hpp"
 
 namespace liman::ctr {
 
@@ -25,6 +31,17 @@ absl::StatusOr<::containerd::services::containers::v1::Container> GetContainer(C
                                                                                const std::string& id);
 // Whether the container's spec asks for a terminal (process.terminal).
 bool SpecWantsTerminal(const ::containerd::services::containers::v1::Container& container);
+
+// Where a task's stdio goes: FIFO paths or URIs (file://, binary://, json-file://), "" for none.
+struct TaskStdio {
+  std::string stdin_uri;
+  std::string stdout_uri;
+  std::string stderr_uri;
+  bool terminal = false;
+};
+// Tasks.Create for a container, its snapshot's mounts as the rootfs (like containerd's client).
+absl::StatusOr<::containerd::services::tasks::v1::CreateTaskResponse> CreateTask(
+    Client& client, const ::containerd::services::containers::v1::Container& container, const TaskStdio& stdio);
 
 // Creates the container's task (its snapshot's mounts as rootfs, like containerd's client),
 // starts it and, unless detached, copies stdio until it exits, deletes the task and returns its
@@ -63,6 +80,29 @@ std::vector<std::string> SeparateCommand(const CLI::App& app, std::vector<std::s
 // the record holds the snapshot.
 absl::StatusOr<::containerd::services::containers::v1::Container> CreateContainerFromImage(
     Client& client, const ContainerCreateOptions& options);
+
+// An image record with its config for a platform (empty: the host's), checked to be unpacked in
+// `snapshotter` (its top chain id has a snapshot).
+struct LoadedImage {
+  ::containerd::services::images::v1::Image image;
+  ResolvedImage resolved;
+  ImageConfig config;
+  std::string chain_id;
+};
+absl::StatusOr<LoadedImage> LoadImage(Client& client, const std::string& name, const std::string& platform,
+                                      const std::string& snapshotter);
+
+struct ContainerRecordOptions {
+  std::string id;
+  std::string runtime = kDefaultRuntime;
+  std::string snapshotter = kDefaultSnapshotter;
+  std::map<std::string, std::string> labels;
+  nlohmann::ordered_json spec;
+};
+// A snapshot prepared on the image's top chain id (key = id) and the container record holding
+// it and `spec`, under a lease until the record holds the snapshot.
+absl::StatusOr<::containerd::services::containers::v1::Container> CreateContainerRecord(
+    Client& client, const LoadedImage& image, const ContainerRecordOptions& options);
 
 // Deletes a container record, then its snapshot (containerd's WithSnapshotCleanup).
 absl::Status DeleteContainerAndSnapshot(Client& client, const std::string& id);

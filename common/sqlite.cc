@@ -1,4 +1,4 @@
-#include "containerd/metadata/sqlite.h"
+#include "common/sqlite.h"
 
 #include <sqlite3.h>
 
@@ -8,7 +8,7 @@
 #include "common/fmt_absl.h"
 #include "common/status.h"
 
-namespace liman::containerd::metadata::sqlite {
+namespace liman::sqlite {
 namespace {
 
 // How long a connection waits for a lock held by another connection (another process on the
@@ -236,4 +236,4 @@ absl::Status Pool::Write(TransactionFn fn) {
   return absl::OkStatus();
 }
 
-}  // namespace liman::containerd::metadata::sqlite
+}  // namespace liman::sqlite

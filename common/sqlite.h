@@ -19,7 +19,7 @@
 struct sqlite3;
 struct sqlite3_stmt;
 
-namespace liman::containerd::metadata::sqlite {
+namespace liman::sqlite {
 
 // A value bound as a BLOB (a plain string_view binds as TEXT).
 struct Blob {
@@ -139,4 +139,4 @@ class Pool {
   std::vector<std::unique_ptr<Connection>> idle_readers_;
 };
 
-}  // namespace liman::containerd::metadata::sqlite
+}  // namespace liman::sqlite

@@ -1,0 +1,57 @@
+// /images/…: pull (POST /images/create, streamed JSON progress), list, inspect, tag, delete.
+#include "common/status.h"
+#include "engine/api/routes.h"
+#include "fmt/format.h"
+
+namespace liman::engine::api {
+
+using nlohmann::json;
+
+void AddImageRoutes(http::Router& router, Daemon& daemon) {
+  router.Add("POST", "/images/create", [&daemon](http::Call& call) -> absl::Status {
+    std::string image = call.request.Query("fromImage").value_or("");
+    if (image.empty()) {
+      if (call.request.Query("fromSrc")) return absl::UnimplementedError("image import (fromSrc) is not supported by limand yet");
+      return absl::InvalidArgumentError("fromImage is required");
+    }
+    // The response starts with the first progress message; an error before it (no such tag,
+    // registry unreachable) is a plain HTTP error the CLI prints.
+    bool streaming = false;
+    absl::Status pulled = daemon.PullImage(image, call.request.Query("tag").value_or(""),
+                                           call.request.Header("X-Registry-Auth"), [&](const json& message) {
+                                             if (!streaming) streaming = call.response.StartStream(200, "application/json");
+                                             call.response.Write(message.dump() + "\r\n");
+                                           });
+    if (!pulled.ok() && !streaming) return pulled;
+    if (!pulled.ok()) {
+      std::string text(pulled.message());
+      call.response.Write(json{{"errorDetail", {{"message", text}}}, {"error", text}}.dump() + "\r\n");
+    }
+    call.response.End();
+    return absl::OkStatus();
+  });
+  router.Add("GET", "/images/json", [&daemon](http::Call& call) -> absl::Status {
+    LIMAN_ASSIGN_OR_RETURN(json list, daemon.ListImages());
+    call.Json(200, list);
+    return absl::OkStatus();
+  });
+  router.Add("GET", "/images/{name*}/json", [&daemon](http::Call& call) -> absl::Status {
+    LIMAN_ASSIGN_OR_RETURN(json image, daemon.InspectImage(call.Param("name")));
+    call.Json(200, image);
+    return absl::OkStatus();
+  });
+  router.Add("POST", "/images/{name*}/tag", [&daemon](http::Call& call) -> absl::Status {
+    std::string repo = call.request.Query("repo").value_or("");
+    if (repo.empty()) return absl::InvalidArgumentError("repository name (repo) is required");
+    LIMAN_RETURN_IF_ERROR(daemon.TagImage(call.Param("name"), repo, call.request.Query("tag").value_or("")));
+    call.response.Reply(201, "", "");
+    return absl::OkStatus();
+  });
+  router.Add("DELETE", "/images/{name*}", [&daemon](http::Call& call) -> absl::Status {
+    LIMAN_ASSIGN_OR_RETURN(json result, daemon.RemoveImage(call.Param("name"), call.request.QueryBool("force")));
+    call.Json(200, result);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace liman::engine::api

@@ -1,0 +1,21 @@
+// The Docker Engine API's routes, grouped as moby's api/server/router: system, containers,
+// images. Each handler parses the request, calls the Daemon and writes Docker's response.
+#pragma once
+
+#include "engine/daemon/daemon.h"
+#include "engine/http/router.h"
+
+namespace liman::engine::api {
+
+void AddSystemRoutes(http::Router& router, Daemon& daemon);
+void AddContainerRoutes(http::Router& router, Daemon& daemon);
+void AddImageRoutes(http::Router& router, Daemon& daemon);
+void AddExecRoutes(http::Router& router, Daemon& daemon);
+
+// The headers every response carries (moby's version middleware): Api-Version, Server, …
+http::HeaderList DefaultHeaders();
+
+// True once the client has closed its side (or its whole connection when `whole`).
+bool ClientGone(int fd, bool whole);
+
+}  // namespace liman::engine::api

@@ -1,0 +1,743 @@
+// Containers: create (image + Config + HostConfig -> spec -> the manager's container), start
+// (a task whose stdout and stderr the shim writes as a json-file log), stop/kill/restart/pause,
+// wait, remove, inspect, list, top.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <random>
+#include <regex>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/file_util.h"
+#include "common/status.h"
+#include "containerd/remotes/reference.h"
+#include "containerd/services/tasks/v1/tasks.grpc.pb.h"
+#include "ctl/liman-ctr/process.h"
+#include "ctl/liman-ctr/run.h"
+#include "ctl/liman-ctr/signals.h"
+#include "engine/daemon/daemon.h"
+#include "engine/daemon/docker_spec.h"
+#include "fmt/format.h"
+
+namespace liman::engine {
+
+namespace containers = ::containerd::services::containers::v1;
+namespace tasks = ::containerd::services::tasks::v1;
+using nlohmann::json;
+
+namespace {
+
+constexpr char kZeroTime[] = "0001-01-01T00:00:00Z";
+
+std::string RandomHex(size_t bytes) {
+  std::random_device random;
+  std::string out;
+  for (size_t i = 0; i < bytes; ++i) out += fmt::format("{:02x}", random() & 0xff);
+  return out;
+}
+
+// Docker's namesgenerator, shortened: adjective_scientist.
+std::string RandomName() {
+  static const char* kLeft[] = {"admiring", "brave",  "clever",  "dreamy", "eager",   "focused",
+                                "gallant",  "happy",  "jolly",   "keen",   "lucid",   "modest",
+                                "nifty",    "quirky", "relaxed", "serene", "trusting", "zen"};
+  static const char* kRight[] = {"turing", "hopper", "lovelace", "noether", "curie",   "dijkstra",
+                                 "knuth",  "ritchie", "thompson", "torvalds", "shannon", "hamilton"};
+  std::random_device random;
+  return fmt::format("{}_{}", kLeft[random() % std::size(kLeft)], kRight[random() % std::size(kRight)]);
+}
+
+// moby's container name rule.
+absl::Status ValidateName(const std::string& name) {
+  static const std::regex kValid("^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$");
+  if (!std::regex_match(name, kValid))
+    return absl::InvalidArgumentError(
+        fmt::format("Invalid container name ({}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name));
+  return absl::OkStatus();
+}
+
+// The host's resolv.conf without loopback name servers (they mean nothing in the container's
+// network namespace), as moby's resolvconf.FilterResolvDNS.
+std::string ContainerResolvConf() {
+  absl::StatusOr<std::string> host = ReadFile("/etc/resolv.conf");
+  std::string out;
+  bool any_server = false;
+  if (host.ok()) {
+    for (const std::string& line : std::vector<std::string>(absl::StrSplit(*host, '\n'))) {
+      if (line.rfind("nameserver", 0) == 0) {
+        if (line.find("127.") != std::string::npos || line.find("::1") != std::string::npos) continue;
+        any_server = true;
+      }
+      if (!line.empty()) out += line + "\n";
+    }
+  }
+  if (!any_server) out += "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
+  return out;
+}
+
+std::string HostsFile(const std::string& address, const std::string& hostname) {
+  std::string hosts =
+      "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+      "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
+  if (!address.empty()) hosts += address + "\t" + hostname + "\n";
+  return hosts;
+}
+
+absl::StatusOr<int> SignalNumber(const std::string& text, int fallback) {
+  if (text.empty()) return fallback;
+  return ctr::ParseSignal(text);
+}
+
+// units.HumanDuration, as `docker ps` prints it.
+std::string HumanDuration(absl::Duration d) {
+  int64_t seconds = absl::ToInt64Seconds(d);
+  if (seconds < 1) return "Less than a second";
+  if (seconds == 1) return "1 second";
+  if (seconds < 60) return fmt::format("{} seconds", seconds);
+  int64_t minutes = seconds / 60;
+  if (minutes == 1) return "About a minute";
+  if (minutes < 60) return fmt::format("{} minutes", minutes);
+  int64_t hours = minutes / 60;
+  if (hours == 1) return "About an hour";
+  if (hours < 48) return fmt::format("{} hours", hours);
+  if (hours < 24 * 7 * 2) return fmt::format("{} days", hours / 24);
+  if (hours < 24 * 30 * 2) return fmt::format("{} weeks", hours / 24 / 7);
+  if (hours < 24 * 365 * 2) return fmt::format("{} months", hours / 24 / 30);
+  return fmt::format("{} years", hours / 24 / 365);
+}
+
+absl::Time ParseRecordTime(const json& value) {
+  absl::Time time = absl::UnixEpoch();
+  std::string error;
+  if (value.is_string()) absl::ParseTime(absl::RFC3339_full, value.get<std::string>(), &time, &error);
+  return time;
+}
+
+std::string StatusText(const json& state) {
+  std::string status = state.value("Status", "created");
+  absl::Time now = absl::Now();
+  if (status == "running" || status == "paused") {
+    std::string up = "Up " + HumanDuration(now - ParseRecordTime(state["StartedAt"]));
+    return status == "paused" ? up + " (Paused)" : up;
+  }
+  if (status == "exited")
+    return fmt::format("Exited ({}) {} ago", state.value("ExitCode", 0),
+                       HumanDuration(now - ParseRecordTime(state["FinishedAt"])));
+  if (status == "created") return "Created";
+  return status;
+}
+
+// Docker's filters: {"status":{"exited":true}} (or the old ["exited"] form).
+std::vector<std::string> FilterValues(const json& filters, const char* key) {
+  std::vector<std::string> values;
+  if (!filters.is_object() || !filters.contains(key)) return values;
+  const json& entry = filters[key];
+  if (entry.is_object()) {
+    for (const auto& [value, on] : entry.items()) values.push_back(value);
+  } else if (entry.is_array()) {
+    for (const json& value : entry)
+      if (value.is_string()) values.push_back(value.get<std::string>());
+  }
+  return values;
+}
+
+}  // namespace
+
+std::string Daemon::RuntimeFor(const json& host_config) const {
+  std::string name = host_config.is_object() ? host_config.value("Runtime", "") : "";
+  if (name.empty()) name = options_.default_runtime;
+  auto found = options_.runtimes.find(name);
+  return found == options_.runtimes.end() ? "" : found->second;
+}
+
+absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, const json& body) {
+  if (!body.is_object()) return absl::InvalidArgumentError("config cannot be empty in order to create a container");
+  if (body.contains("Image") && !body["Image"].is_string())
+    return absl::InvalidArgumentError("json: cannot unmarshal Config.Image: not a string");
+  std::string image_ref = body.value("Image", "");
+  if (image_ref.empty()) return absl::InvalidArgumentError("no image specified: Config.Image is empty");
+  json host_config = body.contains("HostConfig") && body["HostConfig"].is_object() ? body["HostConfig"] : json::object();
+
+  std::string name = requested_name;
+  if (!name.empty()) {
+    LIMAN_RETURN_IF_ERROR(ValidateName(name));
+    if (name[0] != '/') name = "/" + name;
+  }
+
+  std::string network_mode = host_config.value("NetworkMode", "default");
+  if (network_mode.empty()) network_mode = "default";
+  if (network_mode == "default" || network_mode == "bridge")
+    return absl::UnimplementedError(
+        "network \"bridge\": limand has no bridge driver yet; use --network none or --network host");
+  if (network_mode != "none" && network_mode != "host")
+    return absl::NotFoundError(fmt::format("network {} not found", network_mode));
+  host_config["NetworkMode"] = network_mode;
+
+  std::string runtime = RuntimeFor(host_config);
+  if (runtime.empty())
+    return absl::InvalidArgumentError(fmt::format("Unknown runtime specified {}", host_config.value("Runtime", "")));
+
+  absl::StatusOr<containerd::remotes::Reference> reference = containerd::remotes::ParseReference(image_ref);
+  if (!reference.ok()) return absl::InvalidArgumentError(std::string(reference.status().message()));
+  absl::StatusOr<ctr::LoadedImage> image = ctr::LoadImage(*client_, reference->String(), "", ctr::kDefaultSnapshotter);
+  if (!image.ok()) {
+    if (image.status().code() == absl::StatusCode::kNotFound)
+      return absl::NotFoundError(fmt::format("No such image: {}", containerd::remotes::FamiliarString(*reference)));
+    return image.status();
+  }
+
+  std::string id = RandomHex(32);
+  json config = body;
+  config.erase("HostConfig");
+  config.erase("NetworkingConfig");
+  config = MergeImageConfig(image->config, config);
+  std::string hostname = config.value("Hostname", "");
+  if (hostname.empty()) hostname = network_mode == "host" ? "" : id.substr(0, 12);
+  if (network_mode == "host") {
+    char host_name[256] = {};
+    ::gethostname(host_name, sizeof host_name - 1);
+    hostname = host_name;
+  }
+  config["Hostname"] = hostname;
+  config["Image"] = image_ref;
+
+  {
+    std::lock_guard lock(mu_);
+    if (name.empty()) {
+      do name = "/" + RandomName();
+      while (FindLocked(name).ok());
+    } else {
+      for (const auto& [other_id, other] : containers_)
+        if (other->name == name)
+          return absl::AlreadyExistsError(fmt::format(
+              "Conflict. The container name \"{}\" is already in use by container \"{}\". You have to remove (or "
+              "rename) that container to be able to reuse that name.",
+              name, other_id));
+    }
+  }
+
+  std::string dir = ContainerDir(id);
+  LIMAN_RETURN_IF_ERROR(MkdirAll(dir, 0710));
+  auto remove_dir = absl::MakeCleanup([&] { (void)RemoveAll(dir); });
+  LIMAN_RETURN_IF_ERROR(WriteFileAtomic(dir + "/hostname", hostname + "\n", 0644));
+  LIMAN_RETURN_IF_ERROR(WriteFileAtomic(dir + "/hosts", HostsFile("", hostname), 0644));
+  LIMAN_RETURN_IF_ERROR(WriteFileAtomic(dir + "/resolv.conf", ContainerResolvConf(), 0644));
+  // The log exists from the start, so an attach before start holds it open: a container that
+  // is auto-removed right after its exit cannot take its output away from the attach.
+  LIMAN_RETURN_IF_ERROR(WriteFileAtomic(dir + "/" + id + "-json.log", "", 0640));
+
+  DockerSpecInputs inputs;
+  inputs.id = id;
+  inputs.hostname = hostname;
+  inputs.image = image->config;
+  inputs.config = config;
+  inputs.host_config = host_config;
+  inputs.cgroup_parent = options_.cgroup_parent;
+  inputs.container_dir = dir;
+  LIMAN_ASSIGN_OR_RETURN(nlohmann::ordered_json spec, DockerSpec(inputs));
+  LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> args, ContainerArgs(config));
+
+  ctr::ContainerRecordOptions record_options;
+  record_options.id = id;
+  record_options.runtime = runtime;
+  record_options.spec = spec;
+  for (const auto& [key, value] : config["Labels"].items())
+    if (value.is_string()) record_options.labels[key] = value.get<std::string>();
+  LIMAN_RETURN_IF_ERROR(ctr::CreateContainerRecord(*client_, *image, record_options).status());
+
+  auto container = std::make_shared<Container>();
+  container->id = id;
+  container->name = name;
+  json log_config = host_config.value("LogConfig", json::object());
+  if (!log_config.is_object() || log_config.value("Type", "").empty()) log_config = {{"Type", "json-file"}, {"Config", json::object()}};
+  if (log_config.value("Type", "") != "json-file") {
+    (void)ctr::DeleteContainerAndSnapshot(*client_, id);
+    return absl::InvalidArgumentError(
+        fmt::format("logging driver {} is not supported by limand (only json-file)", Quote(log_config.value("Type", ""))));
+  }
+  host_config["LogConfig"] = log_config;
+  container->record = json{
+      {"Id", id},
+      {"Created", FormatLogTime(absl::Now())},
+      {"Path", args.front()},
+      {"Args", std::vector<std::string>(args.begin() + 1, args.end())},
+      {"State",
+       {{"Status", "created"},
+        {"Running", false},
+        {"Paused", false},
+        {"Restarting", false},
+        {"OOMKilled", false},
+        {"Dead", false},
+        {"Pid", 0},
+        {"ExitCode", 0},
+        {"Error", ""},
+        {"StartedAt", kZeroTime},
+        {"FinishedAt", kZeroTime}}},
+      {"Image", image->resolved.config.digest},
+      {"ResolvConfPath", dir + "/resolv.conf"},
+      {"HostnamePath", dir + "/hostname"},
+      {"HostsPath", dir + "/hosts"},
+      {"LogPath", dir + "/" + id + "-json.log"},
+      {"Name", name},
+      {"RestartCount", 0},
+      {"Driver", "overlayfs"},
+      {"Platform", "linux"},
+      {"MountLabel", ""},
+      {"ProcessLabel", ""},
+      {"AppArmorProfile", ""},
+      {"ExecIDs", nullptr},
+      {"HostConfig", host_config},
+      {"GraphDriver", {{"Name", "overlayfs"}, {"Data", nullptr}}},
+      {"Mounts", json::array()},
+      {"Config", config},
+      {"NetworkSettings",
+       {{"Bridge", ""},
+        {"SandboxID", ""},
+        {"HairpinMode", false},
+        {"Ports", json::object()},
+        {"SandboxKey", ""},
+        {"Networks", json::object({{network_mode, {{"NetworkID", network_mode}, {"IPAddress", ""}}}})}}},
+  };
+  std::lock_guard lock(mu_);
+  absl::Status inserted = store_->Insert(StoredContainer{id, name, container->record});
+  if (!inserted.ok()) {
+    (void)ctr::DeleteContainerAndSnapshot(*client_, id);
+    return inserted;
+  }
+  std::move(remove_dir).Cancel();
+  containers_[id] = container;
+  return json{{"Id", id}, {"Warnings", json::array()}};
+}
+
+absl::Status Daemon::CreateTask(Container& container) {
+  const json& host_config = container.record["HostConfig"];
+  std::string log_uri = "json-file://" + container.record["LogPath"].get<std::string>();
+  std::vector<std::string> log_options;
+  const json& log_config = host_config["LogConfig"].value("Config", json::object());
+  for (const char* key : {"max-size", "max-file"})
+    if (log_config.contains(key) && log_config[key].is_string())
+      log_options.push_back(fmt::format("{}={}", key, log_config[key].get<std::string>()));
+  if (!log_options.empty()) log_uri += "?" + absl::StrJoin(log_options, "&");
+
+  ctr::TaskStdio stdio;
+  stdio.stdout_uri = log_uri;
+  stdio.stderr_uri = container.Tty() ? "" : log_uri;
+  stdio.terminal = container.Tty();
+  if (container.record["Config"].value("OpenStdin", false)) {
+    std::lock_guard lock(mu_);
+    LIMAN_RETURN_IF_ERROR(OpenStdinLocked(container));
+    stdio.stdin_uri = container.stdin_fifo;
+  }
+  containers::Container proto;
+  proto.set_id(container.id);
+  proto.set_snapshotter(ctr::kDefaultSnapshotter);
+  proto.set_snapshot_key(container.id);
+  LIMAN_ASSIGN_OR_RETURN(tasks::CreateTaskResponse created, ctr::CreateTask(*client_, proto, stdio));
+  absl::Status started = ctr::StartProcess(*client_, container.id, "");
+  if (!started.ok()) {
+    (void)ctr::DeleteProcess(*client_, container.id, "");
+    return started;
+  }
+  std::unique_lock lock(mu_);
+  json& state = container.record["State"];
+  state["Status"] = "running";
+  state["Running"] = true;
+  state["Paused"] = false;
+  state["Pid"] = created.pid();
+  state["ExitCode"] = 0;
+  state["Error"] = "";
+  state["StartedAt"] = FormatLogTime(absl::Now());
+  state["FinishedAt"] = kZeroTime;
+  absl::Status saved = SaveLocked(container);
+  bool close_stdin = std::exchange(container.close_stdin_on_start, false);
+  lock.unlock();
+  if (close_stdin) (void)CloseTaskStdin(container.id);
+  return saved;
+}
+
+absl::StatusOr<bool> Daemon::StartContainer(const std::string& ref) {
+  LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, Find(ref));
+  std::lock_guard lifecycle(container->lifecycle);
+  {
+    std::lock_guard lock(mu_);
+    if (container->removed) return absl::NotFoundError(fmt::format("No such container: {}", ref));
+    if (container->Running() || container->monitored) return false;
+  }
+  absl::Status created = CreateTask(*container);
+  std::unique_lock lock(mu_);
+  if (!created.ok()) {
+    // As dockerd: the error is recorded with the exit code the CLI would give it, streams
+    // attached to this start end (an exit for waiters), and AutoRemove applies.
+    json& state = container->record["State"];
+    std::string message(created.message());
+    state["Error"] = message;
+    bool not_found = message.find("no such file") != std::string::npos || message.find("not found") != std::string::npos;
+    state["ExitCode"] = not_found ? 127 : message.find("permission denied") != std::string::npos ? 126 : 128;
+    if (container->stdin_fd >= 0) {
+      ::close(container->stdin_fd);
+      container->stdin_fd = -1;
+    }
+    container->exits++;
+    (void)SaveLocked(*container);
+    changed_.notify_all();
+    if (container->record["HostConfig"].value("AutoRemove", false)) (void)RemoveLocked(lock, container);
+    return created;
+  }
+  StartMonitorLocked(container);
+  changed_.notify_all();
+  return true;
+}
+
+absl::Status Daemon::KillTask(const std::string& id, int signal) {
+  return ctr::KillProcess(*client_, id, "", signal, /*all=*/false);
+}
+
+absl::StatusOr<bool> Daemon::StopContainer(const std::string& ref, std::optional<int> timeout, const std::string& signal) {
+  LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, Find(ref));
+  std::lock_guard lifecycle(container->lifecycle);
+  std::unique_lock lock(mu_);
+  if (!container->Running()) return false;
+  const json& config = container->record["Config"];
+  LIMAN_ASSIGN_OR_RETURN(int stop_signal, SignalNumber(signal.empty() ? config.value("StopSignal", "") : signal, SIGTERM));
+  int seconds = timeout.value_or(config.contains("StopTimeout") && config["StopTimeout"].is_number_integer()
+                                     ? config["StopTimeout"].get<int>()
+                                     : 10);
+  uint64_t exits = container->exits;
+  lock.unlock();
+  // A paused container cannot act on the signal; it is resumed after the signal is queued.
+  absl::Status signalled = KillTask(container->id, stop_signal);
+  if (container->record["State"].value("Paused", false)) (void)PauseContainer(container->id, false);
+  lock.lock();
+  absl::Time deadline = seconds < 0 ? absl::InfiniteFuture() : absl::Now() + absl::Seconds(seconds);
+  if (signalled.ok() && WaitExitLocked(lock, *container, exits, deadline)) return true;
+  lock.unlock();
+  (void)KillTask(container->id, SIGKILL);
+  lock.lock();
+  if (!WaitExitLocked(lock, *container, exits, absl::Now() + absl::Seconds(30)))
+    return absl::DeadlineExceededError(fmt::format("container {} did not exit within 30 s of SIGKILL", container->id));
+  return true;
+}
+
+absl::Status Daemon::KillContainer(const std::string& ref, const std::string& signal) {
+  LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, Find(ref));
+  LIMAN_ASSIGN_OR_RETURN(int number, SignalNumber(signal, SIGKILL));
+  std::unique_lock lock(mu_);
+  if (!container->Running())
+    return absl::FailedPreconditionError(fmt::format("Cannot kill container: {}: Container {} is not running", ref, container->id));
+  uint64_t exits = container->exits;
+  lock.unlock();
+  LIMAN_RETURN_IF_ERROR(KillTask(container->id, number));
+  lock.lock();
+  // After SIGKILL the container is reported gone once it is (docker kill; docker ps agrees).
+  if (number == SIGKILL) WaitExitLocked(lock, *container, exits, absl::Now() + absl::Seconds(10));
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::RestartContainer(const std::string& ref, std::optional<int> timeout) {
+  LIMAN_RETURN_IF_ERROR(StopContainer(ref, timeout, "").status());
+  return StartContainer(ref).status();
+}
+
+absl::Status Daemon::PauseContainer(const std::string& ref, bool pause) {
+  LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, Find(ref));
+  {
+    std::lock_guard lock(mu_);
+    if (!container->Running())
+      return absl::FailedPreconditionError(fmt::format("Container {} is not running", container->id));
+    bool paused = container->record["State"].value("Paused", false);
+    if (pause && paused) return absl::FailedPreconditionError(fmt::format("Container {} is already paused", container->id));
+    if (!pause && !paused) return absl::FailedPreconditionError(fmt::format("Container {} is not paused", container->id));
+  }
+  grpc::Status status;
+  google::protobuf::Empty empty;
+  auto context = client_->Context();
+  if (pause) {
+    tasks::PauseTaskRequest request;
+    request.set_container_id(container->id);
+    status = client_->Tasks().Pause(context.get(), request, &empty);
+  } else {
+    tasks::ResumeTaskRequest request;
+    request.set_container_id(container->id);
+    status = client_->Tasks().Resume(context.get(), request, &empty);
+  }
+  if (!status.ok()) return ctr::CallError(status, fmt::format("{} container {}", pause ? "pause" : "unpause", container->id));
+  std::lock_guard lock(mu_);
+  json& state = container->record["State"];
+  state["Paused"] = pause;
+  state["Status"] = pause ? "paused" : "running";
+  return SaveLocked(*container);
+}
+
+absl::StatusOr<WaitResult> Daemon::WaitContainer(const std::string& ref, const std::string& condition,
+                                                 const std::function<bool()>& cancelled) {
+  if (!condition.empty() && condition != "not-running" && condition != "next-exit" && condition != "removed")
+    return absl::InvalidArgumentError(fmt::format("invalid condition: {}", Quote(condition)));
+  std::unique_lock lock(mu_);
+  LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, FindLocked(ref));
+  uint64_t exits = container->exits;
+  auto done = [&] {
+    if (condition == "removed") return container->removed;
+    if (condition == "next-exit") return container->exits != exits || container->removed;
+    return !container->Running() || container->removed;
+  };
+  while (!done()) {
+    changed_.wait_for(lock, std::chrono::milliseconds(200));
+    if (cancelled()) return absl::CancelledError("the client went away");
+  }
+  const json& state = container->record["State"];
+  WaitResult result;
+  result.status_code = state.value("ExitCode", 0);
+  result.error = state.value("Error", "");
+  return result;
+}
+
+absl::Status Daemon::RemoveLocked(std::unique_lock<std::mutex>& lock, const std::shared_ptr<Container>& container) {
+  const std::string id = container->id;
+  absl::StatusOr<uint32_t> task = ctr::DeleteProcess(*client_, id, "");
+  if (!task.ok() && task.status().code() != absl::StatusCode::kNotFound) return task.status();
+  absl::Status deleted = ctr::DeleteContainerAndSnapshot(*client_, id);
+  if (!deleted.ok() && deleted.code() != absl::StatusCode::kNotFound) return deleted;
+  LIMAN_RETURN_IF_ERROR(store_->Delete(id));
+  (void)RemoveAll(ContainerDir(id));
+  (void)RemoveAll(options_.exec_root + "/containers/" + id);
+  if (container->stdin_fd >= 0) {
+    ::close(container->stdin_fd);
+    container->stdin_fd = -1;
+  }
+  container->removed = true;
+  containers_.erase(id);
+  changed_.notify_all();
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::RemoveContainer(const std::string& ref, bool force) {
+  LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, Find(ref));
+  std::lock_guard lifecycle(container->lifecycle);
+  std::unique_lock lock(mu_);
+  if (container->removed) return absl::NotFoundError(fmt::format("No such container: {}", ref));
+  if (container->Running()) {
+    if (!force)
+      return absl::FailedPreconditionError(fmt::format(
+          "You cannot remove a running container {}. Stop the container before attempting removal or force remove",
+          container->id));
+    uint64_t exits = container->exits;
+    lock.unlock();
+    (void)KillTask(container->id, SIGKILL);
+    if (container->record["State"].value("Paused", false)) (void)PauseContainer(container->id, false);
+    lock.lock();
+    if (!WaitExitLocked(lock, *container, exits, absl::Now() + absl::Seconds(30)))
+      return absl::DeadlineExceededError(fmt::format("container {} did not exit within 30 s of SIGKILL", container->id));
+    if (container->removed) return absl::OkStatus();  // AutoRemove got there first
+  }
+  return RemoveLocked(lock, container);
+}
+
+absl::StatusOr<json> Daemon::InspectContainer(const std::string& ref) {
+  std::lock_guard lock(mu_);
+  LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, FindLocked(ref));
+  return container->record;
+}
+
+absl::StatusOr<json> Daemon::ListContainers(bool all, int limit, const json& filters) {
+  std::vector<std::string> statuses = FilterValues(filters, "status");
+  std::vector<std::string> names = FilterValues(filters, "name");
+  std::vector<std::string> ids = FilterValues(filters, "id");
+  std::vector<std::string> labels = FilterValues(filters, "label");
+  if (!statuses.empty()) all = true;
+  std::vector<json> rows;
+  std::lock_guard lock(mu_);
+  for (const auto& [id, container] : containers_) {
+    const json& record = container->record;
+    const json& state = record["State"];
+    std::string status = state.value("Status", "created");
+    if (!all && !container->Running()) continue;
+    if (!statuses.empty() && std::find(statuses.begin(), statuses.end(), status) == statuses.end()) continue;
+    if (!names.empty() && std::none_of(names.begin(), names.end(), [&](const std::string& name) {
+          return container->name.find(name) != std::string::npos;
+        }))
+      continue;
+    if (!ids.empty() && std::none_of(ids.begin(), ids.end(), [&](const std::string& prefix) { return id.rfind(prefix, 0) == 0; }))
+      continue;
+    const json& container_labels = record["Config"].value("Labels", json::object());
+    bool labels_match = std::all_of(labels.begin(), labels.end(), [&](const std::string& label) {
+      size_t equals = label.find('=');
+      std::string key = label.substr(0, equals);
+      if (!container_labels.contains(key)) return false;
+      return equals == std::string::npos || container_labels[key] == label.substr(equals + 1);
+    });
+    if (!labels_match) continue;
+    std::vector<std::string> command = {record.value("Path", "")};
+    for (const json& arg : record["Args"]) command.push_back(arg.get<std::string>());
+    rows.push_back(json{
+        {"Id", id},
+        {"Names", json::array({container->name})},
+        {"Image", record["Config"].value("Image", "")},
+        {"ImageID", record.value("Image", "")},
+        {"Command", absl::StrJoin(command, " ")},
+        {"Created", absl::ToUnixSeconds(ParseRecordTime(record["Created"]))},
+        {"Ports", json::array()},
+        {"Labels", container_labels},
+        {"State", status},
+        {"Status", StatusText(state)},
+        {"HostConfig", {{"NetworkMode", record["HostConfig"].value("NetworkMode", "")}}},
+        {"NetworkSettings", {{"Networks", record["NetworkSettings"].value("Networks", json::object())}}},
+        {"Mounts", json::array()},
+    });
+  }
+  // Newest first, as docker ps.
+  std::sort(rows.begin(), rows.end(), [](const json& a, const json& b) {
+    return a["Created"].get<int64_t>() != b["Created"].get<int64_t>() ? a["Created"].get<int64_t>() > b["Created"].get<int64_t>()
+                                                                       : a["Id"].get<std::string>() < b["Id"].get<std::string>();
+  });
+  if (limit > 0 && static_cast<int>(rows.size()) > limit) rows.resize(static_cast<size_t>(limit));
+  return json(rows);
+}
+
+absl::Status Daemon::ResizeContainer(const std::string& ref, const std::string& exec_id, uint32_t width, uint32_t height) {
+  LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, Find(ref));
+  tasks::ResizePtyRequest request;
+  request.set_container_id(container->id);
+  request.set_exec_id(exec_id);
+  request.set_width(width);
+  request.set_height(height);
+  google::protobuf::Empty empty;
+  auto context = client_->Context();
+  grpc::Status status = client_->Tasks().ResizePty(context.get(), request, &empty);
+  if (!status.ok()) return ctr::CallError(status, fmt::format("resize the terminal of {}", container->id));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<json> Daemon::ContainerTop(const std::string& ref) {
+  LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, Find(ref));
+  if (!container->Running())
+    return absl::FailedPreconditionError(fmt::format("Container {} is not running", container->id));
+  tasks::ListPidsRequest request;
+  request.set_container_id(container->id);
+  tasks::ListPidsResponse response;
+  auto context = client_->Context();
+  grpc::Status status = client_->Tasks().ListPids(context.get(), request, &response);
+  if (!status.ok()) return ctr::CallError(status, fmt::format("list the processes of {}", container->id));
+  std::set<std::string> pids;
+  for (const auto& process : response.processes()) pids.insert(std::to_string(process.pid()));
+  // moby runs ps -ef on the host and keeps the container's rows.
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) return ErrnoError("pipe");
+  pid_t child = ::fork();
+  if (child < 0) return ErrnoError("fork ps");
+  if (child == 0) {
+    ::dup2(out[1], 1);
+    ::execl("/bin/ps", "ps", "-ef", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  std::string text;
+  char buffer[8192];
+  for (ssize_t n; (n = ::read(out[0], buffer, sizeof buffer)) > 0;) text.append(buffer, static_cast<size_t>(n));
+  ::close(out[0]);
+  int wait_status = 0;
+  ::waitpid(child, &wait_status, 0);
+  std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
+  if (lines.empty()) return absl::InternalError("ps -ef printed nothing");
+  std::vector<std::string> titles = absl::StrSplit(lines[0], ' ', absl::SkipEmpty());
+  auto pid_column = std::find(titles.begin(), titles.end(), "PID");
+  if (pid_column == titles.end()) return absl::InternalError("ps -ef printed no PID column");
+  size_t pid_index = static_cast<size_t>(pid_column - titles.begin());
+  json processes = json::array();
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::vector<std::string> fields = absl::StrSplit(lines[i], ' ', absl::SkipEmpty());
+    if (fields.size() < titles.size() || !pids.count(fields[pid_index])) continue;
+    // The last column (CMD) keeps its spaces.
+    std::vector<std::string> row(fields.begin(), fields.begin() + static_cast<long>(titles.size()) - 1);
+    row.push_back(absl::StrJoin(fields.begin() + static_cast<long>(titles.size()) - 1, fields.end(), " "));
+    processes.push_back(row);
+  }
+  return json{{"Titles", titles}, {"Processes", processes}};
+}
+
+absl::StatusOr<Daemon::LogSource> Daemon::ContainerLogSource(const std::string& ref) {
+  std::lock_guard lock(mu_);
+  LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, FindLocked(ref));
+  LogSource source;
+  source.id = container->id;
+  source.log_path = container->record.value("LogPath", "");
+  source.tty = container->Tty();
+  const json& config = container->record["Config"];
+  source.open_stdin = config.value("OpenStdin", false);
+  source.stdin_once = config.value("StdinOnce", false);
+  const json& log_config = container->record["HostConfig"]["LogConfig"].value("Config", json::object());
+  if (log_config.contains("max-file") && log_config["max-file"].is_string())
+    source.max_files = std::max(1, std::atoi(log_config["max-file"].get<std::string>().c_str()));
+  return source;
+}
+
+absl::Status Daemon::OpenStdinLocked(Container& container) {
+  if (container.stdin_fd >= 0) return absl::OkStatus();
+  std::string dir = options_.exec_root + "/containers/" + container.id;
+  LIMAN_RETURN_IF_ERROR(MkdirAll(dir, 0700));
+  container.stdin_fifo = dir + "/stdin";
+  if (::mkfifo(container.stdin_fifo.c_str(), 0600) != 0 && errno != EEXIST)
+    return ErrnoError(fmt::format("mkfifo {}", Quote(container.stdin_fifo)));
+  // O_RDWR: opening does not wait for the shim, and the FIFO never reads as closed while we
+  // hold it (fifo(7)); the task sees EOF only when told (CloseIO).
+  int fd = ::open(container.stdin_fifo.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return ErrnoError(fmt::format("open {}", Quote(container.stdin_fifo)));
+  container.stdin_fd = fd;
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::WriteStdin(const std::string& id, std::string_view data) {
+  int fd;
+  {
+    std::lock_guard lock(mu_);
+    auto found = containers_.find(id);
+    if (found == containers_.end() || !found->second->record["Config"].value("OpenStdin", false))
+      return absl::FailedPreconditionError(fmt::format("container {} has no open stdin", id));
+    LIMAN_RETURN_IF_ERROR(OpenStdinLocked(*found->second));
+    fd = found->second->stdin_fd;
+  }
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError(fmt::format("write the stdin of {}", id));
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::CloseStdin(const std::string& id) {
+  {
+    std::lock_guard lock(mu_);
+    auto found = containers_.find(id);
+    if (found == containers_.end()) return absl::OkStatus();
+    if (!found->second->Running()) {
+      found->second->close_stdin_on_start = true;
+      return absl::OkStatus();
+    }
+  }
+  return CloseTaskStdin(id);
+}
+
+absl::Status Daemon::CloseTaskStdin(const std::string& id) {
+  tasks::CloseIORequest request;
+  request.set_container_id(id);
+  request.set_stdin(true);
+  google::protobuf::Empty empty;
+  auto context = client_->Context();
+  grpc::Status status = client_->Tasks().CloseIO(context.get(), request, &empty);
+  std::lock_guard lock(mu_);
+  auto found = containers_.find(id);
+  if (found != containers_.end() && found->second->stdin_fd >= 0) {
+    ::close(found->second->stdin_fd);
+    found->second->stdin_fd = -1;
+  }
+  if (!status.ok()) return ctr::CallError(status, fmt::format("close the stdin of {}", id));
+  return absl::OkStatus();
+}
+
+}  // namespace liman::engine

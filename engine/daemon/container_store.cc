@@ -1,0 +1,74 @@
+#include "engine/daemon/container_store.h"
+
+#include "common/status.h"
+#include "fmt/format.h"
+
+namespace liman::engine {
+
+absl::StatusOr<std::unique_ptr<ContainerStore>> ContainerStore::Open(const std::string& path) {
+  absl::StatusOr<std::unique_ptr<sqlite::Pool>> pool = sqlite::Pool::Open(path, [](sqlite::Connection& db) {
+    return db.Exec(
+        "CREATE TABLE IF NOT EXISTS containers ("
+        "  id TEXT PRIMARY KEY,"
+        "  name TEXT NOT NULL UNIQUE,"
+        "  record TEXT NOT NULL)");
+  });
+  if (!pool.ok()) return Annotate(pool.status(), fmt::format("open container database {}", Quote(path)));
+  return std::unique_ptr<ContainerStore>(new ContainerStore(std::move(*pool)));
+}
+
+absl::Status ContainerStore::Insert(const StoredContainer& container) {
+  return pool_->Write([&](sqlite::Connection& db) -> absl::Status {
+    absl::StatusOr<sqlite::Statement> holder = db.Prepare("SELECT id FROM containers WHERE name = ?1");
+    if (!holder.ok()) return holder.status();
+    holder->Bind(container.name);
+    absl::StatusOr<bool> row = holder->Step();
+    if (!row.ok()) return row.status();
+    if (*row)
+      return absl::AlreadyExistsError(fmt::format(
+          "Conflict. The container name \"{}\" is already in use by container \"{}\". You have to remove (or rename) "
+          "that container to be able to reuse that name.",
+          container.name, holder->Text(0)));
+    absl::StatusOr<sqlite::Statement> insert = db.Prepare("INSERT INTO containers (id, name, record) VALUES (?1, ?2, ?3)");
+    if (!insert.ok()) return insert.status();
+    return insert->Bind(container.id, container.name, container.record.dump()).Run();
+  });
+}
+
+absl::Status ContainerStore::Update(const StoredContainer& container) {
+  return pool_->Write([&](sqlite::Connection& db) -> absl::Status {
+    absl::StatusOr<sqlite::Statement> update = db.Prepare("UPDATE containers SET name = ?2, record = ?3 WHERE id = ?1");
+    if (!update.ok()) return update.status();
+    return update->Bind(container.id, container.name, container.record.dump()).Run();
+  });
+}
+
+absl::Status ContainerStore::Delete(const std::string& id) {
+  return pool_->Write([&](sqlite::Connection& db) -> absl::Status {
+    absl::StatusOr<sqlite::Statement> remove = db.Prepare("DELETE FROM containers WHERE id = ?1");
+    if (!remove.ok()) return remove.status();
+    return remove->Bind(id).Run();
+  });
+}
+
+absl::StatusOr<std::vector<StoredContainer>> ContainerStore::List() {
+  std::vector<StoredContainer> containers;
+  absl::Status status = pool_->Read([&](sqlite::Connection& db) -> absl::Status {
+    absl::StatusOr<sqlite::Statement> select = db.Prepare("SELECT id, name, record FROM containers");
+    if (!select.ok()) return select.status();
+    while (true) {
+      absl::StatusOr<bool> row = select->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      nlohmann::json record = nlohmann::json::parse(select->Text(2), nullptr, false);
+      if (record.is_discarded())
+        return absl::DataLossError(fmt::format("container {}: the stored record is not JSON", select->Text(0)));
+      containers.push_back({select->Text(0), select->Text(1), std::move(record)});
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return containers;
+}
+
+}  // namespace liman::engine

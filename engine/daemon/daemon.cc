@@ -1,0 +1,385 @@
+// The engine's frame: start-up and reconciliation with the manager, container lookup and
+// persistence, the per-task monitor, and the system endpoints' data.
+#include "engine/daemon/daemon.h"
+
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <set>
+#include <thread>
+
+#include "common/file_util.h"
+#include "common/fmt_absl.h"
+#include "common/logging.h"
+#include "common/status.h"
+#include "containerd/services/tasks/v1/tasks.grpc.pb.h"
+#include "ctl/liman-ctr/process.h"
+#include "ctl/liman-ctr/run.h"
+#include "engine/http/router.h"
+#include "fmt/format.h"
+
+namespace liman::engine {
+
+namespace containers = ::containerd::services::containers::v1;
+namespace tasks = ::containerd::services::tasks::v1;
+using nlohmann::json;
+
+Daemon::Daemon(DaemonOptions options) : options_(std::move(options)) {}
+
+Daemon::~Daemon() {
+  std::unique_lock lock(mu_);
+  stopping_ = true;
+  changed_.notify_all();
+}
+
+absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
+  std::unique_ptr<Daemon> daemon(new Daemon(std::move(options)));
+  const DaemonOptions& o = daemon->options_;
+  LIMAN_RETURN_IF_ERROR(MkdirAll(o.data_root + "/containers", 0710));
+  LIMAN_RETURN_IF_ERROR(MkdirAll(o.exec_root + "/containers", 0700));
+  LIMAN_ASSIGN_OR_RETURN(daemon->store_, ContainerStore::Open(o.data_root + "/engine.db"));
+  ctr::GlobalOptions client_options;
+  client_options.address = o.containerd_address;
+  client_options.namespace_name = o.containerd_namespace;
+  daemon->client_ = std::make_unique<ctr::Client>(client_options);
+  LIMAN_RETURN_IF_ERROR(daemon->Reconcile());
+  return daemon;
+}
+
+std::string Daemon::ContainerDir(const std::string& id) const { return options_.data_root + "/containers/" + id; }
+
+absl::Status Daemon::Reconcile() {
+  LIMAN_ASSIGN_OR_RETURN(std::vector<StoredContainer> stored, store_->List());
+  // The manager's containers in our namespace: one without a record of ours is a create that
+  // did not finish (the record is written last), and is removed.
+  containers::ListContainersRequest list;
+  containers::ListContainersResponse listed;
+  auto context = client_->Context();
+  grpc::Status status = client_->Containers().List(context.get(), list, &listed);
+  if (!status.ok()) return ctr::CallError(status, fmt::format("list containers of {}", options_.containerd_address));
+  std::set<std::string> known;
+  for (const StoredContainer& record : stored) known.insert(record.id);
+  std::set<std::string> in_manager;
+  for (const containers::Container& container : listed.containers()) {
+    in_manager.insert(container.id());
+    if (known.count(container.id())) continue;
+    LogWarn("removing container {}, which limand never finished creating", container.id());
+    (void)ctr::DeleteProcess(*client_, container.id(), "");
+    (void)ctr::DeleteContainerAndSnapshot(*client_, container.id());
+    (void)RemoveAll(ContainerDir(container.id()));
+  }
+
+  std::unique_lock lock(mu_);
+  for (StoredContainer& record : stored) {
+    auto container = std::make_shared<Container>();
+    container->id = record.id;
+    container->name = record.name;
+    container->record = std::move(record.record);
+    if (!in_manager.count(container->id)) {
+      // Removed from the manager but not from our records: finish the removal.
+      (void)store_->Delete(container->id);
+      (void)RemoveAll(ContainerDir(container->id));
+      continue;
+    }
+    containers_[container->id] = container;
+    // A task that exists (running, paused or exited while we were away) gets its monitor,
+    // which records the exit once there is one.
+    tasks::GetRequest get;
+    get.set_container_id(container->id);
+    tasks::GetResponse task;
+    auto get_context = client_->Context();
+    grpc::Status got = client_->Tasks().Get(get_context.get(), get, &task);
+    if (got.ok()) {
+      json& state = container->record["State"];
+      if (task.process().status() == ::containerd::v1::types::Status::RUNNING ||
+          task.process().status() == ::containerd::v1::types::Status::PAUSED) {
+        state["Running"] = true;
+        state["Paused"] = task.process().status() == ::containerd::v1::types::Status::PAUSED;
+        state["Status"] = state["Paused"].get<bool>() ? "paused" : "running";
+        state["Pid"] = task.process().pid();
+      }
+      if (container->record["Config"].value("OpenStdin", false)) container->stdin_fifo = options_.exec_root + "/containers/" + container->id + "/stdin";
+      StartMonitorLocked(container);
+    } else if (container->Running()) {
+      // Running by our record, but no task: it is gone and its exit status with it.
+      json& state = container->record["State"];
+      state["Running"] = false;
+      state["Status"] = "exited";
+      state["ExitCode"] = 255;
+      state["Pid"] = 0;
+      (void)SaveLocked(*container);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<Container>> Daemon::FindLocked(const std::string& ref) {
+  if (ref.empty()) return absl::NotFoundError("No such container: ");
+  if (auto found = containers_.find(ref); found != containers_.end()) return found->second;
+  std::string name = ref[0] == '/' ? ref : "/" + ref;
+  for (const auto& [id, container] : containers_)
+    if (container->name == name) return container;
+  std::shared_ptr<Container> match;
+  for (const auto& [id, container] : containers_) {
+    if (id.compare(0, ref.size(), ref) != 0) continue;
+    if (match)
+      return absl::InvalidArgumentError(fmt::format("Multiple IDs found with provided prefix: {}", ref));
+    match = container;
+  }
+  if (!match) return absl::NotFoundError(fmt::format("No such container: {}", ref));
+  return match;
+}
+
+absl::StatusOr<std::shared_ptr<Container>> Daemon::Find(const std::string& ref) {
+  std::lock_guard lock(mu_);
+  return FindLocked(ref);
+}
+
+absl::Status Daemon::SaveLocked(const Container& container) {
+  return store_->Update(StoredContainer{container.id, container.name, container.record});
+}
+
+void Daemon::StartMonitorLocked(const std::shared_ptr<Container>& container) {
+  if (container->monitored) return;
+  container->monitored = true;
+  std::thread([this, container] { Monitor(container); }).detach();
+}
+
+void Daemon::Monitor(std::shared_ptr<Container> container) {
+  const std::string id = container->id;
+  tasks::WaitResponse waited;
+  bool found = true;
+  // The manager may be away (restarting): keep asking until it answers (live restore).
+  for (int attempt = 0;; ++attempt) {
+    tasks::WaitRequest request;
+    request.set_container_id(id);
+    auto context = client_->Context(std::nullopt, /*no_deadline=*/true);
+    grpc::Status status = client_->Tasks().Wait(context.get(), request, &waited);
+    if (status.ok()) break;
+    if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+      found = false;
+      break;
+    }
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(attempt < 10 ? 100 : 500));
+  }
+  if (found) {
+    for (int attempt = 0; attempt < 600; ++attempt) {
+      absl::StatusOr<uint32_t> deleted = ctr::DeleteProcess(*client_, id, "");
+      if (deleted.ok() || deleted.status().code() == absl::StatusCode::kNotFound) break;
+      if (deleted.status().code() != absl::StatusCode::kUnavailable) {
+        LogWarn("container {}: delete task: {}", id, deleted.status());
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
+  std::unique_lock lock(mu_);
+  json& state = container->record["State"];
+  state["Running"] = false;
+  state["Paused"] = false;
+  state["Status"] = "exited";
+  state["Pid"] = 0;
+  state["ExitCode"] = found ? static_cast<int64_t>(waited.exit_status()) : 255;
+  absl::Time exited = absl::Now();
+  if (found && waited.has_exited_at())
+    exited = absl::FromUnixSeconds(waited.exited_at().seconds()) + absl::Nanoseconds(waited.exited_at().nanos());
+  state["FinishedAt"] = FormatLogTime(exited);
+  if (container->stdin_fd >= 0) {
+    ::close(container->stdin_fd);
+    container->stdin_fd = -1;
+  }
+  container->exits++;
+  container->monitored = false;
+  if (!container->removed) {
+    if (absl::Status saved = SaveLocked(*container); !saved.ok())
+      LogError("container {}: record the exit: {}", id, saved);
+  }
+  changed_.notify_all();
+  if (container->record["HostConfig"].value("AutoRemove", false) && !container->removed) {
+    if (absl::Status removed = RemoveLocked(lock, container); !removed.ok())
+      LogError("container {}: auto-remove: {}", id, removed);
+  }
+}
+
+bool Daemon::WaitExitLocked(std::unique_lock<std::mutex>& lock, const Container& container, uint64_t exits,
+                            absl::Time deadline) {
+  while (container.exits == exits && !container.removed) {
+    if (deadline == absl::InfiniteFuture()) {
+      changed_.wait(lock);
+    } else {
+      absl::Duration left = deadline - absl::Now();
+      if (left <= absl::ZeroDuration()) return false;
+      changed_.wait_for(lock, absl::ToChronoMilliseconds(left) + std::chrono::milliseconds(1));
+    }
+  }
+  return true;
+}
+
+bool Daemon::ContainerActive(const std::string& id, bool include_created, uint64_t exits_seen) {
+  std::lock_guard lock(mu_);
+  auto found = containers_.find(id);
+  if (found == containers_.end()) return false;
+  const Container& container = *found->second;
+  if (container.exits != exits_seen) return false;
+  return container.Running() || include_created;
+}
+
+uint64_t Daemon::ContainerExits(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto found = containers_.find(id);
+  return found == containers_.end() ? 0 : found->second->exits;
+}
+
+// ---- system ----
+
+namespace {
+std::string KernelRelease() {
+  struct utsname name;
+  return ::uname(&name) == 0 ? name.release : "";
+}
+std::string OperatingSystem() {
+  absl::StatusOr<std::string> release = ReadFile("/etc/os-release");
+  if (!release.ok()) return "linux";
+  size_t at = release->find("PRETTY_NAME=\"");
+  if (at == std::string::npos) return "linux";
+  at += 13;
+  return release->substr(at, release->find('"', at) - at);
+}
+}  // namespace
+
+json Daemon::Version() {
+  std::string kernel = KernelRelease();
+  json engine{{"Name", "Engine"},
+              {"Version", LIMAN_VERSION},
+              {"Details",
+               {{"ApiVersion", http::kMaxApiVersion},
+                {"MinAPIVersion", http::kMinApiVersion},
+                {"Os", "linux"},
+                {"Arch", "amd64"},
+                {"KernelVersion", kernel},
+                {"GitCommit", ""},
+                {"GoVersion", "n/a (C++)"},
+                {"BuildTime", ""},
+                {"Experimental", "false"}}}};
+  return json{{"Platform", {{"Name", "Liman Engine"}}},
+              {"Components", json::array({engine})},
+              {"Version", LIMAN_VERSION},
+              {"ApiVersion", http::kMaxApiVersion},
+              {"MinAPIVersion", http::kMinApiVersion},
+              {"GitCommit", ""},
+              {"GoVersion", "n/a (C++)"},
+              {"Os", "linux"},
+              {"Arch", "amd64"},
+              {"KernelVersion", kernel},
+              {"BuildTime", ""}};
+}
+
+json Daemon::Info() {
+  int running = 0, paused = 0, stopped = 0, total = 0;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, container] : containers_) {
+      ++total;
+      const json& state = container->record["State"];
+      if (state.value("Paused", false)) {
+        ++paused;
+      } else if (state.value("Running", false)) {
+        ++running;
+      } else {
+        ++stopped;
+      }
+    }
+  }
+  int64_t images = 0;
+  if (absl::StatusOr<json> list = ListImages(); list.ok()) images = static_cast<int64_t>(list->size());
+  struct sysinfo system;
+  ::sysinfo(&system);
+  char hostname[256] = {};
+  ::gethostname(hostname, sizeof hostname - 1);
+  json runtimes = json::object();
+  for (const auto& [name, shim] : options_.runtimes) runtimes[name] = {{"path", shim}};
+  json insecure = json::array({"127.0.0.0/8"});
+  json index_configs = json::object();
+  for (const std::string& registry : options_.insecure_registries)
+    index_configs[registry] = {{"Name", registry}, {"Mirrors", json::array()}, {"Secure", false}, {"Official", false}};
+  return json{
+      {"ID", ""},
+      {"Containers", total},
+      {"ContainersRunning", running},
+      {"ContainersPaused", paused},
+      {"ContainersStopped", stopped},
+      {"Images", images},
+      {"Driver", "overlayfs"},
+      {"DriverStatus", json::array({json::array({"driver-type", "io.containerd.snapshotter.v1"})})},
+      {"Plugins",
+       {{"Volume", json::array()},
+        {"Network", json::array({"host", "null"})},
+        {"Authorization", nullptr},
+        {"Log", json::array({"json-file"})}}},
+      {"MemoryLimit", true},
+      {"SwapLimit", true},
+      {"CpuCfsPeriod", true},
+      {"CpuCfsQuota", true},
+      {"CPUShares", true},
+      {"CPUSet", true},
+      {"PidsLimit", true},
+      {"IPv4Forwarding", true},
+      {"BridgeNfIptables", false},
+      {"BridgeNfIp6tables", false},
+      {"Debug", false},
+      {"NFd", 0},
+      {"OomKillDisable", false},
+      {"NGoroutines", 0},
+      {"SystemTime", FormatLogTime(absl::Now())},
+      {"LoggingDriver", "json-file"},
+      {"CgroupDriver", "cgroupfs"},
+      {"CgroupVersion", access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? "2" : "1"},
+      {"NEventsListener", 0},
+      {"KernelVersion", KernelRelease()},
+      {"OperatingSystem", OperatingSystem()},
+      {"OSVersion", ""},
+      {"OSType", "linux"},
+      {"Architecture", "x86_64"},
+      {"IndexServerAddress", "https://index.docker.io/v1/"},
+      {"RegistryConfig",
+       {{"AllowNondistributableArtifactsCIDRs", json::array()},
+        {"AllowNondistributableArtifactsHostnames", json::array()},
+        {"InsecureRegistryCIDRs", insecure},
+        {"IndexConfigs", index_configs},
+        {"Mirrors", json::array()}}},
+      {"NCPU", static_cast<int64_t>(::sysconf(_SC_NPROCESSORS_ONLN))},
+      {"MemTotal", static_cast<int64_t>(system.totalram) * system.mem_unit},
+      {"GenericResources", nullptr},
+      {"DockerRootDir", options_.data_root},
+      {"HttpProxy", ""},
+      {"HttpsProxy", ""},
+      {"NoProxy", ""},
+      {"Name", hostname},
+      {"Labels", json::array()},
+      {"ExperimentalBuild", false},
+      {"ServerVersion", LIMAN_VERSION},
+      {"Runtimes", runtimes},
+      {"DefaultRuntime", options_.default_runtime},
+      {"Swarm",
+       {{"NodeID", ""},
+        {"NodeAddr", ""},
+        {"LocalNodeState", "inactive"},
+        {"ControlAvailable", false},
+        {"Error", ""},
+        {"RemoteManagers", nullptr}}},
+      {"LiveRestoreEnabled", true},
+      {"Isolation", ""},
+      {"InitBinary", ""},
+      {"ContainerdCommit", {{"ID", ""}, {"Expected", ""}}},
+      {"RuncCommit", {{"ID", ""}, {"Expected", ""}}},
+      {"InitCommit", {{"ID", ""}, {"Expected", ""}}},
+      {"SecurityOptions", json::array()},
+      {"Warnings", json::array()}};
+}
+
+}  // namespace liman::engine

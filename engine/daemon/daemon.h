@@ -1,0 +1,177 @@
+// limand's engine: Docker's view of containers and images on top of liman-containerd's API
+// (its own containerd namespace, like dockerd's "moby"). Container records live in SQLite;
+// every running container has a monitor thread waiting on its task, which records the exit,
+// deletes the task and applies AutoRemove. Live restore: on start the records are reconciled
+// with the manager's tasks, and monitors resume.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "ctl/liman-ctr/client.h"
+#include "engine/daemon/container_store.h"
+#include "engine/daemon/json_log_reader.h"
+#include "nlohmann/json.hpp"
+
+namespace liman::engine {
+
+struct DaemonOptions {
+  std::string data_root = "/var/lib/liman";
+  std::string exec_root = "/run/liman";
+  std::string containerd_address = "/run/liman/containerd/containerd.sock";
+  std::string containerd_namespace = "moby";
+  std::vector<std::string> insecure_registries;  // host:port pulled over plain HTTP
+  std::string cgroup_parent = "/liman";
+  // containerd runtime names by Docker runtime name (--runtime); "liman" is the default.
+  std::map<std::string, std::string> runtimes = {{"liman", "io.containerd.liman.v2"},
+                                                 {"runc", "io.containerd.runc.v2"}};
+  std::string default_runtime = "liman";
+};
+
+// One container as limand keeps it.
+struct Container {
+  std::string id;
+  std::string name;       // "/web"
+  nlohmann::json record;  // what `docker inspect` shows (State included)
+  uint64_t exits = 0;     // incremented at every exit, for wait?condition=next-exit
+  bool removed = false;
+  bool monitored = false;  // a monitor thread waits on its task
+  std::string stdin_fifo;  // with OpenStdin: the FIFO the task reads
+  int stdin_fd = -1;       // our end of it while the task runs
+  bool close_stdin_on_start = false;  // the client's stdin ended before the task started
+  std::mutex lifecycle;    // start, stop, restart, remove of this container, one at a time
+  bool Running() const { return record["State"].value("Running", false); }
+  bool Tty() const { return record["Config"].value("Tty", false); }
+};
+
+// A `docker exec` process: created, then started once (attached or detached).
+struct ExecInstance {
+  std::string id;
+  std::string container_id;
+  nlohmann::json config;  // the create request: Cmd, Tty, Env, User, WorkingDir, Attach*
+  bool started = false;
+  bool running = false;
+  std::optional<int64_t> exit_code;
+  uint32_t pid = 0;
+};
+
+struct WaitResult {
+  int64_t status_code = 0;
+  std::string error;
+};
+
+class Daemon {
+ public:
+  static absl::StatusOr<std::unique_ptr<Daemon>> Start(DaemonOptions options);
+  ~Daemon();
+
+  const DaemonOptions& options() const { return options_; }
+
+  // ---- system ----
+  nlohmann::json Version();
+  nlohmann::json Info();
+
+  // ---- images ----
+  // Pulls through the manager's Transfer service, reporting Docker's progress messages.
+  absl::Status PullImage(const std::string& image, const std::string& tag, const std::string& registry_auth,
+                         const std::function<void(const nlohmann::json&)>& progress);
+  absl::StatusOr<nlohmann::json> ListImages();
+  absl::StatusOr<nlohmann::json> InspectImage(const std::string& name);
+  absl::Status TagImage(const std::string& source, const std::string& repo, const std::string& tag);
+  absl::StatusOr<nlohmann::json> RemoveImage(const std::string& name, bool force);
+
+  // ---- containers ----
+  // {"Id":…, "Warnings":[]}; kNotFound "No such image: …" makes the CLI pull.
+  absl::StatusOr<nlohmann::json> CreateContainer(const std::string& name, const nlohmann::json& body);
+  // false: it was already running (Docker's 304).
+  absl::StatusOr<bool> StartContainer(const std::string& ref);
+  // false: it was not running (304). `timeout` < 0: wait forever; nullopt: its StopTimeout or 10 s.
+  absl::StatusOr<bool> StopContainer(const std::string& ref, std::optional<int> timeout, const std::string& signal);
+  absl::Status KillContainer(const std::string& ref, const std::string& signal);
+  absl::Status RestartContainer(const std::string& ref, std::optional<int> timeout);
+  absl::Status PauseContainer(const std::string& ref, bool pause);
+  // condition: "not-running" (default), "next-exit", "removed". `cancelled` is polled (the
+  // client went away).
+  absl::StatusOr<WaitResult> WaitContainer(const std::string& ref, const std::string& condition,
+                                           const std::function<bool()>& cancelled);
+  absl::Status RemoveContainer(const std::string& ref, bool force);
+  absl::StatusOr<nlohmann::json> InspectContainer(const std::string& ref);
+  absl::StatusOr<nlohmann::json> ListContainers(bool all, int limit, const nlohmann::json& filters);
+  absl::StatusOr<nlohmann::json> ContainerTop(const std::string& ref);
+  absl::Status ResizeContainer(const std::string& ref, const std::string& exec_id, uint32_t width, uint32_t height);
+
+  // ---- exec ----
+  absl::StatusOr<std::string> CreateExec(const std::string& container_ref, const nlohmann::json& body);
+  absl::StatusOr<nlohmann::json> InspectExec(const std::string& id);
+  // The exec exists and has not been started (kFailedPrecondition otherwise): checked before
+  // the connection is hijacked, so the error is still an HTTP answer.
+  absl::StatusOr<bool> ExecTty(const std::string& id);
+  // Runs the exec. With `conn` >= 0 (a hijacked connection; `buffered` the stdin bytes already
+  // read), its output is copied there (framed unless it has a terminal) and its stdin read from
+  // there, until it exits; ExitCode is recorded before this returns. Detached otherwise.
+  absl::Status RunExec(const std::string& id, int conn, std::string buffered);
+  absl::Status ResizeExec(const std::string& id, uint32_t width, uint32_t height);
+
+  // What attach and logs read.
+  struct LogSource {
+    std::string id;
+    std::string log_path;
+    int max_files = 1;
+    bool tty = false;
+    bool open_stdin = false;
+    bool stdin_once = false;
+  };
+  absl::StatusOr<LogSource> ContainerLogSource(const std::string& ref);
+  // Whether the container is still running (or not started yet while `include_created`).
+  bool ContainerActive(const std::string& id, bool include_created, uint64_t exits_seen);
+  uint64_t ContainerExits(const std::string& id);
+  // Writes client stdin into the container's stdin; `close` ends it (StdinOnce).
+  absl::Status WriteStdin(const std::string& id, std::string_view data);
+  absl::Status CloseStdin(const std::string& id);
+
+ private:
+  explicit Daemon(DaemonOptions options);
+  absl::Status Reconcile();
+  // Exact id, exact name, then a unique id prefix (moby's GetContainer). Holds mu_.
+  absl::StatusOr<std::shared_ptr<Container>> FindLocked(const std::string& ref);
+  absl::StatusOr<std::shared_ptr<Container>> Find(const std::string& ref);
+  absl::Status SaveLocked(const Container& container);
+  void Monitor(std::shared_ptr<Container> container);
+  void StartMonitorLocked(const std::shared_ptr<Container>& container);
+  absl::Status CreateTask(Container& container);
+  // With OpenStdin: the FIFO the task reads, made and opened on first need (attach comes
+  // before start, and what it writes waits in the FIFO). Holds mu_.
+  absl::Status OpenStdinLocked(Container& container);
+  // Tasks.CloseIO(stdin), then our end of the FIFO is closed.
+  absl::Status CloseTaskStdin(const std::string& id);
+  absl::Status KillTask(const std::string& id, int signal);
+  // Waits for an exec's exit, deletes the process and records the exit code.
+  void FinishExec(const std::shared_ptr<ExecInstance>& exec);
+  absl::Status RemoveLocked(std::unique_lock<std::mutex>& lock, const std::shared_ptr<Container>& container);
+  // Waits (with mu_ held by `lock`) until the container's exit count passes `exits` or `deadline`.
+  bool WaitExitLocked(std::unique_lock<std::mutex>& lock, const Container& container, uint64_t exits,
+                      absl::Time deadline);
+  std::string RuntimeFor(const nlohmann::json& host_config) const;
+  std::string ContainerDir(const std::string& id) const;
+  bool InsecureRegistry(const std::string& domain) const;
+
+  DaemonOptions options_;
+  std::unique_ptr<ctr::Client> client_;
+  std::unique_ptr<ContainerStore> store_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::map<std::string, std::shared_ptr<Container>> containers_;
+  std::map<std::string, std::shared_ptr<ExecInstance>> execs_;
+  bool stopping_ = false;
+};
+
+}  // namespace liman::engine

@@ -1,0 +1,330 @@
+#include "engine/daemon/docker_spec.h"
+
+#include <cap-ng.h>
+#include <linux/capability.h>
+
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "common/status.h"
+#include "ctl/liman-ctr/spec.h"
+#include "fmt/format.h"
+
+namespace liman::engine {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+namespace {
+
+constexpr char kDefaultPath[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+std::vector<std::string> StringList(const json& value) {
+  std::vector<std::string> out;
+  if (value.is_string()) {
+    out.push_back(value.get<std::string>());
+  } else if (value.is_array()) {
+    for (const json& item : value)
+      if (item.is_string()) out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
+std::string StringField(const json& object, const char* key) {
+  if (!object.is_object()) return "";
+  auto found = object.find(key);
+  return found != object.end() && found->is_string() ? found->get<std::string>() : "";
+}
+
+int64_t IntField(const json& object, const char* key) {
+  if (!object.is_object()) return 0;
+  auto found = object.find(key);
+  return found != object.end() && found->is_number_integer() ? found->get<int64_t>() : 0;
+}
+
+bool BoolField(const json& object, const char* key) {
+  if (!object.is_object()) return false;
+  auto found = object.find(key);
+  return found != object.end() && found->is_boolean() && found->get<bool>();
+}
+
+ordered_json BindMount(const std::string& source, const std::string& destination, bool readonly,
+                       const std::string& propagation) {
+  std::vector<std::string> options = {"rbind", propagation.empty() ? "rprivate" : propagation};
+  if (readonly) options.push_back("ro");
+  return ordered_json{{"destination", destination}, {"type", "bind"}, {"source", source}, {"options", options}};
+}
+
+// "CAP_NET_ADMIN", "net_admin" and "NET_ADMIN" are one capability (moby's NormalizeLegacyCapabilities).
+absl::StatusOr<std::string> NormalizeCapability(const std::string& name) {
+  std::string upper = absl::AsciiStrToUpper(name);
+  if (upper == "ALL") return upper;
+  if (!absl::StartsWith(upper, "CAP_")) upper = "CAP_" + upper;
+  if (capng_name_to_capability(upper.substr(4).c_str()) < 0)
+    return absl::InvalidArgumentError(fmt::format("invalid capability: {}", name));
+  return upper;
+}
+
+// Docker's TweakCapabilities: the default set, ALL when added, then drops (ALL drops all).
+absl::StatusOr<std::vector<std::string>> Capabilities(const std::vector<std::string>& defaults, const json& add_list,
+                                                      const json& drop_list) {
+  std::vector<std::string> caps = defaults;
+  std::vector<std::string> adds, drops;
+  for (const std::string& name : StringList(add_list)) {
+    LIMAN_ASSIGN_OR_RETURN(std::string cap, NormalizeCapability(name));
+    adds.push_back(cap);
+  }
+  for (const std::string& name : StringList(drop_list)) {
+    LIMAN_ASSIGN_OR_RETURN(std::string cap, NormalizeCapability(name));
+    drops.push_back(cap);
+  }
+  if (std::find(adds.begin(), adds.end(), "ALL") != adds.end()) caps = AllCapabilities();
+  for (const std::string& cap : adds)
+    if (cap != "ALL" && std::find(caps.begin(), caps.end(), cap) == caps.end()) caps.push_back(cap);
+  if (std::find(drops.begin(), drops.end(), "ALL") != drops.end()) {
+    // ALL dropped: only what was added explicitly stays.
+    std::vector<std::string> kept;
+    for (const std::string& cap : adds)
+      if (cap != "ALL") kept.push_back(cap);
+    return kept;
+  }
+  std::erase_if(caps, [&](const std::string& cap) { return std::find(drops.begin(), drops.end(), cap) != drops.end(); });
+  return caps;
+}
+
+// One -v entry: "/host:/ctr[:ro|rw][,propagation]". Named volumes have no driver yet.
+absl::StatusOr<ordered_json> ParseBind(const std::string& bind) {
+  std::vector<std::string> parts = absl::StrSplit(bind, ':');
+  if (parts.size() < 2 || parts.size() > 3 || parts[1].empty())
+    return absl::InvalidArgumentError(fmt::format("invalid volume specification: '{}'", bind));
+  if (parts[0].empty() || parts[0][0] != '/')
+    return absl::InvalidArgumentError(fmt::format(
+        "invalid volume specification: '{}': named volumes are not supported by limand yet (use an absolute host path)",
+        bind));
+  if (parts[1][0] != '/')
+    return absl::InvalidArgumentError(
+        fmt::format("invalid volume specification: '{}': mount path must be absolute", bind));
+  bool readonly = false;
+  std::string propagation;
+  if (parts.size() == 3) {
+    for (const std::string& option : std::vector<std::string>(absl::StrSplit(parts[2], ',', absl::SkipEmpty()))) {
+      if (option == "ro") {
+        readonly = true;
+      } else if (option == "rw" || option == "z" || option == "Z" || option == "nocopy") {
+      } else if (option == "private" || option == "rprivate" || option == "shared" || option == "rshared" ||
+                 option == "slave" || option == "rslave") {
+        propagation = option;
+      } else {
+        return absl::InvalidArgumentError(fmt::format("invalid mode: {}", option));
+      }
+    }
+  }
+  return BindMount(parts[0], parts[1], readonly, propagation);
+}
+
+// One HostConfig.Mounts entry (--mount): bind and tmpfs.
+absl::StatusOr<ordered_json> ParseMount(const json& mount) {
+  std::string type = StringField(mount, "Type");
+  std::string target = StringField(mount, "Target");
+  if (target.empty() || target[0] != '/')
+    return absl::InvalidArgumentError(fmt::format("invalid mount config for type \"{}\": invalid mount path: '{}' mount path must be absolute", type, target));
+  if (type == "bind") {
+    std::string source = StringField(mount, "Source");
+    if (source.empty() || source[0] != '/')
+      return absl::InvalidArgumentError(fmt::format("invalid mount config for type \"bind\": invalid mount path: '{}' mount path must be absolute", source));
+    std::string propagation;
+    if (mount.contains("BindOptions")) propagation = StringField(mount["BindOptions"], "Propagation");
+    return BindMount(source, target, BoolField(mount, "ReadOnly"), propagation);
+  }
+  if (type == "tmpfs") {
+    std::vector<std::string> options = {"nosuid", "nodev", "noexec"};
+    if (mount.contains("TmpfsOptions")) {
+      if (int64_t size = IntField(mount["TmpfsOptions"], "SizeBytes"); size > 0) options.push_back(fmt::format("size={}", size));
+      if (int64_t mode = IntField(mount["TmpfsOptions"], "Mode"); mode > 0) options.push_back(fmt::format("mode={:o}", mode));
+    }
+    if (BoolField(mount, "ReadOnly")) options.push_back("ro");
+    return ordered_json{{"destination", target}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", options}};
+  }
+  return absl::InvalidArgumentError(fmt::format("mount type {} is not supported by limand yet", Quote(type)));
+}
+
+absl::StatusOr<int> UlimitType(const std::string& name, std::string* type) {
+  static const std::map<std::string, std::string> kTypes = {
+      {"core", "RLIMIT_CORE"},     {"cpu", "RLIMIT_CPU"},       {"data", "RLIMIT_DATA"},
+      {"fsize", "RLIMIT_FSIZE"},   {"locks", "RLIMIT_LOCKS"},   {"memlock", "RLIMIT_MEMLOCK"},
+      {"msgqueue", "RLIMIT_MSGQUEUE"}, {"nice", "RLIMIT_NICE"}, {"nofile", "RLIMIT_NOFILE"},
+      {"nproc", "RLIMIT_NPROC"},   {"rss", "RLIMIT_RSS"},       {"rtprio", "RLIMIT_RTPRIO"},
+      {"rttime", "RLIMIT_RTTIME"}, {"sigpending", "RLIMIT_SIGPENDING"}, {"stack", "RLIMIT_STACK"}};
+  auto found = kTypes.find(name);
+  if (found == kTypes.end()) return absl::InvalidArgumentError(fmt::format("invalid ulimit type: {}", name));
+  *type = found->second;
+  return 0;
+}
+
+}  // namespace
+
+std::vector<std::string> AllCapabilities() {
+  std::vector<std::string> caps;
+  for (int cap = 0; cap <= CAP_LAST_CAP; ++cap) {
+    const char* name = capng_capability_to_name(static_cast<capng_type_t>(cap));
+    if (name != nullptr) caps.push_back("CAP_" + absl::AsciiStrToUpper(name));
+  }
+  return caps;
+}
+
+json MergeImageConfig(const ctr::ImageConfig& image, const json& config) {
+  json merged = config.is_object() ? config : json::object();
+  merged["Env"] = ctr::MergeEnv(image.env, StringList(config.value("Env", json())));
+  bool entrypoint_given = config.contains("Entrypoint") && !config["Entrypoint"].is_null();
+  bool cmd_given = !StringList(config.value("Cmd", json())).empty();
+  if (!entrypoint_given) merged["Entrypoint"] = image.entrypoint.empty() ? json(nullptr) : json(image.entrypoint);
+  // An entrypoint given without a command drops the image's command (moby's merge).
+  if (!cmd_given) merged["Cmd"] = entrypoint_given || image.cmd.empty() ? json(nullptr) : json(image.cmd);
+  if (StringField(config, "WorkingDir").empty()) merged["WorkingDir"] = image.working_dir;
+  if (StringField(config, "User").empty()) merged["User"] = image.user;
+  json labels = json::object();
+  for (const auto& [key, value] : image.labels) labels[key] = value;
+  if (config.contains("Labels") && config["Labels"].is_object())
+    for (const auto& [key, value] : config["Labels"].items()) labels[key] = value;
+  merged["Labels"] = labels;
+  if (StringField(config, "StopSignal").empty() && !image.stop_signal.empty()) merged["StopSignal"] = image.stop_signal;
+  return merged;
+}
+
+absl::StatusOr<std::vector<std::string>> ContainerArgs(const json& merged_config) {
+  std::vector<std::string> args = StringList(merged_config.value("Entrypoint", json()));
+  for (std::string& word : StringList(merged_config.value("Cmd", json()))) args.push_back(std::move(word));
+  // --entrypoint "" is [""]: no entrypoint at all.
+  if (!args.empty() && args.front().empty()) args.erase(args.begin());
+  if (args.empty()) return absl::InvalidArgumentError("no command specified");
+  return args;
+}
+
+absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
+  const json& config = in.config;
+  const json& host = in.host_config.is_object() ? in.host_config : json::object();
+  ordered_json spec = ctr::DefaultSpec("", in.id);
+  bool privileged = BoolField(host, "Privileged");
+  bool tty = BoolField(config, "Tty");
+
+  // ---- process ----
+  LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> args, ContainerArgs(config));
+  std::vector<std::string> env = {kDefaultPath, "HOSTNAME=" + in.hostname};
+  if (tty) env.push_back("TERM=xterm");
+  env = ctr::MergeEnv(env, StringList(config.value("Env", json())));
+  std::string cwd = StringField(config, "WorkingDir");
+  if (cwd.empty()) cwd = "/";
+  uint32_t uid = 0, gid = 0;
+  if (std::string user = StringField(config, "User"); !user.empty()) {
+    absl::StatusOr<std::pair<uint32_t, uint32_t>> ids = ctr::ResolveNumericUser(user);
+    if (!ids.ok())
+      return absl::InvalidArgumentError(fmt::format(
+          "unable to find user {}: limand resolves numeric uid[:gid] and root only, not names from the image's /etc/passwd",
+          user));
+    std::tie(uid, gid) = *ids;
+  }
+  std::vector<std::string> default_caps = spec["process"]["capabilities"]["bounding"].get<std::vector<std::string>>();
+  std::vector<std::string> caps;
+  if (privileged) {
+    caps = AllCapabilities();
+  } else {
+    LIMAN_ASSIGN_OR_RETURN(caps, Capabilities(default_caps, host.value("CapAdd", json()), host.value("CapDrop", json())));
+  }
+  ordered_json process;
+  if (tty) process["terminal"] = true;
+  process["user"] = ordered_json{{"uid", uid}, {"gid", gid}};
+  process["args"] = args;
+  process["env"] = env;
+  process["cwd"] = cwd;
+  process["capabilities"] = ordered_json{{"bounding", caps}, {"effective", caps}, {"permitted", caps}};
+  ordered_json rlimits = ordered_json::array();
+  if (host.contains("Ulimits") && host["Ulimits"].is_array()) {
+    for (const json& limit : host["Ulimits"]) {
+      std::string type;
+      LIMAN_RETURN_IF_ERROR(UlimitType(StringField(limit, "Name"), &type).status());
+      rlimits.push_back(ordered_json{{"type", type}, {"hard", IntField(limit, "Hard")}, {"soft", IntField(limit, "Soft")}});
+    }
+  }
+  if (!rlimits.empty()) process["rlimits"] = rlimits;
+  for (const std::string& option : StringList(host.value("SecurityOpt", json()))) {
+    if (option == "no-new-privileges" || option == "no-new-privileges:true" || option == "no-new-privileges=true") {
+      process["noNewPrivileges"] = true;
+    } else if (absl::StartsWith(option, "no-new-privileges")) {
+    } else if (option == "seccomp=unconfined" || option == "seccomp:unconfined" || absl::StartsWith(option, "label")) {
+    } else {
+      return absl::InvalidArgumentError(fmt::format("invalid --security-opt: {} is not supported by limand yet", Quote(option)));
+    }
+  }
+  spec["process"] = std::move(process);
+  spec["root"] = ordered_json{{"path", "rootfs"}, {"readonly", BoolField(host, "ReadonlyRootfs")}};
+  spec["hostname"] = in.hostname;
+
+  // ---- mounts: Docker's defaults (no /run tmpfs, 64 MiB /dev/shm, cgroup ro) ----
+  ordered_json mounts = ordered_json::array();
+  for (ordered_json& mount : spec["mounts"]) {
+    if (mount["destination"] == "/run") continue;
+    if (privileged && mount["destination"] == "/sys") mount["options"] = {"nosuid", "noexec", "nodev", "rw"};
+    mounts.push_back(std::move(mount));
+  }
+  mounts.push_back(ordered_json{{"destination", "/sys/fs/cgroup"}, {"type", "cgroup"}, {"source", "cgroup"},
+                                {"options", {"ro", "nosuid", "noexec", "nodev"}}});
+  for (const char* file : {"resolv.conf", "hostname", "hosts"})
+    mounts.push_back(BindMount(in.container_dir + "/" + file, std::string("/etc/") + file, false, ""));
+  for (const std::string& bind : StringList(host.value("Binds", json()))) {
+    LIMAN_ASSIGN_OR_RETURN(ordered_json mount, ParseBind(bind));
+    mounts.push_back(std::move(mount));
+  }
+  if (host.contains("Mounts") && host["Mounts"].is_array()) {
+    for (const json& mount : host["Mounts"]) {
+      LIMAN_ASSIGN_OR_RETURN(ordered_json parsed, ParseMount(mount));
+      mounts.push_back(std::move(parsed));
+    }
+  }
+  if (host.contains("Tmpfs") && host["Tmpfs"].is_object()) {
+    for (const auto& [target, value] : host["Tmpfs"].items()) {
+      std::vector<std::string> options = {"nosuid", "nodev", "noexec"};
+      if (value.is_string())
+        for (const std::string& option : std::vector<std::string>(absl::StrSplit(value.get<std::string>(), ',', absl::SkipEmpty())))
+          options.emplace_back(option);
+      mounts.push_back(ordered_json{{"destination", target}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", options}});
+    }
+  }
+  spec["mounts"] = std::move(mounts);
+
+  // ---- linux: namespaces, cgroup, resources, masked paths ----
+  ordered_json& linux = spec["linux"];
+  std::string network_mode = StringField(host, "NetworkMode");
+  if (network_mode == "host") {
+    ordered_json namespaces = ordered_json::array();
+    for (ordered_json& ns : linux["namespaces"])
+      if (ns["type"] != "network" && ns["type"] != "uts") namespaces.push_back(ns);
+    linux["namespaces"] = namespaces;
+    spec.erase("hostname");
+  }
+  std::string parent = StringField(host, "CgroupParent");
+  if (parent.empty()) parent = in.cgroup_parent;
+  linux["cgroupsPath"] = parent + "/" + in.id;
+  ordered_json& resources = linux["resources"];
+  if (privileged) resources["devices"] = ordered_json::array({ordered_json{{"allow", true}, {"access", "rwm"}}});
+  if (int64_t memory = IntField(host, "Memory"); memory > 0) {
+    resources["memory"]["limit"] = memory;
+    if (int64_t swap = IntField(host, "MemorySwap"); swap != 0) resources["memory"]["swap"] = swap;
+  }
+  if (int64_t nano_cpus = IntField(host, "NanoCpus"); nano_cpus > 0) {
+    constexpr int64_t kPeriod = 100000;  // moby: quota = NanoCPUs * period / 1e9
+    resources["cpu"]["period"] = kPeriod;
+    resources["cpu"]["quota"] = nano_cpus * kPeriod / 1000000000;
+  }
+  if (int64_t shares = IntField(host, "CpuShares"); shares > 0) resources["cpu"]["shares"] = shares;
+  if (int64_t pids = IntField(host, "PidsLimit"); pids != 0) resources["pids"]["limit"] = pids;
+  if (privileged) {
+    linux.erase("maskedPaths");
+    linux.erase("readonlyPaths");
+  }
+  return spec;
+}
+
+}  // namespace liman::engine

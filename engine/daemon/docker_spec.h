@@ -1,0 +1,39 @@
+// The OCI runtime spec dockerd gives a container (moby daemon/oci_linux.go, oci/defaults.go):
+// the process from the image config merged with the create request's Config, the container's
+// hostname and its /etc/hosts, /etc/hostname and /etc/resolv.conf, binds and tmpfs mounts,
+// namespaces for the network mode, resources and security options from HostConfig.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "ctl/liman-ctr/image_config.h"
+#include "nlohmann/json.hpp"
+
+namespace liman::engine {
+
+struct DockerSpecInputs {
+  std::string id;
+  std::string hostname;
+  ctr::ImageConfig image;
+  nlohmann::json config;       // the request's Config, as merged by MergeImageConfig
+  nlohmann::json host_config;  // the request's HostConfig
+  std::string cgroup_parent;   // "/liman": cgroupsPath is <parent>/<id>
+  std::string container_dir;   // holds hostname, hosts, resolv.conf
+};
+
+// Docker's Config after create: Env is the image's with the request's on top, Cmd/Entrypoint,
+// WorkingDir, User, Labels, StopSignal default from the image; Image is the name asked for.
+nlohmann::json MergeImageConfig(const ctr::ImageConfig& image, const nlohmann::json& config);
+
+// The process's command line: Entrypoint + Cmd. kInvalidArgument when both are empty.
+absl::StatusOr<std::vector<std::string>> ContainerArgs(const nlohmann::json& merged_config);
+
+// kInvalidArgument for a request Docker refuses (bad bind, unknown capability, bad user…).
+absl::StatusOr<nlohmann::ordered_json> DockerSpec(const DockerSpecInputs& inputs);
+
+// Every capability the kernel headers name, as "CAP_…" (for --privileged and --cap-add ALL).
+std::vector<std::string> AllCapabilities();
+
+}  // namespace liman::engine

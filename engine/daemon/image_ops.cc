@@ -1,0 +1,341 @@
+// Images: pull through the manager's Transfer service with Docker's progress messages, and
+// list/inspect/tag/remove over its image records (names normalized as Docker and containerd
+// do; an image's ID is its config digest).
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "common/status.h"
+#include "containerd/remotes/reference.h"
+#include "containerd/services/images/v1/images.grpc.pb.h"
+#include "ctl/liman-ctr/image_resolve.h"
+#include "engine/daemon/daemon.h"
+#include "fmt/format.h"
+#include "liman/services/transfer/v1/transfer.grpc.pb.h"
+
+namespace liman::engine {
+
+namespace images = ::containerd::services::images::v1;
+namespace transfer = ::liman::services::transfer::v1;
+using containerd::remotes::FamiliarString;
+using containerd::remotes::ParseReference;
+using containerd::remotes::Reference;
+using nlohmann::json;
+
+namespace {
+
+std::string ShortId(const std::string& digest) {
+  size_t colon = digest.find(':');
+  return digest.substr(colon == std::string::npos ? 0 : colon + 1, 12);
+}
+
+// Docker's X-Registry-Auth: base64url of {"username","password","serveraddress","identitytoken"}.
+absl::StatusOr<transfer::RegistryAuth> ParseRegistryAuth(const std::string& header) {
+  transfer::RegistryAuth auth;
+  if (header.empty()) return auth;
+  std::string decoded;
+  if (!absl::WebSafeBase64Unescape(header, &decoded) && !absl::Base64Unescape(header, &decoded))
+    return absl::InvalidArgumentError("X-Registry-Auth is not base64");
+  json parsed = json::parse(decoded, nullptr, false);
+  if (parsed.is_discarded() || !parsed.is_object()) {
+    // Old clients send "{}" or nothing useful; treat undecodable as no credentials, as moby does.
+    return auth;
+  }
+  auth.set_username(parsed.value("username", ""));
+  auth.set_password(parsed.value("password", ""));
+  auth.set_identity_token(parsed.value("identitytoken", ""));
+  return auth;
+}
+
+struct ImageEntry {
+  images::Image record;
+  std::string config_digest;
+  json config;  // the image config blob
+  int64_t size = 0;
+};
+
+std::string FamiliarName(const std::string& name) {
+  absl::StatusOr<Reference> ref = ParseReference(name);
+  return ref.ok() ? FamiliarString(*ref) : name;
+}
+
+// "busybox@sha256:…" for a name's repository and the manifest digest.
+std::string FamiliarDigest(const std::string& name, const std::string& digest) {
+  absl::StatusOr<Reference> ref = ParseReference(name);
+  if (!ref.ok()) return name + "@" + digest;
+  Reference repo = *ref;
+  repo.tag.clear();
+  repo.digest = digest;
+  return FamiliarString(repo);
+}
+
+int64_t CreatedSeconds(const json& config) {
+  absl::Time created;
+  std::string error;
+  if (config.contains("created") && config["created"].is_string() &&
+      absl::ParseTime(absl::RFC3339_full, config["created"].get<std::string>(), &created, &error))
+    return absl::ToUnixSeconds(created);
+  return 0;
+}
+
+}  // namespace
+
+bool Daemon::InsecureRegistry(const std::string& domain) const {
+  std::string host = domain.substr(0, domain.rfind(':'));
+  // Docker treats 127.0.0.0/8 as insecure by default.
+  if (absl::StartsWith(host, "127.") || host == "localhost" || host == "[::1]") return true;
+  return std::find(options_.insecure_registries.begin(), options_.insecure_registries.end(), domain) !=
+         options_.insecure_registries.end();
+}
+
+absl::Status Daemon::PullImage(const std::string& image, const std::string& tag, const std::string& registry_auth,
+                               const std::function<void(const json&)>& progress) {
+  std::string text = image;
+  if (!tag.empty()) text += (absl::StartsWith(tag, "sha256:") ? "@" : ":") + tag;
+  absl::StatusOr<Reference> ref = ParseReference(text);
+  if (!ref.ok()) return absl::InvalidArgumentError(std::string(ref.status().message()));
+  LIMAN_ASSIGN_OR_RETURN(transfer::RegistryAuth auth, ParseRegistryAuth(registry_auth));
+
+  // What the name pointed to before: "Image is up to date" when it still does.
+  std::string before;
+  {
+    images::GetImageRequest get;
+    get.set_name(ref->String());
+    images::GetImageResponse found;
+    auto context = client_->Context();
+    if (client_->Images().Get(context.get(), get, &found).ok()) before = found.image().target().digest();
+  }
+
+  transfer::PullRequest request;
+  request.set_ref(ref->String());
+  request.set_plain_http(InsecureRegistry(ref->domain));
+  request.set_snapshotter(ctr::kDefaultSnapshotter);
+  if (!auth.username().empty() || !auth.identity_token().empty()) *request.mutable_auth() = auth;
+  auto context = client_->Context(std::nullopt, /*no_deadline=*/true);
+  auto reader = client_->Transfer().Pull(context.get(), request);
+  transfer::PullProgress message;
+  std::set<std::string> announced;
+  std::string target_digest;
+  std::string object = ref->tag.empty() ? ref->digest : ref->tag;
+  while (reader->Read(&message)) {
+    for (const transfer::ContentProgress& item : message.progress()) {
+      std::string id = ShortId(item.digest());
+      const std::string& status = item.status();
+      if (status == "resolved") {
+        progress({{"status", "Pulling from " + ref->path}, {"id", object}});
+      } else if (status == "exists") {
+        progress({{"status", "Already exists"}, {"progressDetail", json::object()}, {"id", id}});
+      } else if (status == "downloading") {
+        if (announced.insert(item.digest()).second)
+          progress({{"status", "Pulling fs layer"}, {"progressDetail", json::object()}, {"id", id}});
+        if (item.offset() > 0)
+          progress({{"status", "Downloading"},
+                    {"progressDetail", {{"current", item.offset()}, {"total", item.total()}}},
+                    {"id", id}});
+      } else if (status == "downloaded") {
+        progress({{"status", "Download complete"}, {"progressDetail", json::object()}, {"id", id}});
+      } else if (status == "unpacked") {
+        progress({{"status", "Extracting"},
+                  {"progressDetail", {{"current", item.total()}, {"total", item.total()}}},
+                  {"id", id}});
+      } else if (status == "committed") {
+        progress({{"status", "Pull complete"}, {"progressDetail", json::object()}, {"id", id}});
+      }
+    }
+    if (message.has_result()) target_digest = message.result().target().digest();
+  }
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) return ctr::CallError(status, fmt::format("pull {}", FamiliarString(*ref)));
+  progress({{"status", "Digest: " + target_digest}});
+  progress({{"status", fmt::format("Status: {} for {}", before == target_digest ? "Image is up to date" : "Downloaded newer image",
+                                   FamiliarString(*ref))}});
+  return absl::OkStatus();
+}
+
+namespace {
+
+// Every image record with its config, for the host's platform.
+absl::StatusOr<std::vector<ImageEntry>> LoadImages(ctr::Client& client) {
+  images::ListImagesRequest request;
+  images::ListImagesResponse response;
+  auto context = client.Context();
+  grpc::Status status = client.Images().List(context.get(), request, &response);
+  if (!status.ok()) return ctr::CallError(status, "list images");
+  std::vector<ImageEntry> entries;
+  for (const images::Image& record : response.images()) {
+    ctr::Descriptor target = ctr::FromProto(record.target());
+    absl::StatusOr<ctr::ResolvedImage> resolved = ctr::ResolveImage(client.Blobs(), target, ctr::HostPlatform());
+    if (!resolved.ok()) continue;  // another platform's image, or content missing
+    absl::StatusOr<std::string> blob = client.ReadBlob(resolved->config.digest);
+    if (!blob.ok()) continue;
+    ImageEntry entry;
+    entry.record = record;
+    entry.config_digest = resolved->config.digest;
+    entry.config = json::parse(*blob, nullptr, false);
+    if (entry.config.is_discarded()) entry.config = json::object();
+    entry.size = resolved->config.size;
+    for (const ctr::Descriptor& layer : resolved->layers) entry.size += layer.size;
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+// The records an image reference names: a name (normalized), "sha256:<id>" or an ID prefix.
+std::vector<const ImageEntry*> MatchImages(const std::vector<ImageEntry>& entries, const std::string& ref,
+                                           bool* by_id) {
+  std::vector<const ImageEntry*> matches;
+  *by_id = false;
+  if (absl::StatusOr<Reference> parsed = ParseReference(ref); parsed.ok()) {
+    for (const ImageEntry& entry : entries)
+      if (entry.record.name() == parsed->String()) matches.push_back(&entry);
+    if (!matches.empty()) return matches;
+  }
+  std::string id = absl::StartsWith(ref, "sha256:") ? ref.substr(7) : ref;
+  bool hex = id.size() >= 4 && std::all_of(id.begin(), id.end(), [](char c) { return isxdigit(c) && !isupper(c); });
+  if (!hex) return matches;
+  *by_id = true;
+  for (const ImageEntry& entry : entries)
+    if (entry.config_digest.compare(7, id.size(), id) == 0) matches.push_back(&entry);
+  return matches;
+}
+
+}  // namespace
+
+absl::StatusOr<json> Daemon::ListImages() {
+  LIMAN_ASSIGN_OR_RETURN(std::vector<ImageEntry> entries, LoadImages(*client_));
+  std::map<std::string, json> by_id;
+  for (const ImageEntry& entry : entries) {
+    json& row = by_id[entry.config_digest];
+    if (row.is_null()) {
+      json labels = entry.config.contains("config") && entry.config["config"].is_object()
+                        ? entry.config["config"].value("Labels", json())
+                        : json();
+      row = json{{"Id", entry.config_digest},
+                 {"ParentId", ""},
+                 {"RepoTags", json::array()},
+                 {"RepoDigests", json::array()},
+                 {"Created", CreatedSeconds(entry.config)},
+                 {"Size", entry.size},
+                 {"SharedSize", -1},
+                 {"VirtualSize", entry.size},
+                 {"Labels", labels.is_object() ? labels : json::object()},
+                 {"Containers", -1}};
+    }
+    absl::StatusOr<Reference> ref = ParseReference(entry.record.name());
+    if (ref.ok() && !ref->tag.empty()) row["RepoTags"].push_back(FamiliarString(*ref));
+    std::string digest = FamiliarDigest(entry.record.name(), entry.record.target().digest());
+    if (std::find(row["RepoDigests"].begin(), row["RepoDigests"].end(), digest) == row["RepoDigests"].end())
+      row["RepoDigests"].push_back(digest);
+  }
+  json list = json::array();
+  for (auto& [id, row] : by_id) {
+    if (row["RepoTags"].empty()) row["RepoTags"] = json::array({"<none>:<none>"});
+    list.push_back(std::move(row));
+  }
+  std::sort(list.begin(), list.end(), [](const json& a, const json& b) { return a["Created"] > b["Created"]; });
+  return list;
+}
+
+absl::StatusOr<json> Daemon::InspectImage(const std::string& name) {
+  LIMAN_ASSIGN_OR_RETURN(std::vector<ImageEntry> entries, LoadImages(*client_));
+  bool by_id = false;
+  std::vector<const ImageEntry*> matches = MatchImages(entries, name, &by_id);
+  if (matches.empty()) return absl::NotFoundError(fmt::format("No such image: {}", name));
+  const ImageEntry& image = *matches.front();
+  json tags = json::array(), digests = json::array();
+  for (const ImageEntry& entry : entries) {
+    if (entry.config_digest != image.config_digest) continue;
+    absl::StatusOr<Reference> ref = ParseReference(entry.record.name());
+    if (ref.ok() && !ref->tag.empty()) tags.push_back(FamiliarString(*ref));
+    digests.push_back(FamiliarDigest(entry.record.name(), entry.record.target().digest()));
+  }
+  const json& config = image.config;
+  json rootfs = config.value("rootfs", json::object());
+  return json{{"Id", image.config_digest},
+              {"RepoTags", tags},
+              {"RepoDigests", digests},
+              {"Parent", ""},
+              {"Comment", ""},
+              {"Created", config.value("created", "")},
+              {"Container", ""},
+              {"DockerVersion", ""},
+              {"Author", config.value("author", "")},
+              {"Config", config.value("config", json::object())},
+              {"Architecture", config.value("architecture", "")},
+              {"Os", config.value("os", "")},
+              {"Size", image.size},
+              {"VirtualSize", image.size},
+              {"GraphDriver", {{"Name", "overlayfs"}, {"Data", nullptr}}},
+              {"RootFS", {{"Type", "layers"}, {"Layers", rootfs.value("diff_ids", json::array())}}},
+              {"Metadata", {{"LastTagTime", "0001-01-01T00:00:00Z"}}}};
+}
+
+absl::Status Daemon::TagImage(const std::string& source, const std::string& repo, const std::string& tag) {
+  LIMAN_ASSIGN_OR_RETURN(std::vector<ImageEntry> entries, LoadImages(*client_));
+  bool by_id = false;
+  std::vector<const ImageEntry*> matches = MatchImages(entries, source, &by_id);
+  if (matches.empty()) return absl::NotFoundError(fmt::format("No such image: {}", source));
+  absl::StatusOr<Reference> target = ParseReference(repo + ":" + (tag.empty() ? "latest" : tag));
+  if (!target.ok()) return absl::InvalidArgumentError(std::string(target.status().message()));
+  images::Image record = matches.front()->record;
+  record.set_name(target->String());
+  record.clear_created_at();
+  record.clear_updated_at();
+  images::CreateImageRequest create;
+  *create.mutable_image() = record;
+  images::CreateImageResponse created;
+  auto context = client_->Context();
+  grpc::Status status = client_->Images().Create(context.get(), create, &created);
+  if (status.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
+    images::UpdateImageRequest update;
+    *update.mutable_image() = record;
+    images::UpdateImageResponse updated;
+    auto update_context = client_->Context();
+    status = client_->Images().Update(update_context.get(), update, &updated);
+  }
+  if (!status.ok()) return ctr::CallError(status, fmt::format("tag {}", FamiliarString(*target)));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<json> Daemon::RemoveImage(const std::string& name, bool force) {
+  LIMAN_ASSIGN_OR_RETURN(std::vector<ImageEntry> entries, LoadImages(*client_));
+  bool by_id = false;
+  std::vector<const ImageEntry*> matches = MatchImages(entries, name, &by_id);
+  if (matches.empty()) return absl::NotFoundError(fmt::format("No such image: {}", name));
+  const std::string config_digest = matches.front()->config_digest;
+  std::vector<const ImageEntry*> same_image;
+  for (const ImageEntry& entry : entries)
+    if (entry.config_digest == config_digest) same_image.push_back(&entry);
+  if (by_id && same_image.size() > 1 && !force)
+    return absl::FailedPreconditionError(fmt::format(
+        "conflict: unable to delete {} (must be forced) - image is referenced in multiple repositories",
+        ShortId(config_digest)));
+  // The last name of an image in use by a container stays unless forced.
+  bool last_name = by_id || same_image.size() == 1;
+  if (last_name && !force) {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, container] : containers_) {
+      if (container->record.value("Image", "") != config_digest) continue;
+      return absl::FailedPreconditionError(fmt::format(
+          "conflict: unable to remove repository reference \"{}\" (must force) - container {} is using its referenced image {}",
+          name, id.substr(0, 12), ShortId(config_digest)));
+    }
+  }
+  json result = json::array();
+  for (const ImageEntry* entry : by_id ? same_image : matches) {
+    images::DeleteImageRequest request;
+    request.set_name(entry->record.name());
+    google::protobuf::Empty empty;
+    auto context = client_->Context();
+    grpc::Status status = client_->Images().Delete(context.get(), request, &empty);
+    if (!status.ok() && status.error_code() != grpc::StatusCode::NOT_FOUND)
+      return ctr::CallError(status, fmt::format("delete image {}", entry->record.name()));
+    absl::StatusOr<Reference> ref = ParseReference(entry->record.name());
+    result.push_back({{"Untagged", ref.ok() && !ref->tag.empty() ? FamiliarString(*ref) : FamiliarName(entry->record.name())}});
+  }
+  if (last_name) result.push_back({{"Deleted", config_digest}});
+  return result;
+}
+
+}  // namespace liman::engine

@@ -1,0 +1,166 @@
+// limand: the Docker-compatible engine. Serves the Docker Engine API on a unix socket and runs
+// everything through liman-containerd; containers outlive it (live restore is always on).
+#include <grp.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "common/file_util.h"
+#include "common/fmt_absl.h"
+#include "common/logging.h"
+#include "common/status.h"
+#include "common/unix_socket.h"
+#include "engine/api/routes.h"
+#include "engine/daemon/daemon.h"
+#include "engine/http/http_server.h"
+#include "engine/http/router.h"
+#include "fmt/format.h"
+#include "nlohmann/json.hpp"
+
+namespace liman::engine {
+namespace {
+
+struct Flags {
+  DaemonOptions daemon;
+  std::string host = "unix:///run/liman/liman.sock";
+  std::string group = "liman";
+  std::string config_file;
+  std::string log_level = "warn";
+};
+
+// daemon.json's keys, as dockerd reads them; flags given on the command line win.
+absl::Status ApplyConfigFile(const std::string& path, Flags& flags, const CLI::App& app) {
+  LIMAN_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  nlohmann::json config = nlohmann::json::parse(text, nullptr, false);
+  if (config.is_discarded() || !config.is_object())
+    return absl::InvalidArgumentError(fmt::format("config file {}: not a JSON object", Quote(path)));
+  auto set = [&](const char* key, const char* flag, std::string& target) -> absl::Status {
+    if (!config.contains(key) || app.count(flag) > 0) return absl::OkStatus();
+    if (!config[key].is_string())
+      return absl::InvalidArgumentError(fmt::format("config file {}: {} must be a string", Quote(path), key));
+    target = config[key].get<std::string>();
+    return absl::OkStatus();
+  };
+  LIMAN_RETURN_IF_ERROR(set("data-root", "--data-root", flags.daemon.data_root));
+  LIMAN_RETURN_IF_ERROR(set("exec-root", "--exec-root", flags.daemon.exec_root));
+  LIMAN_RETURN_IF_ERROR(set("containerd", "--containerd", flags.daemon.containerd_address));
+  LIMAN_RETURN_IF_ERROR(set("cgroup-parent", "--cgroup-parent", flags.daemon.cgroup_parent));
+  LIMAN_RETURN_IF_ERROR(set("group", "--group", flags.group));
+  if (config.contains("hosts") && app.count("--host") == 0) {
+    if (!config["hosts"].is_array() || config["hosts"].empty() || !config["hosts"][0].is_string())
+      return absl::InvalidArgumentError(fmt::format("config file {}: hosts must be a list of strings", Quote(path)));
+    flags.host = config["hosts"][0].get<std::string>();
+  }
+  if (config.contains("insecure-registries") && app.count("--insecure-registry") == 0) {
+    if (!config["insecure-registries"].is_array())
+      return absl::InvalidArgumentError(fmt::format("config file {}: insecure-registries must be a list", Quote(path)));
+    for (const auto& registry : config["insecure-registries"])
+      if (registry.is_string()) flags.daemon.insecure_registries.push_back(registry.get<std::string>());
+  }
+  return absl::OkStatus();
+}
+
+// The API socket's group: looked up, or created (groupadd --system) when missing.
+absl::StatusOr<gid_t> SocketGroup(const std::string& name) {
+  if (struct group* found = ::getgrnam(name.c_str()); found != nullptr) return found->gr_gid;
+  std::string command = fmt::format("groupadd --system {} 2>&1", name);
+  if (name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos || std::system(command.c_str()) != 0)
+    return absl::FailedPreconditionError(fmt::format("group {} does not exist and could not be created", Quote(name)));
+  if (struct group* found = ::getgrnam(name.c_str()); found != nullptr) return found->gr_gid;
+  return absl::FailedPreconditionError(fmt::format("group {} does not exist after groupadd", Quote(name)));
+}
+
+absl::Status Run(Flags& flags) {
+  if (!absl::StartsWith(flags.host, "unix://"))
+    return absl::InvalidArgumentError(fmt::format("-H {}: only unix:// sockets are supported", Quote(flags.host)));
+  std::string socket_path = flags.host.substr(7);
+  LIMAN_ASSIGN_OR_RETURN(gid_t gid, SocketGroup(flags.group));
+  std::string socket_dir = ParentDirectory(socket_path);
+  if (!PathExists(socket_dir)) {
+    LIMAN_RETURN_IF_ERROR(MkdirAll(socket_dir, 0710));
+    // Only root and the socket's group may reach the socket.
+    if (::chown(socket_dir.c_str(), 0, gid) != 0) return ErrnoError(fmt::format("chown {}", Quote(socket_dir)));
+  }
+
+  LIMAN_ASSIGN_OR_RETURN(std::unique_ptr<Daemon> daemon, Daemon::Start(flags.daemon));
+  http::Router router;
+  api::AddSystemRoutes(router, *daemon);
+  api::AddContainerRoutes(router, *daemon);
+  api::AddImageRoutes(router, *daemon);
+  api::AddExecRoutes(router, *daemon);
+  http::HttpServerOptions server_options;
+  server_options.default_headers = api::DefaultHeaders();
+  http::HttpServer server([&router](http::Exchange& exchange) { router.Handle(exchange); }, server_options);
+
+  LIMAN_ASSIGN_OR_RETURN(UniqueFd listener, ListenUnix(socket_path, 0660));
+  if (::chown(socket_path.c_str(), 0, gid) != 0) return ErrnoError(fmt::format("chown {}", Quote(socket_path)));
+
+  // SIGTERM/SIGINT end the API; the containers go on (live restore).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  std::thread([&server, signals] {
+    int received = 0;
+    sigwait(&signals, &received);
+    server.Shutdown();
+  }).detach();
+  LogInfo("limand {} listening on {}", LIMAN_VERSION, socket_path);
+  absl::Status served = server.Serve(listener.get());
+  ::unlink(socket_path.c_str());
+  // Monitor threads may be blocked in gRPC calls: leave without unwinding them.
+  std::_Exit(served.ok() ? 0 : 1);
+}
+
+}  // namespace
+}  // namespace liman::engine
+
+int main(int argc, char** argv) {
+  using liman::engine::Flags;
+  // Blocked before any thread starts, so only the signal thread takes them; a client that
+  // goes away is an EPIPE, not a SIGPIPE.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  Flags flags;
+  CLI::App app{"limand: the Liman container engine (Docker Engine API)"};
+  app.add_option("--data-root", flags.daemon.data_root, "root of persistent state")->capture_default_str();
+  app.add_option("--exec-root", flags.daemon.exec_root, "root of runtime state")->capture_default_str();
+  app.add_option("-H,--host", flags.host, "API socket (unix://PATH)")->capture_default_str();
+  app.add_option("--containerd", flags.daemon.containerd_address, "liman-containerd's socket")->capture_default_str();
+  app.add_option("--containerd-namespace", flags.daemon.containerd_namespace, "the manager namespace for containers and images")
+      ->capture_default_str();
+  app.add_option("--insecure-registry", flags.daemon.insecure_registries, "registry reached over plain HTTP (repeatable)")
+      ->allow_extra_args(false);
+  app.add_option("--cgroup-parent", flags.daemon.cgroup_parent, "parent cgroup of containers")->capture_default_str();
+  app.add_option("-G,--group", flags.group, "group owning the API socket (created if missing)")->capture_default_str();
+  app.add_option("--config-file", flags.config_file, "daemon.json-style configuration");
+  app.add_option("--log-level", flags.log_level, "debug, info, warn, error")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  liman::LogConfig log_config;
+  if (flags.log_level == "debug") log_config.level = liman::LogLevel::kDebug;
+  else if (flags.log_level == "info") log_config.level = liman::LogLevel::kInfo;
+  else if (flags.log_level == "error") log_config.level = liman::LogLevel::kError;
+  (void)liman::ConfigureLogging(log_config);
+
+  if (!flags.config_file.empty()) {
+    if (absl::Status applied = liman::engine::ApplyConfigFile(flags.config_file, flags, app); !applied.ok()) {
+      std::cerr << "limand: " << applied.message() << "\n";
+      return 1;
+    }
+  }
+  absl::Status status = liman::engine::Run(flags);
+  std::cerr << "limand: " << status.message() << "\n";
+  return 1;
+}

@@ -1,0 +1,114 @@
+// The spec limand gives a container: Docker's merge of image config and request, its
+// environment, mounts for hostname/hosts/resolv.conf, binds, capabilities, network modes and
+// resources; and the requests Docker refuses.
+#include <catch2/catch.hpp>
+
+#include "engine/daemon/docker_spec.h"
+
+namespace liman::engine {
+namespace {
+
+using nlohmann::json;
+
+ctr::ImageConfig Busybox() {
+  ctr::ImageConfig image;
+  image.env = {"PATH=/bin", "A=image"};
+  image.cmd = {"sh"};
+  image.working_dir = "/home";
+  return image;
+}
+
+DockerSpecInputs Inputs(json config, json host = json::object()) {
+  DockerSpecInputs in;
+  in.id = "abc123";
+  in.hostname = "abc123";
+  in.image = Busybox();
+  in.config = MergeImageConfig(in.image, config);
+  in.host_config = std::move(host);
+  in.host_config["NetworkMode"] = in.host_config.value("NetworkMode", "none");
+  in.cgroup_parent = "/liman-test";
+  in.container_dir = "/var/lib/liman/containers/abc123";
+  return in;
+}
+
+TEST_CASE("image config and request merge as Docker's") {
+  json merged = MergeImageConfig(Busybox(), {{"Env", {"A=mine", "B=2"}}, {"Cmd", {"echo", "hi"}}});
+  CHECK(merged["Env"] == json({"PATH=/bin", "A=mine", "B=2"}));
+  CHECK(ContainerArgs(merged).value() == std::vector<std::string>{"echo", "hi"});
+  CHECK(merged["WorkingDir"] == "/home");
+  // An entrypoint given without a command drops the image's command.
+  json entry = MergeImageConfig(Busybox(), {{"Entrypoint", {"/bin/true"}}});
+  CHECK(ContainerArgs(entry).value() == std::vector<std::string>{"/bin/true"});
+  ctr::ImageConfig empty;
+  CHECK(ContainerArgs(MergeImageConfig(empty, json::object())).status().message() == "no command specified");
+}
+
+TEST_CASE("the spec: process, hostname, Docker's mounts, cgroup path") {
+  nlohmann::ordered_json spec = DockerSpec(Inputs({{"Cmd", {"id"}}, {"Tty", true}, {"User", "1000:50"}})).value();
+  CHECK(spec["process"]["terminal"] == true);
+  CHECK(spec["process"]["args"] == json({"id"}));
+  CHECK(spec["process"]["user"]["uid"] == 1000);
+  CHECK(spec["process"]["user"]["gid"] == 50);
+  std::vector<std::string> env = spec["process"]["env"];
+  CHECK(std::find(env.begin(), env.end(), "HOSTNAME=abc123") != env.end());
+  CHECK(std::find(env.begin(), env.end(), "TERM=xterm") != env.end());
+  CHECK(std::find(env.begin(), env.end(), "PATH=/bin") != env.end());
+  CHECK(spec["hostname"] == "abc123");
+  CHECK(spec["linux"]["cgroupsPath"] == "/liman-test/abc123");
+  CHECK(!spec["process"].contains("noNewPrivileges"));
+  bool hosts = false, run = false;
+  for (const auto& mount : spec["mounts"]) {
+    if (mount["destination"] == "/etc/hosts") hosts = mount["source"] == "/var/lib/liman/containers/abc123/hosts";
+    if (mount["destination"] == "/run") run = true;
+  }
+  CHECK(hosts);
+  CHECK(!run);
+  CHECK(spec["process"]["capabilities"]["bounding"].size() == 14);
+}
+
+TEST_CASE("host config: binds, capabilities, resources, host network, privileged") {
+  json host = {{"Binds", {"/srv/data:/data:ro"}},
+               {"CapAdd", {"net_admin"}},
+               {"CapDrop", {"CAP_CHOWN"}},
+               {"Memory", 64 << 20},
+               {"NanoCpus", 500000000},
+               {"PidsLimit", 20},
+               {"ReadonlyRootfs", true},
+               {"SecurityOpt", {"no-new-privileges"}},
+               {"NetworkMode", "host"}};
+  nlohmann::ordered_json spec = DockerSpec(Inputs({{"Cmd", {"true"}}}, host)).value();
+  std::vector<std::string> caps = spec["process"]["capabilities"]["effective"];
+  CHECK(std::find(caps.begin(), caps.end(), "CAP_NET_ADMIN") != caps.end());
+  CHECK(std::find(caps.begin(), caps.end(), "CAP_CHOWN") == caps.end());
+  CHECK(spec["linux"]["resources"]["memory"]["limit"] == 64 << 20);
+  CHECK(spec["linux"]["resources"]["cpu"]["quota"] == 50000);
+  CHECK(spec["linux"]["resources"]["pids"]["limit"] == 20);
+  CHECK(spec["root"]["readonly"] == true);
+  CHECK(spec["process"]["noNewPrivileges"] == true);
+  for (const auto& ns : spec["linux"]["namespaces"]) CHECK(ns["type"] != "network");
+  bool bind = false;
+  for (const auto& mount : spec["mounts"])
+    if (mount["destination"] == "/data")
+      bind = mount["source"] == "/srv/data" && mount["options"] == json({"rbind", "rprivate", "ro"});
+  CHECK(bind);
+
+  nlohmann::ordered_json privileged = DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"Privileged", true}})).value();
+  CHECK(privileged["process"]["capabilities"]["bounding"].size() == AllCapabilities().size());
+  CHECK(AllCapabilities().size() > 38);
+  CHECK(!privileged["linux"].contains("maskedPaths"));
+}
+
+TEST_CASE("requests Docker refuses are refused with its words") {
+  auto error = [](json host, json config = {{"Cmd", {"true"}}}) {
+    return std::string(DockerSpec(Inputs(std::move(config), std::move(host))).status().message());
+  };
+  CHECK(error({{"Binds", {"data"}}}) == "invalid volume specification: 'data'");
+  CHECK(error({{"Binds", {"/a:b"}}}).find("mount path must be absolute") != std::string::npos);
+  CHECK(error({{"Binds", {"/a:/b:xx"}}}) == "invalid mode: xx");
+  CHECK(error({{"CapAdd", {"NOPE"}}}) == "invalid capability: NOPE");
+  CHECK(error({{"Ulimits", {{{"Name", "bogus"}, {"Soft", 1}, {"Hard", 1}}}}}) == "invalid ulimit type: bogus");
+  CHECK(error(json::object(), {{"Cmd", {"true"}}, {"User", "nobody"}}).find("unable to find user nobody") == 0);
+}
+
+}  // namespace
+}  // namespace liman::engine

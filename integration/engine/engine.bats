@@ -1,0 +1,236 @@
+#!/usr/bin/env bats
+# limand driven by the real docker CLIs (Debian's 20.10 and the machine's 28.x when present):
+# pull with progress from a local registry, images, run (--rm, -d, -i, -t, -e, --name), exit
+# codes, ps, logs (-f), inspect, top, stop, kill, restart, rm, rmi, tag, info, version; Docker's
+# errors for bad requests; and live restore through SIGKILL of limand and liman-containerd.
+
+bats_require_minimum_version 1.5.0
+DROPIN_MANAGER=liman-containerd
+load ../runtime/helpers
+load ../dropin/helpers
+load ../containerd/helpers
+load helpers
+
+setup_file() { engine_setup_file; }
+teardown_file() { engine_teardown_file; }
+setup() { dropin_setup; }
+
+@test "version and info through both clients: API 1.41, live restore, json-file logging" {
+  for cli in $DOCKER_CLIS; do
+    run dkc "$cli" version --format '{{.Server.APIVersion}} {{.Server.Version}}'
+    assert_success
+    assert_eq "$output" "1.41 0.1.0"
+    run dkc "$cli" info --format '{{.LoggingDriver}} {{.LiveRestoreEnabled}} {{.OSType}}'
+    assert_success
+    assert_eq "$output" "json-file true linux"
+  done
+  run curl -sI --unix-socket "$ENGINE_SOCK" http://d/_ping
+  assert_output_contains "Api-Version: 1.41"
+  assert_output_contains "Ostype: linux"
+  run stat -c '%a' "$ENGINE_SOCK"
+  assert_eq "$output" "660"
+}
+
+@test "pull shows per-layer progress; images, tag, inspect, rmi" {
+  run dk pull "$REGISTRY/liman/hello:1"
+  assert_success
+  assert_output_contains "1: Pulling from liman/hello"
+  assert_output_contains "Pull complete"
+  assert_output_contains "Digest: sha256:"
+  assert_output_contains "Status: Downloaded newer image for $REGISTRY/liman/hello:1"
+  run dk pull "$REGISTRY/liman/hello:1"
+  assert_output_contains "Status: Image is up to date for $REGISTRY/liman/hello:1"
+  for cli in $DOCKER_CLIS; do
+    run dkc "$cli" images --format '{{.Repository}}:{{.Tag}}'
+    assert_success
+    assert_output_contains "$REGISTRY/liman/hello:1"
+  done
+  run dk tag "$REGISTRY/liman/hello:1" mytag/hello:v2
+  assert_success
+  local id1 id2
+  id1="$(dk inspect -f '{{.Id}}' "$REGISTRY/liman/hello:1")"
+  id2="$(dk image inspect -f '{{.Id}}' mytag/hello:v2)"
+  assert_eq "$id1" "$id2"
+  run dk run --rm --network none mytag/hello:v2
+  assert_success
+  assert_output_contains "hello from layer two"
+  run dk rmi mytag/hello:v2
+  assert_success
+  assert_output_contains "Untagged: mytag/hello:v2"
+  assert_output_not_contains "Deleted"
+  run dk rmi "$REGISTRY/liman/hello:1"
+  assert_success
+  assert_output_contains "Deleted: $id1"
+  run dk image inspect "$REGISTRY/liman/hello:1"
+  assert_failure
+  assert_output_contains "No such image"
+  run dk pull "$REGISTRY/liman/nothere:1"
+  assert_failure
+  assert_output_contains "manifest unknown"
+}
+
+@test "docker run pulls a missing image, passes exit codes and keeps stdout and stderr apart" {
+  for cli in $DOCKER_CLIS; do
+    dk rmi -f "$IMG" >/dev/null 2>&1 || true
+    run dkc "$cli" run --rm --network none -e GREETING=hi "$IMG" sh -c 'echo "out $GREETING"; echo err >&2; exit 3'
+    assert_status 3
+    assert_output_contains "Unable to find image '$IMG' locally"
+    assert_output_contains "out hi"
+    [ "$(dkc "$cli" run --rm --network none "$IMG" sh -c 'echo err >&2' 2>/dev/null)" = "" ] ||
+      fail "stderr came out on stdout"
+    run -127 dkc "$cli" run --rm --network none "$IMG" nosuchcmd
+    assert_status 127
+    assert_output_contains 'executable file not found'
+  done
+  run dk ps -aq
+  assert_eq "$output" ""
+}
+
+@test "the container is isolated: pid 1 in its own pid namespace, only lo, its hostname" {
+  run dk run --rm --network none --name iso "$IMG" sh -c 'echo pid=$$; ls /sys/class/net; hostname; cat /etc/hostname'
+  assert_success
+  assert_output_contains "pid=1"
+  assert_eq "$(grep -c . <<<"$(grep -v -e pid= -e '^[0-9a-f]\{12\}$' <<<"$output")")" "1"
+  assert_output_contains "lo"
+  run dk run --rm --network host "$IMG" hostname
+  assert_eq "$output" "$(hostname)"
+}
+
+@test "run -d, ps, logs -f, inspect State.Pid, top, stop, restart, kill, rm" {
+  run dk run -d --name web --network none "$IMG" sh -c 'trap "echo bye; exit 9" TERM; i=0; while true; do echo line $i; i=$((i+1)); sleep 0.1; done'
+  assert_success
+  local id="$output"
+  for cli in $DOCKER_CLIS; do
+    run dkc "$cli" ps --format '{{.Names}} {{.Status}}'
+    assert_output_contains "web Up"
+  done
+  local pid
+  pid="$(state web Pid)"
+  [ "$pid" -gt 0 ] || fail "State.Pid $pid"
+  [ "$(pid_ns "$pid" pid)" != "$(host_ns pid)" ] || fail "the container shares our pid namespace"
+  grep -q "sh" "/proc/$pid/cmdline" || fail "State.Pid $pid is not the container's shell"
+  run dk top web
+  assert_success
+  assert_output_contains "$pid"
+  run timeout 10 bash -c "DOCKER_HOST=unix://$ENGINE_SOCK ${DOCKER_CLIS%% *} logs -f web | head -n 3"
+  assert_output_contains "line 0"
+  run dk logs --tail 1 web
+  assert_success
+  [ "$(wc -l <<<"$output")" -eq 1 ] || fail "tail 1 gave: $output"
+  run dk stop web
+  assert_success
+  assert_eq "$(state web Status) $(state web ExitCode)" "exited 9"
+  run dk logs web
+  assert_output_contains "bye"
+  run dk restart web
+  assert_success
+  assert_eq "$(state web Status)" "running"
+  [ "$(state web Pid)" != "$pid" ] || fail "restart kept the old pid"
+  run dk kill web
+  assert_success
+  assert_eq "$(state web ExitCode)" "137"
+  run dk ps -a --filter status=exited --format '{{.Names}}'
+  assert_output_contains web
+  run dk rm web
+  assert_success
+  run dk inspect web
+  assert_failure
+  assert_output_contains "No such object: web"
+}
+
+@test "stdin with -i, a terminal with -t" {
+  for cli in $DOCKER_CLIS; do
+    run bash -c "printf 'one\ntwo\n' | DOCKER_HOST=unix://$ENGINE_SOCK $cli run --rm -i --network none $IMG sh -c 'wc -l; echo done'"
+    assert_success
+    assert_output_contains "2"
+    assert_output_contains "done"
+    run script -eqc "DOCKER_HOST=unix://$ENGINE_SOCK $cli run --rm -it --network none $IMG sh -c 'tty; exit 5'" /dev/null </dev/null
+    assert_status 5
+    assert_output_contains "/dev/pts/0"
+  done
+}
+
+@test "exec: output and exit codes, stdin, a terminal, environment, detached" {
+  dk run -d --name ex --network none "$IMG" sleep 300 >/dev/null
+  for cli in $DOCKER_CLIS; do
+    run dkc "$cli" exec ex sh -c 'echo in-exec; echo to-err >&2; exit 4'
+    assert_status 4
+    assert_output_contains "in-exec"
+    assert_output_contains "to-err"
+    run bash -c "echo piped | DOCKER_HOST=unix://$ENGINE_SOCK $cli exec -i ex sh -c 'cat; echo \$\$'"
+    assert_success
+    assert_output_contains "piped"
+    run script -eqc "DOCKER_HOST=unix://$ENGINE_SOCK $cli exec -it ex sh -c 'tty; exit 6'" /dev/null </dev/null
+    assert_status 6
+    assert_output_contains "/dev/pts/"
+    run dkc "$cli" exec -e FOO=bar -w /tmp ex sh -c 'echo $FOO $(pwd)'
+    assert_eq "$output" "bar /tmp"
+  done
+  run dk exec -d ex sh -c 'touch /tmp/detached'
+  assert_success
+  wait_for_value 10 "detached exec's file" yes bash -c \
+    "DOCKER_HOST=unix://$ENGINE_SOCK ${DOCKER_CLIS%% *} exec ex sh -c 'test -f /tmp/detached && echo yes'"
+  run dk exec nothere true
+  assert_failure
+  assert_output_contains "No such container: nothere"
+  dk rm -f ex >/dev/null
+}
+
+@test "Docker's errors: name conflicts, unknown containers, bad JSON, running containers" {
+  dk run -d --name busy --network none "$IMG" sleep 100 >/dev/null
+  run dk run -d --name busy --network none "$IMG" true
+  assert_failure
+  assert_output_contains 'The container name "/busy" is already in use'
+  run dk rm busy
+  assert_failure
+  assert_output_contains "You cannot remove a running container"
+  run dk rm -f busy
+  assert_success
+  run dk start nothing-here
+  assert_failure
+  assert_output_contains "No such container: nothing-here"
+  run api POST /v1.41/containers/create '{"Image": 5}'
+  assert_output_contains "400 "
+  run api POST /v1.41/containers/create '{not json'
+  assert_output_contains '400 {"message":"invalid JSON'
+  run api POST '/v1.41/containers/create?name=../../etc' "{\"Image\":\"$IMG\"}"
+  assert_output_contains '400 {"message":"Invalid container name (../../etc)'
+  run api GET /v1.99/version
+  assert_output_contains "client version 1.99 is too new"
+  run api GET /v1.41/nope
+  assert_output_contains '404 {"message":"page not found"}'
+  run api POST /v1.41/containers/create '{"Image":"busybox:nope","HostConfig":{"NetworkMode":"none"}}'
+  assert_output_contains '404 {"message":"No such image: busybox:nope"}'
+}
+
+@test "live restore: containers run on through SIGKILL of limand and liman-containerd; exits are kept" {
+  local i
+  for i in 1 2 3; do
+    dk run -d --name "w$i" --network none "$IMG" sh -c 'i=0; while true; do echo n$i; i=$((i+1)); sleep 0.1; done' >/dev/null
+  done
+  dk run -d --name quitter --network none "$IMG" sh -c 'sleep 2; exit 7' >/dev/null
+  local pid id
+  pid="$(state w1 Pid)"
+  id="$(dk inspect -f '{{.Id}}' w1)"
+  stop_daemon limand KILL
+  stop_daemon containerd KILL
+  # Both daemons are gone; the container is still there to enter.
+  run nsenter -t "$pid" -u hostname
+  assert_success
+  assert_eq "$output" "${id:0:12}"
+  sleep 3
+  run_containerd
+  start_limand
+  for i in 1 2 3; do
+    assert_eq "$(state "w$i" Status)" "running"
+  done
+  assert_eq "$(state w1 Pid)" "$pid"
+  wait_for_value 20 "quitter's exit code" "exited 7" bash -c "DOCKER_HOST=unix://$ENGINE_SOCK ${DOCKER_CLIS%% *} inspect -f '{{.State.Status}} {{.State.ExitCode}}' quitter"
+  # No line is missing: the counter runs on without a gap.
+  run dk logs w1
+  local last
+  last="$(tail -n 1 <<<"$output")"
+  [ "$(grep -c . <<<"$output")" -eq "$(( ${last#n} + 1 ))" ] || fail "log lines missing: $(grep -c . <<<"$output") lines, last $last"
+  run dk stop -t 1 w1 w2 w3
+  assert_success
+}
