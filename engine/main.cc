@@ -51,6 +51,8 @@ absl::Status ApplyConfigFile(const std::string& path, Flags& flags, const CLI::A
   LIMAN_RETURN_IF_ERROR(set("exec-root", "--exec-root", flags.daemon.exec_root));
   LIMAN_RETURN_IF_ERROR(set("containerd", "--containerd", flags.daemon.containerd_address));
   LIMAN_RETURN_IF_ERROR(set("cgroup-parent", "--cgroup-parent", flags.daemon.cgroup_parent));
+  LIMAN_RETURN_IF_ERROR(set("bridge", "--bridge", flags.daemon.bridge));
+  LIMAN_RETURN_IF_ERROR(set("bip", "--bip", flags.daemon.bridge_cidr));
   LIMAN_RETURN_IF_ERROR(set("group", "--group", flags.group));
   if (config.contains("hosts") && app.count("--host") == 0) {
     if (!config["hosts"].is_array() || config["hosts"].empty() || !config["hosts"][0].is_string())
@@ -143,6 +145,11 @@ int main(int argc, char** argv) {
   app.add_option("--insecure-registry", flags.daemon.insecure_registries, "registry reached over plain HTTP (repeatable)")
       ->allow_extra_args(false);
   app.add_option("--cgroup-parent", flags.daemon.cgroup_parent, "parent cgroup of containers")->capture_default_str();
+  app.add_option("-b,--bridge", flags.daemon.bridge, "the default bridge network's bridge (none: no bridge network)")
+      ->capture_default_str();
+  app.add_option("--bip", flags.daemon.bridge_cidr, "the bridge's address and prefix")->capture_default_str();
+  app.add_option("--ip-forward", flags.daemon.ip_forward, "set net.ipv4.ip_forward")->capture_default_str();
+  app.add_option("--ip-masq", flags.daemon.ip_masq, "masquerade the bridge's outgoing traffic")->capture_default_str();
   app.add_option("-G,--group", flags.group, "group owning the API socket (created if missing)")->capture_default_str();
   app.add_option("--config-file", flags.config_file, "daemon.json-style configuration");
   app.add_option("--log-level", flags.log_level, "debug, info, warn, error")->capture_default_str();

@@ -172,10 +172,10 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
 
   std::string network_mode = host_config.value("NetworkMode", "default");
   if (network_mode.empty()) network_mode = "default";
-  if (network_mode == "default" || network_mode == "bridge")
-    return absl::UnimplementedError(
-        "network \"bridge\": limand has no bridge driver yet; use --network none or --network host");
-  if (network_mode != "none" && network_mode != "host")
+  if (network_mode == "default") network_mode = "bridge";
+  if (network_mode == "bridge" && options_.bridge == "none")
+    return absl::FailedPreconditionError("the bridge network is disabled (limand --bridge none)");
+  if (network_mode != "none" && network_mode != "host" && network_mode != "bridge")
     return absl::NotFoundError(fmt::format("network {} not found", network_mode));
   host_config["NetworkMode"] = network_mode;
 
@@ -240,6 +240,7 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
   inputs.host_config = host_config;
   inputs.cgroup_parent = options_.cgroup_parent;
   inputs.container_dir = dir;
+  if (network_mode == "bridge") inputs.netns_path = NetnsPath(id);
   LIMAN_ASSIGN_OR_RETURN(nlohmann::ordered_json spec, DockerSpec(inputs));
   LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> args, ContainerArgs(config));
 
@@ -334,6 +335,7 @@ absl::Status Daemon::CreateTask(Container& container) {
     LIMAN_RETURN_IF_ERROR(OpenStdinLocked(container));
     stdio.stdin_uri = container.stdin_fifo;
   }
+  if (host_config.value("NetworkMode", "") == "bridge") LIMAN_RETURN_IF_ERROR(ConnectBridge(container));
   containers::Container proto;
   proto.set_id(container.id);
   proto.set_snapshotter(ctr::kDefaultSnapshotter);
@@ -383,6 +385,7 @@ absl::StatusOr<bool> Daemon::StartContainer(const std::string& ref) {
       ::close(container->stdin_fd);
       container->stdin_fd = -1;
     }
+    DisconnectBridgeLocked(*container);
     container->exits++;
     (void)SaveLocked(*container);
     changed_.notify_all();
@@ -504,6 +507,7 @@ absl::Status Daemon::RemoveLocked(std::unique_lock<std::mutex>& lock, const std:
   absl::Status deleted = ctr::DeleteContainerAndSnapshot(*client_, id);
   if (!deleted.ok() && deleted.code() != absl::StatusCode::kNotFound) return deleted;
   LIMAN_RETURN_IF_ERROR(store_->Delete(id));
+  DisconnectBridgeLocked(*container);
   (void)RemoveAll(ContainerDir(id));
   (void)RemoveAll(options_.exec_root + "/containers/" + id);
   if (container->stdin_fd >= 0) {

@@ -43,6 +43,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
   client_options.address = o.containerd_address;
   client_options.namespace_name = o.containerd_namespace;
   daemon->client_ = std::make_unique<ctr::Client>(client_options);
+  LIMAN_RETURN_IF_ERROR(daemon->SetUpBridgeNetwork());
   LIMAN_RETURN_IF_ERROR(daemon->Reconcile());
   return daemon;
 }
@@ -193,6 +194,7 @@ void Daemon::Monitor(std::shared_ptr<Container> container) {
     ::close(container->stdin_fd);
     container->stdin_fd = -1;
   }
+  DisconnectBridgeLocked(*container);
   container->exits++;
   container->monitored = false;
   if (!container->removed) {
@@ -318,7 +320,7 @@ json Daemon::Info() {
       {"DriverStatus", json::array({json::array({"driver-type", "io.containerd.snapshotter.v1"})})},
       {"Plugins",
        {{"Volume", json::array()},
-        {"Network", json::array({"host", "null"})},
+        {"Network", json::array({"bridge", "host", "null"})},
         {"Authorization", nullptr},
         {"Log", json::array({"json-file"})}}},
       {"MemoryLimit", true},

@@ -35,6 +35,11 @@ struct DaemonOptions {
   std::map<std::string, std::string> runtimes = {{"liman", "io.containerd.liman.v2"},
                                                  {"runc", "io.containerd.runc.v2"}};
   std::string default_runtime = "liman";
+  // The default bridge network: its bridge ("none": no bridge network) and gateway/prefix.
+  std::string bridge = "liman0";
+  std::string bridge_cidr = "172.30.0.1/16";
+  bool ip_forward = true;  // set net.ipv4.ip_forward, as dockerd does
+  bool ip_masq = true;     // masquerade the bridge's traffic leaving the host
 };
 
 // One container as limand keeps it.
@@ -141,6 +146,8 @@ class Daemon {
  private:
   explicit Daemon(DaemonOptions options);
   absl::Status Reconcile();
+  // The bridge, its gateway address and masquerading (unless --bridge none).
+  absl::Status SetUpBridgeNetwork();
   // Exact id, exact name, then a unique id prefix (moby's GetContainer). Holds mu_.
   absl::StatusOr<std::shared_ptr<Container>> FindLocked(const std::string& ref);
   absl::StatusOr<std::shared_ptr<Container>> Find(const std::string& ref);
@@ -161,6 +168,12 @@ class Daemon {
   bool WaitExitLocked(std::unique_lock<std::mutex>& lock, const Container& container, uint64_t exits,
                       absl::Time deadline);
   std::string RuntimeFor(const nlohmann::json& host_config) const;
+  std::string NetnsPath(const std::string& id) const { return options_.exec_root + "/netns/" + id; }
+  std::string HostVeth(const std::string& id) const { return "veth" + id.substr(0, 11); }
+  // Bridge networking for a container about to start: its namespace, an address, the veth
+  // pair, its /etc/hosts; recorded in NetworkSettings. Released when it stops.
+  absl::Status ConnectBridge(Container& container);
+  void DisconnectBridgeLocked(Container& container);
   std::string ContainerDir(const std::string& id) const;
   bool InsecureRegistry(const std::string& domain) const;
 

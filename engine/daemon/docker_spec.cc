@@ -303,6 +303,9 @@ absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
       if (ns["type"] != "network" && ns["type"] != "uts") namespaces.push_back(ns);
     linux["namespaces"] = namespaces;
     spec.erase("hostname");
+  } else if (!in.netns_path.empty()) {
+    for (ordered_json& ns : linux["namespaces"])
+      if (ns["type"] == "network") ns["path"] = in.netns_path;
   }
   std::string parent = StringField(host, "CgroupParent");
   if (parent.empty()) parent = in.cgroup_parent;

@@ -21,6 +21,7 @@ struct DockerSpecInputs {
   nlohmann::json host_config;  // the request's HostConfig
   std::string cgroup_parent;   // "/liman": cgroupsPath is <parent>/<id>
   std::string container_dir;   // holds hostname, hosts, resolv.conf
+  std::string netns_path;      // the bridge network's namespace, joined by path; empty: a new one
 };
 
 // Docker's Config after create: Env is the image's with the request's on top, Cmd/Entrypoint,

@@ -96,6 +96,28 @@ setup() { dropin_setup; }
   assert_eq "$output" "$(hostname)"
 }
 
+@test "the default bridge network: an address on the run's subnet, the gateway, container to container, host to container" {
+  run dk run --rm "$IMG" sh -c 'ip -o -4 addr show eth0; ip route; tail -n 1 /etc/hosts'
+  assert_success
+  assert_output_contains "inet $ENGINE_SUBNET."
+  assert_output_contains "default via $ENGINE_SUBNET.1 dev eth0"
+  dk run -d --name srv "$IMG" sh -c 'echo hello-from-srv >/tmp/index.html; httpd -f -p 80 -h /tmp' >/dev/null
+  local ip
+  ip="$(dk inspect -f '{{.NetworkSettings.IPAddress}}' srv)"
+  [[ "$ip" == "$ENGINE_SUBNET".* ]] || fail "srv's address: '$ip'"
+  assert_eq "$(dk inspect -f '{{.NetworkSettings.Gateway}}' srv)" "$ENGINE_SUBNET.1"
+  wait_for_value 10 "httpd in srv" hello-from-srv curl -s --max-time 2 "http://$ip/index.html"
+  run dk run --rm "$IMG" wget -qO- "http://$ip/index.html"
+  assert_success
+  assert_eq "$output" "hello-from-srv"
+  local veth="veth$(dk inspect -f '{{.Id}}' srv | cut -c1-11)"
+  ip link show "$veth" >/dev/null || fail "no host end $veth"
+  dk rm -f srv >/dev/null
+  ! ip link show "$veth" >/dev/null 2>&1 || fail "$veth is still there after rm"
+  run ls "$ENGINE_DIR/exec/netns"
+  assert_eq "$output" ""
+}
+
 @test "run -d, ps, logs -f, inspect State.Pid, top, stop, restart, kill, rm" {
   run dk run -d --name web --network none "$IMG" sh -c 'trap "echo bye; exit 9" TERM; i=0; while true; do echo line $i; i=$((i+1)); sleep 0.1; done'
   assert_success

@@ -9,7 +9,8 @@
 #
 # limand keeps everything in $DROPIN_TMP/limand (data root, exec root, API socket), uses the
 # manager namespace $DROPIN_TAG-engine and puts containers under the cgroup /$DROPIN_TAG/engine,
-# which dropin_teardown_file empties and removes. Containers run with --network none.
+# which dropin_teardown_file empties and removes. The default bridge network uses a bridge and a
+# subnet of this run's own (removed with its nftables table in teardown, even on failure).
 
 LIMAN_LIMAND="${LIMAN_LIMAND:-${LIMAN_BIN:-/nonexistent}/limand}"
 if [ -z "${DOCKER_CLIS:-}" ]; then
@@ -27,6 +28,10 @@ engine_setup_file() {
   export ENGINE_SOCK="$ENGINE_DIR/run/liman.sock"
   export ENGINE_NS="$DROPIN_TAG-engine"
   export IMG="$REGISTRY/liman/busybox:latest"
+  # The default bridge network gets a bridge and a /24 of this run's own (and no ip_forward
+  # change: the tests' traffic stays between the host and its containers).
+  export ENGINE_BRIDGE="lmb${DROPIN_TMP##*.}"
+  export ENGINE_SUBNET="172.31.$((RANDOM % 200 + 20))"
   start_limand
 }
 
@@ -34,7 +39,8 @@ engine_setup_file() {
 start_limand() {
   start_daemon limand "$LIMAN_LIMAND" --data-root "$ENGINE_DIR/data" --exec-root "$ENGINE_DIR/exec" \
     -H "unix://$ENGINE_SOCK" --containerd "$DROPIN_TMP/containerd.sock" --containerd-namespace "$ENGINE_NS" \
-    --group root --cgroup-parent "/$DROPIN_TAG/engine" --log-level info
+    --group root --cgroup-parent "/$DROPIN_TAG/engine" --log-level info \
+    --bridge "$ENGINE_BRIDGE" --bip "$ENGINE_SUBNET.1/24" --ip-forward=false
   wait_daemon limand curl -sf --unix-socket "$ENGINE_SOCK" http://d/_ping
 }
 
@@ -46,6 +52,10 @@ engine_teardown_file() {
     [ -z "$ids" ] || dk rm -f $ids >/dev/null 2>&1 || true
   fi
   stop_daemon limand
+  if [ -n "${ENGINE_BRIDGE:-}" ]; then
+    ip link del "$ENGINE_BRIDGE" 2>/dev/null || true
+    nft delete table ip "liman-$ENGINE_BRIDGE" 2>/dev/null || true
+  fi
   ctrd_teardown_file
 }
 
