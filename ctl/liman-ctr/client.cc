@@ -16,6 +16,12 @@ absl::Status CallError(const grpc::Status& status, std::string_view what) {
   return Annotate(containerd::server::FromGrpcStatus(status), what);
 }
 
+bool UnpackAny(const google::protobuf::Any& any, google::protobuf::Message* message) {
+  std::string_view type = any.type_url();
+  if (size_t slash = type.rfind('/'); slash != std::string_view::npos) type.remove_prefix(slash + 1);
+  return type == message->GetDescriptor()->full_name() && message->ParseFromString(any.value());
+}
+
 Client::Client(const GlobalOptions& options) : options_(options) {
   grpc::ChannelArguments args;
   // Big enough for any blob chunk, spec or list the daemon answers with.

@@ -93,6 +93,10 @@ class Client {
   std::unique_ptr<::liman::services::transfer::v1::Transfer::Stub> transfer_;
 };
 
+// Any.UnpackTo wants "<prefix>/<full name>"; containerd's typeurl writes the bare full name
+// ("io.containerd.cgroups.v1.Metrics"), so this matches on the text after the last '/', if any.
+bool UnpackAny(const google::protobuf::Any& any, google::protobuf::Message* message);
+
 // The descriptor of an image record's target, as image_resolve wants it.
 Descriptor FromProto(const ::containerd::types::Descriptor& desc);
 

@@ -23,14 +23,6 @@ using ::containerd::v1::types::Status_Name;
 
 constexpr char kProcessTypeUrl[] = "types.containerd.io/opencontainers/runtime-spec/1/Process";
 
-// Any.UnpackTo wants "<prefix>/<full name>"; containerd's typeurl writes the bare full name
-// ("io.containerd.cgroups.v1.Metrics"), so match on the text after the last '/', if any.
-bool UnpackAny(const google::protobuf::Any& any, google::protobuf::Message* message) {
-  std::string_view type = any.type_url();
-  if (size_t slash = type.rfind('/'); slash != std::string_view::npos) type.remove_prefix(slash + 1);
-  return type == message->GetDescriptor()->full_name() && message->ParseFromString(any.value());
-}
-
 absl::StatusOr<int> ListTasks(Client& client, bool quiet) {
   tasks::ListTasksRequest request;
   tasks::ListTasksResponse response;

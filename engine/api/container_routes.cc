@@ -220,8 +220,22 @@ void AddContainerRoutes(http::Router& router, Daemon& daemon) {
     call.Json(200, top);
     return absl::OkStatus();
   });
+  router.Add("GET", "/containers/{name}/stats", [&daemon](http::Call& call) -> absl::Status {
+    // stream defaults to true; the first sample decides between an error and a stream.
+    std::optional<std::string> stream_text = call.request.Query("stream");
+    bool stream = !stream_text || call.request.QueryBool("stream");
+    bool started = false;
+    absl::Status streamed = daemon.StreamStats(call.Param("name"), stream, call.request.QueryBool("one-shot"),
+                                               [&](const json& sample) {
+                                                 if (!started) started = call.response.StartStream(200, "application/json");
+                                                 return call.response.Write(sample.dump() + "\n");
+                                               });
+    if (!started) return streamed.ok() ? absl::InternalError("no stats") : streamed;
+    call.response.End();
+    return absl::OkStatus();
+  });
   router.Add("DELETE", "/containers/{name}", [&daemon](http::Call& call) -> absl::Status {
-    LIMAN_RETURN_IF_ERROR(daemon.RemoveContainer(call.Param("name"), call.request.QueryBool("force")));
+    LIMAN_RETURN_IF_ERROR(daemon.RemoveContainer(call.Param("name"), call.request.QueryBool("force"), call.request.QueryBool("v")));
     call.NoContent();
     return absl::OkStatus();
   });

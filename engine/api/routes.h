@@ -11,6 +11,7 @@ void AddSystemRoutes(http::Router& router, Daemon& daemon);
 void AddContainerRoutes(http::Router& router, Daemon& daemon);
 void AddImageRoutes(http::Router& router, Daemon& daemon);
 void AddExecRoutes(http::Router& router, Daemon& daemon);
+void AddVolumeRoutes(http::Router& router, Daemon& daemon);
 
 // The headers every response carries (moby's version middleware): Api-Version, Server, …
 http::HeaderList DefaultHeaders();

@@ -232,12 +232,18 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
   // is auto-removed right after its exit cannot take its output away from the attach.
   LIMAN_RETURN_IF_ERROR(WriteFileAtomic(dir + "/" + id + "-json.log", "", 0640));
 
+  json spec_host_config = host_config;
+  json mounts;
+  {
+    std::lock_guard lock(mu_);
+    LIMAN_ASSIGN_OR_RETURN(mounts, ResolveVolumeMountsLocked(spec_host_config, config));
+  }
   DockerSpecInputs inputs;
   inputs.id = id;
   inputs.hostname = hostname;
   inputs.image = image->config;
   inputs.config = config;
-  inputs.host_config = host_config;
+  inputs.host_config = spec_host_config;
   inputs.cgroup_parent = options_.cgroup_parent;
   inputs.container_dir = dir;
   if (network_mode == "bridge") inputs.netns_path = NetnsPath(id);
@@ -295,7 +301,7 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
       {"ExecIDs", nullptr},
       {"HostConfig", host_config},
       {"GraphDriver", {{"Name", "overlayfs"}, {"Data", nullptr}}},
-      {"Mounts", json::array()},
+      {"Mounts", mounts},
       {"Config", config},
       {"NetworkSettings",
        {{"Bridge", ""},
@@ -389,7 +395,7 @@ absl::StatusOr<bool> Daemon::StartContainer(const std::string& ref) {
     container->exits++;
     (void)SaveLocked(*container);
     changed_.notify_all();
-    if (container->record["HostConfig"].value("AutoRemove", false)) (void)RemoveLocked(lock, container);
+    if (container->record["HostConfig"].value("AutoRemove", false)) (void)RemoveLocked(lock, container, true);
     return created;
   }
   StartMonitorLocked(container);
@@ -500,7 +506,8 @@ absl::StatusOr<WaitResult> Daemon::WaitContainer(const std::string& ref, const s
   return result;
 }
 
-absl::Status Daemon::RemoveLocked(std::unique_lock<std::mutex>& lock, const std::shared_ptr<Container>& container) {
+absl::Status Daemon::RemoveLocked(std::unique_lock<std::mutex>& lock, const std::shared_ptr<Container>& container,
+                                  bool remove_volumes) {
   const std::string id = container->id;
   absl::StatusOr<uint32_t> task = ctr::DeleteProcess(*client_, id, "");
   if (!task.ok() && task.status().code() != absl::StatusCode::kNotFound) return task.status();
@@ -516,11 +523,12 @@ absl::Status Daemon::RemoveLocked(std::unique_lock<std::mutex>& lock, const std:
   }
   container->removed = true;
   containers_.erase(id);
+  if (remove_volumes) RemoveAnonymousVolumesLocked(*container);
   changed_.notify_all();
   return absl::OkStatus();
 }
 
-absl::Status Daemon::RemoveContainer(const std::string& ref, bool force) {
+absl::Status Daemon::RemoveContainer(const std::string& ref, bool force, bool remove_volumes) {
   LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, Find(ref));
   std::lock_guard lifecycle(container->lifecycle);
   std::unique_lock lock(mu_);
@@ -539,7 +547,7 @@ absl::Status Daemon::RemoveContainer(const std::string& ref, bool force) {
       return absl::DeadlineExceededError(fmt::format("container {} did not exit within 30 s of SIGKILL", container->id));
     if (container->removed) return absl::OkStatus();  // AutoRemove got there first
   }
-  return RemoveLocked(lock, container);
+  return RemoveLocked(lock, container, remove_volumes);
 }
 
 absl::StatusOr<json> Daemon::InspectContainer(const std::string& ref) {

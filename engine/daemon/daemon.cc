@@ -38,11 +38,12 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
   const DaemonOptions& o = daemon->options_;
   LIMAN_RETURN_IF_ERROR(MkdirAll(o.data_root + "/containers", 0710));
   LIMAN_RETURN_IF_ERROR(MkdirAll(o.exec_root + "/containers", 0700));
-  LIMAN_ASSIGN_OR_RETURN(daemon->store_, ContainerStore::Open(o.data_root + "/engine.db"));
+  LIMAN_ASSIGN_OR_RETURN(daemon->store_, EngineStore::Open(o.data_root + "/engine.db"));
   ctr::GlobalOptions client_options;
   client_options.address = o.containerd_address;
   client_options.namespace_name = o.containerd_namespace;
   daemon->client_ = std::make_unique<ctr::Client>(client_options);
+  LIMAN_RETURN_IF_ERROR(daemon->LoadVolumes());
   LIMAN_RETURN_IF_ERROR(daemon->SetUpBridgeNetwork());
   LIMAN_RETURN_IF_ERROR(daemon->Reconcile());
   return daemon;
@@ -203,7 +204,7 @@ void Daemon::Monitor(std::shared_ptr<Container> container) {
   }
   changed_.notify_all();
   if (container->record["HostConfig"].value("AutoRemove", false) && !container->removed) {
-    if (absl::Status removed = RemoveLocked(lock, container); !removed.ok())
+    if (absl::Status removed = RemoveLocked(lock, container, /*remove_volumes=*/true); !removed.ok())
       LogError("container {}: auto-remove: {}", id, removed);
   }
 }

@@ -18,7 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "ctl/liman-ctr/client.h"
-#include "engine/daemon/container_store.h"
+#include "engine/daemon/engine_store.h"
 #include "engine/daemon/json_log_reader.h"
 #include "nlohmann/json.hpp"
 
@@ -108,11 +108,22 @@ class Daemon {
   // client went away).
   absl::StatusOr<WaitResult> WaitContainer(const std::string& ref, const std::string& condition,
                                            const std::function<bool()>& cancelled);
-  absl::Status RemoveContainer(const std::string& ref, bool force);
+  // `remove_volumes` (rm -v) removes its anonymous volumes too.
+  absl::Status RemoveContainer(const std::string& ref, bool force, bool remove_volumes);
   absl::StatusOr<nlohmann::json> InspectContainer(const std::string& ref);
   absl::StatusOr<nlohmann::json> ListContainers(bool all, int limit, const nlohmann::json& filters);
   absl::StatusOr<nlohmann::json> ContainerTop(const std::string& ref);
+  // Docker's stats objects, one a second while `stream` and `emit` returns true.
+  absl::Status StreamStats(const std::string& ref, bool stream, bool one_shot,
+                           const std::function<bool(const nlohmann::json&)>& emit);
   absl::Status ResizeContainer(const std::string& ref, const std::string& exec_id, uint32_t width, uint32_t height);
+
+  // ---- volumes ----
+  absl::StatusOr<nlohmann::json> CreateVolume(const nlohmann::json& body);
+  absl::StatusOr<nlohmann::json> ListVolumes();
+  absl::StatusOr<nlohmann::json> InspectVolume(const std::string& name);
+  // kFailedPrecondition while a container uses it.
+  absl::Status RemoveVolume(const std::string& name, bool force);
 
   // ---- exec ----
   absl::StatusOr<std::string> CreateExec(const std::string& container_ref, const nlohmann::json& body);
@@ -148,6 +159,16 @@ class Daemon {
   absl::Status Reconcile();
   // The bridge, its gateway address and masquerading (unless --bridge none).
   absl::Status SetUpBridgeNetwork();
+  absl::StatusOr<nlohmann::json> StatsSample(const std::string& id);
+  absl::Status LoadVolumes();
+  // The volume `name` ("" for a new anonymous name), made if missing. Holds mu_.
+  absl::StatusOr<nlohmann::json> EnsureVolumeLocked(const std::string& name, const nlohmann::json& labels, bool anonymous);
+  absl::Status RemoveVolumeLocked(const std::string& name, bool force);
+  std::vector<std::string> VolumeUsersLocked(const std::string& name) const;
+  // Named and anonymous volumes of a create request made (or found); `host_config`'s Binds
+  // become their directories for the spec. Returns the container's Mounts record.
+  absl::StatusOr<nlohmann::json> ResolveVolumeMountsLocked(nlohmann::json& host_config, const nlohmann::json& config);
+  void RemoveAnonymousVolumesLocked(const Container& container);
   // Exact id, exact name, then a unique id prefix (moby's GetContainer). Holds mu_.
   absl::StatusOr<std::shared_ptr<Container>> FindLocked(const std::string& ref);
   absl::StatusOr<std::shared_ptr<Container>> Find(const std::string& ref);
@@ -163,7 +184,8 @@ class Daemon {
   absl::Status KillTask(const std::string& id, int signal);
   // Waits for an exec's exit, deletes the process and records the exit code.
   void FinishExec(const std::shared_ptr<ExecInstance>& exec);
-  absl::Status RemoveLocked(std::unique_lock<std::mutex>& lock, const std::shared_ptr<Container>& container);
+  absl::Status RemoveLocked(std::unique_lock<std::mutex>& lock, const std::shared_ptr<Container>& container,
+                            bool remove_volumes);
   // Waits (with mu_ held by `lock`) until the container's exit count passes `exits` or `deadline`.
   bool WaitExitLocked(std::unique_lock<std::mutex>& lock, const Container& container, uint64_t exits,
                       absl::Time deadline);
@@ -179,11 +201,12 @@ class Daemon {
 
   DaemonOptions options_;
   std::unique_ptr<ctr::Client> client_;
-  std::unique_ptr<ContainerStore> store_;
+  std::unique_ptr<EngineStore> store_;
   std::mutex mu_;
   std::condition_variable changed_;
   std::map<std::string, std::shared_ptr<Container>> containers_;
   std::map<std::string, std::shared_ptr<ExecInstance>> execs_;
+  std::map<std::string, nlohmann::json> volumes_;
   bool stopping_ = false;
 };
 

@@ -160,6 +160,52 @@ setup() { dropin_setup; }
   assert_output_contains "No such object: web"
 }
 
+@test "volumes: named volumes persist, ro is enforced, in-use volumes stay, anonymous ones go with --rm" {
+  for cli in $DOCKER_CLIS; do
+    run dkc "$cli" volume create "vol-${cli//\//-}"
+    assert_success
+  done
+  run dk volume ls --format '{{.Driver}} {{.Name}}'
+  assert_output_contains "local vol--usr-bin-docker"
+  run dk run --rm --network none -v vol--usr-bin-docker:/data "$IMG" sh -c 'echo persisted >/data/f'
+  assert_success
+  run dk run --rm --network none -v vol--usr-bin-docker:/data:ro "$IMG" sh -c 'cat /data/f; touch /data/g'
+  assert_failure
+  assert_output_contains "persisted"
+  assert_output_contains "Read-only file system"
+  dk run -d --name holder --network none -v vol--usr-bin-docker:/data "$IMG" sleep 300 >/dev/null
+  run dk volume rm vol--usr-bin-docker
+  assert_failure
+  assert_output_contains "volume is in use"
+  dk rm -f holder >/dev/null
+  run dk volume rm vol--usr-bin-docker
+  assert_success
+  run dk volume inspect vol--usr-bin-docker
+  assert_failure
+  assert_output_contains "o such volume"
+  local before
+  before="$(dk volume ls -q | wc -l)"
+  run dk run --rm --network none --mount type=volume,target=/anon "$IMG" sh -c 'touch /anon/x && ls /anon'
+  assert_success
+  assert_output_contains "x"
+  assert_eq "$(dk volume ls -q | wc -l)" "$before"
+  run dk run --rm --network none -v /etc/hostname:/host-hostname:ro "$IMG" cat /host-hostname
+  assert_eq "$output" "$(cat /etc/hostname)"
+}
+
+@test "stats --no-stream: CPU and the memory limit from the container's cgroup" {
+  dk run -d --name spin --network none -m 64m "$IMG" sh -c 'while :; do :; done' >/dev/null
+  for cli in $DOCKER_CLIS; do
+    run dkc "$cli" stats --no-stream --format '{{.Name}} {{.MemUsage}} {{.PIDs}}' spin
+    assert_success
+    assert_output_matches "^spin [0-9.]+[KMG]i?B / 64MiB 1$"
+  done
+  run dk stats --no-stream --format '{{.CPUPerc}}' spin
+  local cpu="${output%%.*}"
+  [ "$cpu" -ge 20 ] || fail "a spinning container at $output CPU"
+  dk rm -f spin >/dev/null
+}
+
 @test "stdin with -i, a terminal with -t" {
   for cli in $DOCKER_CLIS; do
     run bash -c "printf 'one\ntwo\n' | DOCKER_HOST=unix://$ENGINE_SOCK $cli run --rm -i --network none $IMG sh -c 'wc -l; echo done'"

@@ -1,23 +1,26 @@
-#include "engine/daemon/container_store.h"
+#include "engine/daemon/engine_store.h"
 
 #include "common/status.h"
 #include "fmt/format.h"
 
 namespace liman::engine {
 
-absl::StatusOr<std::unique_ptr<ContainerStore>> ContainerStore::Open(const std::string& path) {
+absl::StatusOr<std::unique_ptr<EngineStore>> EngineStore::Open(const std::string& path) {
   absl::StatusOr<std::unique_ptr<sqlite::Pool>> pool = sqlite::Pool::Open(path, [](sqlite::Connection& db) {
     return db.Exec(
         "CREATE TABLE IF NOT EXISTS containers ("
         "  id TEXT PRIMARY KEY,"
         "  name TEXT NOT NULL UNIQUE,"
+        "  record TEXT NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS volumes ("
+        "  name TEXT PRIMARY KEY,"
         "  record TEXT NOT NULL)");
   });
   if (!pool.ok()) return Annotate(pool.status(), fmt::format("open container database {}", Quote(path)));
-  return std::unique_ptr<ContainerStore>(new ContainerStore(std::move(*pool)));
+  return std::unique_ptr<EngineStore>(new EngineStore(std::move(*pool)));
 }
 
-absl::Status ContainerStore::Insert(const StoredContainer& container) {
+absl::Status EngineStore::Insert(const StoredContainer& container) {
   return pool_->Write([&](sqlite::Connection& db) -> absl::Status {
     absl::StatusOr<sqlite::Statement> holder = db.Prepare("SELECT id FROM containers WHERE name = ?1");
     if (!holder.ok()) return holder.status();
@@ -35,7 +38,7 @@ absl::Status ContainerStore::Insert(const StoredContainer& container) {
   });
 }
 
-absl::Status ContainerStore::Update(const StoredContainer& container) {
+absl::Status EngineStore::Update(const StoredContainer& container) {
   return pool_->Write([&](sqlite::Connection& db) -> absl::Status {
     absl::StatusOr<sqlite::Statement> update = db.Prepare("UPDATE containers SET name = ?2, record = ?3 WHERE id = ?1");
     if (!update.ok()) return update.status();
@@ -43,7 +46,7 @@ absl::Status ContainerStore::Update(const StoredContainer& container) {
   });
 }
 
-absl::Status ContainerStore::Delete(const std::string& id) {
+absl::Status EngineStore::Delete(const std::string& id) {
   return pool_->Write([&](sqlite::Connection& db) -> absl::Status {
     absl::StatusOr<sqlite::Statement> remove = db.Prepare("DELETE FROM containers WHERE id = ?1");
     if (!remove.ok()) return remove.status();
@@ -51,7 +54,7 @@ absl::Status ContainerStore::Delete(const std::string& id) {
   });
 }
 
-absl::StatusOr<std::vector<StoredContainer>> ContainerStore::List() {
+absl::StatusOr<std::vector<StoredContainer>> EngineStore::List() {
   std::vector<StoredContainer> containers;
   absl::Status status = pool_->Read([&](sqlite::Connection& db) -> absl::Status {
     absl::StatusOr<sqlite::Statement> select = db.Prepare("SELECT id, name, record FROM containers");
@@ -69,6 +72,42 @@ absl::StatusOr<std::vector<StoredContainer>> ContainerStore::List() {
   });
   if (!status.ok()) return status;
   return containers;
+}
+
+absl::Status EngineStore::PutVolume(const std::string& name, const nlohmann::json& record) {
+  return pool_->Write([&](sqlite::Connection& db) -> absl::Status {
+    absl::StatusOr<sqlite::Statement> put = db.Prepare("INSERT OR REPLACE INTO volumes (name, record) VALUES (?1, ?2)");
+    if (!put.ok()) return put.status();
+    return put->Bind(name, record.dump()).Run();
+  });
+}
+
+absl::Status EngineStore::DeleteVolume(const std::string& name) {
+  return pool_->Write([&](sqlite::Connection& db) -> absl::Status {
+    absl::StatusOr<sqlite::Statement> remove = db.Prepare("DELETE FROM volumes WHERE name = ?1");
+    if (!remove.ok()) return remove.status();
+    return remove->Bind(name).Run();
+  });
+}
+
+absl::StatusOr<std::vector<nlohmann::json>> EngineStore::ListVolumes() {
+  std::vector<nlohmann::json> volumes;
+  absl::Status status = pool_->Read([&](sqlite::Connection& db) -> absl::Status {
+    absl::StatusOr<sqlite::Statement> select = db.Prepare("SELECT name, record FROM volumes ORDER BY name");
+    if (!select.ok()) return select.status();
+    while (true) {
+      absl::StatusOr<bool> row = select->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      nlohmann::json record = nlohmann::json::parse(select->Text(1), nullptr, false);
+      if (record.is_discarded())
+        return absl::DataLossError(fmt::format("volume {}: the stored record is not JSON", select->Text(0)));
+      volumes.push_back(std::move(record));
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return volumes;
 }
 
 }  // namespace liman::engine

@@ -3,7 +3,7 @@
 #include <cstdlib>
 
 #include "common/file_util.h"
-#include "engine/daemon/container_store.h"
+#include "engine/daemon/engine_store.h"
 
 namespace liman::engine {
 namespace {
@@ -13,7 +13,7 @@ TEST_CASE("names are unique, updates and deletes persist across a reopen") {
   std::string dir = ::mkdtemp(templ);
   std::string path = dir + "/engine.db";
   {
-    auto store = ContainerStore::Open(path).value();
+    auto store = EngineStore::Open(path).value();
     REQUIRE(store->Insert({"id1", "/web", {{"State", {{"Status", "created"}}}}}).ok());
     absl::Status conflict = store->Insert({"id2", "/web", nlohmann::json::object()});
     CHECK(conflict.code() == absl::StatusCode::kAlreadyExists);
@@ -22,7 +22,7 @@ TEST_CASE("names are unique, updates and deletes persist across a reopen") {
     REQUIRE(store->Update({"id1", "/web", {{"State", {{"Status", "running"}}}}}).ok());
     REQUIRE(store->Delete("id3").ok());
   }
-  auto store = ContainerStore::Open(path).value();
+  auto store = EngineStore::Open(path).value();
   auto list = store->List().value();
   REQUIRE(list.size() == 1);
   CHECK(list[0].id == "id1");

@@ -1,6 +1,6 @@
-// limand's container records in SQLite (WAL): one row a container, its name unique, the record
-// the JSON `docker inspect` shows. A row is written in one transaction, so after a crash a
-// container is either fully recorded or absent.
+// limand's records in SQLite (WAL): containers (one row each, the name unique, the record the
+// JSON `docker inspect` shows) and volumes. A row is written in one transaction, so after a
+// crash a container or volume is either fully recorded or absent.
 #pragma once
 
 #include <memory>
@@ -20,10 +20,10 @@ struct StoredContainer {
   nlohmann::json record;
 };
 
-class ContainerStore {
+class EngineStore {
  public:
   // Opens (creating) `<dir>/engine.db`.
-  static absl::StatusOr<std::unique_ptr<ContainerStore>> Open(const std::string& path);
+  static absl::StatusOr<std::unique_ptr<EngineStore>> Open(const std::string& path);
 
   // kAlreadyExists naming the container holding the name.
   absl::Status Insert(const StoredContainer& container);
@@ -31,8 +31,13 @@ class ContainerStore {
   absl::Status Delete(const std::string& id);
   absl::StatusOr<std::vector<StoredContainer>> List();
 
+  // Volumes by name: the record `docker volume inspect` shows.
+  absl::Status PutVolume(const std::string& name, const nlohmann::json& record);
+  absl::Status DeleteVolume(const std::string& name);
+  absl::StatusOr<std::vector<nlohmann::json>> ListVolumes();
+
  private:
-  explicit ContainerStore(std::unique_ptr<sqlite::Pool> pool) : pool_(std::move(pool)) {}
+  explicit EngineStore(std::unique_ptr<sqlite::Pool> pool) : pool_(std::move(pool)) {}
   std::unique_ptr<sqlite::Pool> pool_;
 };
 

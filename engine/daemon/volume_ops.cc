@@ -1,0 +1,197 @@
+// Volumes, local driver: a directory under <data-root>/volumes/<name>/_data, recorded in
+// SQLite; named ones made on first use by `-v NAME:/path` or --mount, anonymous ones for
+// Config.Volumes (removed with their container by `rm -v` and --rm).
+#include <regex>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "common/file_util.h"
+#include "common/status.h"
+#include "engine/daemon/daemon.h"
+#include "fmt/format.h"
+
+namespace liman::engine {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr char kAnonymousLabel[] = "com.docker.volume.anonymous";
+
+absl::Status ValidateVolumeName(const std::string& name) {
+  static const std::regex kValid("^[a-zA-Z0-9][a-zA-Z0-9_.-]+$");
+  if (!std::regex_match(name, kValid))
+    return absl::InvalidArgumentError(fmt::format(
+        "create {}: \"{}\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are "
+        "allowed. If you intended to pass a host directory, use absolute path",
+        name, name));
+  return absl::OkStatus();
+}
+
+std::string RandomVolumeName() {
+  std::string name;
+  FILE* random = std::fopen("/dev/urandom", "rb");
+  unsigned char bytes[32] = {};
+  if (random != nullptr) {
+    (void)std::fread(bytes, 1, sizeof bytes, random);
+    std::fclose(random);
+  }
+  for (unsigned char byte : bytes) name += fmt::format("{:02x}", byte);
+  return name;
+}
+
+}  // namespace
+
+absl::Status Daemon::LoadVolumes() {
+  LIMAN_ASSIGN_OR_RETURN(std::vector<json> volumes, store_->ListVolumes());
+  std::lock_guard lock(mu_);
+  for (json& volume : volumes) {
+    // Named first: json's operator= takes its argument by value, and the right side of an
+    // assignment is evaluated before the left (C++17), so a moved-from record would be read.
+    std::string name = volume.is_object() ? volume.value("Name", "") : "";
+    if (!name.empty()) volumes_[name] = std::move(volume);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<json> Daemon::EnsureVolumeLocked(const std::string& requested, const json& labels, bool anonymous) {
+  std::string name = requested.empty() ? RandomVolumeName() : requested;
+  LIMAN_RETURN_IF_ERROR(ValidateVolumeName(name));
+  if (auto found = volumes_.find(name); found != volumes_.end()) return found->second;
+  std::string dir = options_.data_root + "/volumes/" + name;
+  LIMAN_RETURN_IF_ERROR(MkdirAll(dir + "/_data", 0755));
+  json volume_labels = labels.is_object() ? labels : json::object();
+  if (anonymous) volume_labels[kAnonymousLabel] = "";
+  json volume = {{"CreatedAt", FormatLogTime(absl::Now())},
+                 {"Driver", "local"},
+                 {"Labels", volume_labels},
+                 {"Mountpoint", dir + "/_data"},
+                 {"Name", name},
+                 {"Options", json::object()},
+                 {"Scope", "local"}};
+  absl::Status stored = store_->PutVolume(name, volume);
+  if (!stored.ok()) {
+    (void)RemoveAll(dir);
+    return stored;
+  }
+  volumes_[name] = volume;
+  return volume;
+}
+
+absl::StatusOr<json> Daemon::CreateVolume(const json& body) {
+  if (!body.is_null() && !body.is_object()) return absl::InvalidArgumentError("invalid JSON: the body is not an object");
+  json request = body.is_object() ? body : json::object();
+  std::string driver = request.value("Driver", "");
+  if (!driver.empty() && driver != "local")
+    return absl::NotFoundError(fmt::format("error looking up volume plugin {}: plugin \"{}\" not found", driver, driver));
+  std::lock_guard lock(mu_);
+  return EnsureVolumeLocked(request.value("Name", ""), request.value("Labels", json::object()), false);
+}
+
+absl::StatusOr<json> Daemon::ListVolumes() {
+  std::lock_guard lock(mu_);
+  json list = json::array();
+  for (const auto& [name, volume] : volumes_) list.push_back(volume);
+  return json{{"Volumes", list}, {"Warnings", nullptr}};
+}
+
+absl::StatusOr<json> Daemon::InspectVolume(const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto found = volumes_.find(name);
+  if (found == volumes_.end()) return absl::NotFoundError(fmt::format("get {}: no such volume", name));
+  return found->second;
+}
+
+std::vector<std::string> Daemon::VolumeUsersLocked(const std::string& name) const {
+  std::vector<std::string> users;
+  for (const auto& [id, container] : containers_)
+    for (const json& mount : container->record.value("Mounts", json::array()))
+      if (mount.value("Type", "") == "volume" && mount.value("Name", "") == name) users.push_back(id);
+  return users;
+}
+
+absl::Status Daemon::RemoveVolumeLocked(const std::string& name, bool force) {
+  auto found = volumes_.find(name);
+  if (found == volumes_.end()) {
+    if (force) return absl::OkStatus();
+    return absl::NotFoundError(fmt::format("get {}: no such volume", name));
+  }
+  std::vector<std::string> users = VolumeUsersLocked(name);
+  if (!users.empty())
+    return absl::FailedPreconditionError(
+        fmt::format("remove {}: volume is in use - [{}]", name, fmt::join(users, ", ")));
+  LIMAN_RETURN_IF_ERROR(store_->DeleteVolume(name));
+  volumes_.erase(found);
+  return RemoveAll(options_.data_root + "/volumes/" + name);
+}
+
+absl::Status Daemon::RemoveVolume(const std::string& name, bool force) {
+  std::lock_guard lock(mu_);
+  return RemoveVolumeLocked(name, force);
+}
+
+absl::StatusOr<json> Daemon::ResolveVolumeMountsLocked(json& host_config, const json& config) {
+  json mounts = json::array();
+  std::set<std::string> targets;
+  json binds = json::array();
+  for (const json& bind : host_config.value("Binds", json::array())) {
+    if (!bind.is_string()) return absl::InvalidArgumentError("invalid Binds: not a list of strings");
+    std::string text = bind.get<std::string>();
+    std::vector<std::string> parts = absl::StrSplit(text, ':');
+    if (parts.size() < 2 || parts.size() > 3 || parts[0].empty())
+      return absl::InvalidArgumentError(fmt::format("invalid volume specification: '{}'", text));
+    std::string mode = parts.size() == 3 ? parts[2] : "";
+    bool readonly = absl::StrContains(mode, "ro");
+    targets.insert(parts[1]);
+    if (parts[0][0] == '/') {
+      mounts.push_back({{"Type", "bind"}, {"Source", parts[0]}, {"Destination", parts[1]}, {"Mode", mode},
+                        {"RW", !readonly}, {"Propagation", "rprivate"}});
+      binds.push_back(text);
+      continue;
+    }
+    LIMAN_ASSIGN_OR_RETURN(json volume, EnsureVolumeLocked(parts[0], json::object(), false));
+    std::string mountpoint = volume["Mountpoint"];
+    mounts.push_back({{"Type", "volume"}, {"Name", parts[0]}, {"Source", mountpoint}, {"Destination", parts[1]},
+                      {"Driver", "local"}, {"Mode", mode.empty() ? "z" : mode}, {"RW", !readonly}, {"Propagation", ""}});
+    binds.push_back(mountpoint + ":" + parts[1] + (mode.empty() ? "" : ":" + mode));
+  }
+  json other_mounts = json::array();
+  for (const json& mount : host_config.value("Mounts", json::array())) {
+    if (!mount.is_object() || mount.value("Type", "") != "volume") {
+      other_mounts.push_back(mount);
+      continue;
+    }
+    std::string target = mount.value("Target", "");
+    LIMAN_ASSIGN_OR_RETURN(json volume, EnsureVolumeLocked(mount.value("Source", ""), json::object(), mount.value("Source", "").empty()));
+    bool readonly = mount.value("ReadOnly", false);
+    targets.insert(target);
+    mounts.push_back({{"Type", "volume"}, {"Name", volume["Name"]}, {"Source", volume["Mountpoint"]}, {"Destination", target},
+                      {"Driver", "local"}, {"Mode", "z"}, {"RW", !readonly}, {"Propagation", ""}});
+    binds.push_back(volume["Mountpoint"].get<std::string>() + ":" + target + (readonly ? ":ro" : ""));
+  }
+  // Config.Volumes without a bind or mount of their own get anonymous volumes.
+  if (config.contains("Volumes") && config["Volumes"].is_object()) {
+    for (const auto& [target, unused] : config["Volumes"].items()) {
+      if (targets.count(target)) continue;
+      LIMAN_ASSIGN_OR_RETURN(json volume, EnsureVolumeLocked("", json::object(), true));
+      mounts.push_back({{"Type", "volume"}, {"Name", volume["Name"]}, {"Source", volume["Mountpoint"]}, {"Destination", target},
+                        {"Driver", "local"}, {"Mode", ""}, {"RW", true}, {"Propagation", ""}});
+      binds.push_back(volume["Mountpoint"].get<std::string>() + ":" + target);
+    }
+  }
+  // What the spec sees: every volume as a bind of its directory.
+  host_config["Binds"] = binds;
+  host_config["Mounts"] = other_mounts;
+  return mounts;
+}
+
+void Daemon::RemoveAnonymousVolumesLocked(const Container& container) {
+  for (const json& mount : container.record.value("Mounts", json::array())) {
+    if (mount.value("Type", "") != "volume") continue;
+    auto found = volumes_.find(mount.value("Name", ""));
+    if (found == volumes_.end() || !found->second["Labels"].contains(kAnonymousLabel)) continue;
+    (void)RemoveVolumeLocked(found->first, false);
+  }
+}
+
+}  // namespace liman::engine
