@@ -133,6 +133,23 @@ std::string StatusText(const json& state) {
   return status;
 }
 
+// `docker ps`'s Ports: one entry a published binding.
+json PortsForList(const json& settings) {
+  json ports = json::array();
+  if (!settings.contains("Ports") || !settings["Ports"].is_object()) return ports;
+  for (const auto& [key, bindings] : settings["Ports"].items()) {
+    size_t slash = key.find('/');
+    int private_port = std::atoi(key.substr(0, slash).c_str());
+    std::string type = slash == std::string::npos ? "tcp" : key.substr(slash + 1);
+    for (const json& binding : bindings.is_array() ? bindings : json::array())
+      ports.push_back({{"IP", binding.value("HostIp", "")},
+                       {"PrivatePort", private_port},
+                       {"PublicPort", std::atoi(binding.value("HostPort", "0").c_str())},
+                       {"Type", type}});
+  }
+  return ports;
+}
+
 // Docker's filters: {"status":{"exited":true}} (or the old ["exited"] form).
 std::vector<std::string> FilterValues(const json& filters, const char* key) {
   std::vector<std::string> values;
@@ -178,6 +195,7 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
   if (network_mode != "none" && network_mode != "host" && network_mode != "bridge")
     return absl::NotFoundError(fmt::format("network {} not found", network_mode));
   host_config["NetworkMode"] = network_mode;
+  LIMAN_RETURN_IF_ERROR(ValidatePortBindings(host_config));
 
   std::string runtime = RuntimeFor(host_config);
   if (runtime.empty())
@@ -593,7 +611,7 @@ absl::StatusOr<json> Daemon::ListContainers(bool all, int limit, const json& fil
         {"ImageID", record.value("Image", "")},
         {"Command", absl::StrJoin(command, " ")},
         {"Created", absl::ToUnixSeconds(ParseRecordTime(record["Created"]))},
-        {"Ports", json::array()},
+        {"Ports", PortsForList(record["NetworkSettings"])},
         {"Labels", container_labels},
         {"State", status},
         {"Status", StatusText(state)},

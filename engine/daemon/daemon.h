@@ -69,6 +69,9 @@ struct ExecInstance {
   uint32_t pid = 0;
 };
 
+// kInvalidArgument for HostConfig.PortBindings Docker refuses ("invalid port specification").
+absl::Status ValidatePortBindings(const nlohmann::json& host_config);
+
 struct WaitResult {
   int64_t status_code = 0;
   std::string error;

@@ -118,6 +118,24 @@ setup() { dropin_setup; }
   assert_eq "$output" ""
 }
 
+@test "published ports: -p 127.0.0.1:PORT:80 answers on 127.0.0.1, a taken port is refused, mappings go with the container" {
+  local port=$((18000 + RANDOM % 1000))
+  dk run -d --name pub -p "127.0.0.1:$port:80" "$IMG" sh -c 'echo hello-published >/tmp/index.html; httpd -f -p 80 -h /tmp' >/dev/null
+  wait_for_value 10 "httpd behind 127.0.0.1:$port" hello-published curl -s --max-time 2 "http://127.0.0.1:$port/index.html"
+  run dk ps --format '{{.Names}} {{.Ports}}'
+  assert_output_contains "pub 127.0.0.1:$port->80/tcp"
+  run dk run -d --name pub2 -p "127.0.0.1:$port:80" "$IMG" true
+  assert_failure
+  assert_output_contains "port is already allocated"
+  dk run -d --name pub3 -p 80 "$IMG" sleep 300 >/dev/null
+  run dk port pub3
+  assert_output_matches "^80/tcp -> 0.0.0.0:[0-9]+$"
+  dk rm -f pub pub2 pub3 >/dev/null
+  run nft list map ip "liman-$ENGINE_BRIDGE" tcp_ports
+  assert_output_not_contains "$port"
+  ! curl -s --max-time 2 "http://127.0.0.1:$port/index.html" || fail "port $port still answers"
+}
+
 @test "run -d, ps, logs -f, inspect State.Pid, top, stop, restart, kill, rm" {
   run dk run -d --name web --network none "$IMG" sh -c 'trap "echo bye; exit 9" TERM; i=0; while true; do echo line $i; i=$((i+1)); sleep 0.1; done'
   assert_success
