@@ -226,19 +226,34 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
   config["Image"] = image_ref;
 
   {
+    // The name is reserved from here until the record is stored (or the create fails), so two
+    // creates running side by side cannot both take it.
     std::lock_guard lock(mu_);
-    if (name.empty()) {
-      do name = "/" + RandomName();
-      while (FindLocked(name).ok());
-    } else {
+    auto taken = [&](const std::string& candidate) {
+      if (reserved_names_.count(candidate)) return true;
       for (const auto& [other_id, other] : containers_)
-        if (other->name == name)
-          return absl::AlreadyExistsError(fmt::format(
-              "Conflict. The container name \"{}\" is already in use by container \"{}\". You have to remove (or "
-              "rename) that container to be able to reuse that name.",
-              name, other_id));
+        if (other->name == candidate) return true;
+      return false;
+    };
+    if (name.empty()) {
+      // As moby's namesgenerator: a digit is appended once plain names keep colliding.
+      for (int attempt = 0; name.empty() || taken(name); ++attempt)
+        name = "/" + RandomName() + (attempt < 5 ? "" : std::to_string(attempt));
+    } else if (taken(name)) {
+      std::string holder = "a container being created";
+      for (const auto& [other_id, other] : containers_)
+        if (other->name == name) holder = other_id;
+      return absl::AlreadyExistsError(fmt::format(
+          "Conflict. The container name \"{}\" is already in use by container \"{}\". You have to remove (or "
+          "rename) that container to be able to reuse that name.",
+          name, holder));
     }
+    reserved_names_.insert(name);
   }
+  auto release_name = absl::MakeCleanup([&] {
+    std::lock_guard lock(mu_);
+    reserved_names_.erase(name);
+  });
 
   std::string dir = ContainerDir(id);
   LIMAN_RETURN_IF_ERROR(MkdirAll(dir, 0710));
@@ -329,7 +344,9 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
         {"SandboxKey", ""},
         {"Networks", json::object({{network_mode, {{"NetworkID", network_mode}, {"IPAddress", ""}}}})}}},
   };
+  std::move(release_name).Cancel();
   std::lock_guard lock(mu_);
+  reserved_names_.erase(name);  // in the same critical section as the record that takes it over
   absl::Status inserted = store_->Insert(StoredContainer{id, name, container->record});
   if (!inserted.ok()) {
     (void)ctr::DeleteContainerAndSnapshot(*client_, id);

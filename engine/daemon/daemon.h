@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -210,6 +211,7 @@ class Daemon {
   std::map<std::string, std::shared_ptr<Container>> containers_;
   std::map<std::string, std::shared_ptr<ExecInstance>> execs_;
   std::map<std::string, nlohmann::json> volumes_;
+  std::set<std::string> reserved_names_;  // names of containers being created
   bool stopping_ = false;
 };
 
