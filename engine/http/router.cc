@@ -111,7 +111,16 @@ void Router::Handle(Exchange& exchange) const {
     std::map<std::string, std::string> params;
     if (!Match(route.segments, 0, segments, 0, params)) continue;
     Call call{request, exchange.response, exchange.leftover, std::move(params), minor};
-    absl::Status status = route.handler(call);
+    absl::Status status;
+    // A field of the wrong type in a request body surfaces as a json type error deep in a
+    // handler: it is the client's mistake (Docker's 400), and must never end the daemon.
+    try {
+      status = route.handler(call);
+    } catch (const nlohmann::json::exception& error) {
+      status = absl::InvalidArgumentError(fmt::format("invalid request: {}", error.what()));
+    } catch (const std::exception& error) {
+      status = absl::InternalError(fmt::format("{} {}: {}", request.method, request.path, error.what()));
+    }
     if (!status.ok() && !exchange.response.replied())
       ReplyError(exchange.response, HttpStatusFor(status.code()), std::string(status.message()));
     return;

@@ -74,6 +74,19 @@ TEST_CASE("versions outside 1.24..1.41 are refused as dockerd does") {
   CHECK(Dispatch(router, "GET", "/v1.x/version").wire.rfind("HTTP/1.1 400", 0) == 0);
 }
 
+TEST_CASE("a handler's json type error is a 400, not the end of the daemon") {
+  Router router;
+  router.Add("POST", "/containers/create", [](Call& call) {
+    nlohmann::json body = {{"HostConfig", {{"NetworkMode", 5}}}};
+    std::string mode = body["HostConfig"].value("NetworkMode", "default");  // throws type_error
+    call.Json(201, mode);
+    return absl::OkStatus();
+  });
+  Result result = Dispatch(router, "POST", "/v1.41/containers/create");
+  CHECK(result.wire.rfind("HTTP/1.1 400", 0) == 0);
+  CHECK(result.wire.find("invalid request: [json.exception.type_error") != std::string::npos);
+}
+
 TEST_CASE("status codes follow Docker's error classes") {
   CHECK(HttpStatusFor(absl::StatusCode::kNotFound) == 404);
   CHECK(HttpStatusFor(absl::StatusCode::kAlreadyExists) == 409);

@@ -277,6 +277,8 @@ setup() { dropin_setup; }
   assert_output_contains "No such container: nothing-here"
   run api POST /v1.41/containers/create '{"Image": 5}'
   assert_output_contains "400 "
+  run api POST /v1.41/containers/create "{\"Image\":\"$IMG\",\"HostConfig\":{\"NetworkMode\":5,\"Binds\":7}}"
+  assert_output_contains '400 {"message":"invalid request:'
   run api POST /v1.41/containers/create '{not json'
   assert_output_contains '400 {"message":"invalid JSON'
   run api POST '/v1.41/containers/create?name=../../etc' "{\"Image\":\"$IMG\"}"
