@@ -23,6 +23,7 @@
 #include "ctl/liman-ctr/signals.h"
 #include "engine/daemon/daemon.h"
 #include "engine/daemon/docker_spec.h"
+#include "engine/daemon/random_id.h"
 #include "fmt/format.h"
 
 namespace liman::engine {
@@ -34,13 +35,6 @@ using nlohmann::json;
 namespace {
 
 constexpr char kZeroTime[] = "0001-01-01T00:00:00Z";
-
-std::string RandomHex(size_t bytes) {
-  std::random_device random;
-  std::string out;
-  for (size_t i = 0; i < bytes; ++i) out += fmt::format("{:02x}", random() & 0xff);
-  return out;
-}
 
 // Docker's namesgenerator, shortened: adjective_scientist.
 std::string RandomName() {
@@ -210,7 +204,7 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
     return image.status();
   }
 
-  std::string id = RandomHex(32);
+  std::string id = RandomHexId();
   json config = body;
   config.erase("HostConfig");
   config.erase("NetworkingConfig");

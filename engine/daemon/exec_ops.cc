@@ -16,6 +16,7 @@
 #include "ctl/liman-ctr/stdio.h"
 #include "engine/daemon/daemon.h"
 #include "engine/daemon/docker_spec.h"
+#include "engine/daemon/random_id.h"
 #include "engine/daemon/stream_frame.h"
 #include "fmt/format.h"
 
@@ -27,18 +28,6 @@ using nlohmann::json;
 namespace {
 
 constexpr char kProcessTypeUrl[] = "types.containerd.io/opencontainers/runtime-spec/1/Process";
-
-std::string NewExecId() {
-  std::string id;
-  FILE* random = std::fopen("/dev/urandom", "rb");
-  unsigned char bytes[32] = {};
-  if (random != nullptr) {
-    (void)std::fread(bytes, 1, sizeof bytes, random);
-    std::fclose(random);
-  }
-  for (unsigned char byte : bytes) id += fmt::format("{:02x}", byte);
-  return id;
-}
 
 }  // namespace
 
@@ -55,7 +44,7 @@ absl::StatusOr<std::string> Daemon::CreateExec(const std::string& container_ref,
   if (container->record["State"].value("Paused", false))
     return absl::FailedPreconditionError(fmt::format("Container {} is paused, unpause the container before exec", container->id));
   auto exec = std::make_shared<ExecInstance>();
-  exec->id = NewExecId();
+  exec->id = RandomHexId();
   exec->container_id = container->id;
   exec->config = body;
   execs_[exec->id] = exec;

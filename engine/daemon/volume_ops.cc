@@ -8,6 +8,7 @@
 #include "common/file_util.h"
 #include "common/status.h"
 #include "engine/daemon/daemon.h"
+#include "engine/daemon/random_id.h"
 #include "fmt/format.h"
 
 namespace liman::engine {
@@ -28,18 +29,6 @@ absl::Status ValidateVolumeName(const std::string& name) {
   return absl::OkStatus();
 }
 
-std::string RandomVolumeName() {
-  std::string name;
-  FILE* random = std::fopen("/dev/urandom", "rb");
-  unsigned char bytes[32] = {};
-  if (random != nullptr) {
-    (void)std::fread(bytes, 1, sizeof bytes, random);
-    std::fclose(random);
-  }
-  for (unsigned char byte : bytes) name += fmt::format("{:02x}", byte);
-  return name;
-}
-
 }  // namespace
 
 absl::Status Daemon::LoadVolumes() {
@@ -55,7 +44,7 @@ absl::Status Daemon::LoadVolumes() {
 }
 
 absl::StatusOr<json> Daemon::EnsureVolumeLocked(const std::string& requested, const json& labels, bool anonymous) {
-  std::string name = requested.empty() ? RandomVolumeName() : requested;
+  std::string name = requested.empty() ? RandomHexId() : requested;
   LIMAN_RETURN_IF_ERROR(ValidateVolumeName(name));
   if (auto found = volumes_.find(name); found != volumes_.end()) return found->second;
   std::string dir = options_.data_root + "/volumes/" + name;
