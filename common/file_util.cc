@@ -1,5 +1,7 @@
 #include "common/file_util.h"
 
+#include <poll.h>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,6 +15,21 @@
 #include "common/unique_fd.h"
 
 namespace liman {
+
+bool WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      struct pollfd writable = {fd, POLLOUT, 0};
+      poll(&writable, 1, -1);
+      continue;
+    }
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
 
 absl::StatusOr<std::string> ReadFileAt(int dirfd, const std::string& name) {
   UniqueFd fd(openat(dirfd, name.c_str(), O_RDONLY | O_CLOEXEC));

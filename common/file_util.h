@@ -12,6 +12,10 @@
 
 namespace liman {
 
+// write(2) until all of `data` is written: EINTR is retried, EAGAIN (a non-blocking descriptor
+// shared with another program) waits until writable. False when the descriptor fails (EPIPE…).
+bool WriteAll(int fd, std::string_view data);
+
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 // Reads `name` relative to the directory fd `dirfd` (AT_FDCWD for plain paths).
 absl::StatusOr<std::string> ReadFileAt(int dirfd, const std::string& name);

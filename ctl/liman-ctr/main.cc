@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "common/file_util.h"
 #include "common/status.h"
 #include "ctl/liman-ctr/command.h"
 #include "ctl/liman-ctr/process.h"
@@ -15,12 +16,7 @@
 namespace liman::ctr {
 
 void WriteOut(std::string_view text) {
-  while (!text.empty()) {
-    ssize_t n = write(STDOUT_FILENO, text.data(), text.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) _exit(1);  // stdout gone (a closed pipe): nothing left to tell anyone
-    text.remove_prefix(n);
-  }
+  if (!WriteAll(STDOUT_FILENO, text)) _exit(1);  // stdout gone (a closed pipe): nothing left to tell anyone
 }
 
 namespace {

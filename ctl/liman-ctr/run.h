@@ -7,6 +7,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "ctl/liman-ctr/command_split.h"
+
 #include "absl/status/statusor.h"
 #include "ctl/liman-ctr/client.h"
 #include "containerd/services/containers/v1/containers.pb.h"
@@ -67,13 +69,6 @@ struct ContainerCreateOptions {
 // Adds the flags and positionals of ContainerCreateOptions to `command` (IMAGE ID [CMD...]).
 void AddContainerCreateFlags(CLI::App* command, ContainerCreateOptions& options);
 
-// Marks `command` as taking a process's command line after `positionals` words of its own
-// (run: IMAGE ID; tasks exec: ID).
-void TakesCommandAfter(CLI::App* command, int positionals);
-// CLI11 would read a word of the container's command that looks like one of our options
-// (`run IMAGE ID ls -t`) as ours. This walks the arguments (without argv[0]) the way CLI11
-// will, and puts a "--" in front of the command of a command marked by TakesCommandAfter.
-std::vector<std::string> SeparateCommand(const CLI::App& app, std::vector<std::string> args);
 
 // ctr's container creation: the image's config for the platform, a snapshot prepared on the
 // image's top chain id (key = id), the spec (spec.h), the container record; under a lease until

@@ -20,25 +20,6 @@ absl::Status MakeFifo(const std::string& path) {
   return absl::OkStatus();
 }
 
-bool WriteAll(int fd, const char* data, size_t size) {
-  while (size > 0) {
-    ssize_t n = write(fd, data, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) {
-      // Our stdout may be non-blocking (shared with another program): wait until writable.
-      fd_set set;
-      FD_ZERO(&set);
-      FD_SET(fd, &set);
-      select(fd + 1, nullptr, &set, nullptr, nullptr);
-      continue;
-    }
-    if (n <= 0) return false;
-    data += n;
-    size -= n;
-  }
-  return true;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<FifoSet>> FifoSet::Create(const std::string& parent, const std::string& id,
@@ -61,29 +42,6 @@ absl::StatusOr<std::unique_ptr<FifoSet>> FifoSet::Create(const std::string& pare
 
 FifoSet::~FifoSet() {
   if (!dir_.empty()) (void)RemoveAll(dir_);
-}
-
-absl::StatusOr<std::unique_ptr<RawTerminal>> RawTerminal::Enter() {
-  std::unique_ptr<RawTerminal> raw(new RawTerminal());
-  if (!isatty(STDIN_FILENO)) return raw;
-  if (tcgetattr(STDIN_FILENO, &raw->saved_) != 0) return ErrnoError("tcgetattr stdin");
-  struct termios mode = raw->saved_;
-  cfmakeraw(&mode);
-  if (tcsetattr(STDIN_FILENO, TCSANOW, &mode) != 0) return ErrnoError("tcsetattr stdin");
-  raw->active_ = true;
-  return raw;
-}
-
-RawTerminal::~RawTerminal() {
-  if (active_) tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
-}
-
-std::optional<std::pair<unsigned, unsigned>> RawTerminal::Size() {
-  struct winsize size;
-  for (int fd : {STDIN_FILENO, STDOUT_FILENO})
-    if (ioctl(fd, TIOCGWINSZ, &size) == 0 && size.ws_col > 0)
-      return std::pair<unsigned, unsigned>{size.ws_col, size.ws_row};
-  return std::nullopt;
 }
 
 absl::StatusOr<std::unique_ptr<AttachedIo>> AttachedIo::OpenOutputs(const FifoSet& fifos) {
@@ -123,7 +81,7 @@ absl::Status AttachedIo::StartStdin(const FifoSet& fifos, std::function<void()> 
         std::lock_guard<std::mutex> lock(state->mu);
         if (state->detached) return;
       }
-      if (!WriteAll(fifo.get(), buffer, n)) break;  // EPIPE: the process is gone
+      if (!WriteAll(fifo.get(), std::string_view(buffer, static_cast<size_t>(n)))) break;  // EPIPE: the process is gone
     }
     fifo.reset();
     std::lock_guard<std::mutex> lock(state->mu);
@@ -145,7 +103,7 @@ bool AttachedIo::Pump(int fd, int out) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return true;
     if (n <= 0) return false;
-    if (!WriteAll(out, buffer, n)) return false;
+    if (!WriteAll(out, std::string_view(buffer, static_cast<size_t>(n)))) return false;
     if (static_cast<size_t>(n) < sizeof buffer) return true;
   }
 }

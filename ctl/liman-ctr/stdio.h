@@ -3,7 +3,6 @@
 // copying between our stdin/stdout/stderr and the FIFOs.
 #pragma once
 
-#include <termios.h>
 
 #include <atomic>
 #include <functional>
@@ -13,6 +12,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/terminal.h"
 #include "common/unique_fd.h"
 
 namespace liman::ctr {
@@ -38,20 +38,6 @@ class FifoSet {
  private:
   FifoSet() = default;
   std::string dir_, stdin_, stdout_, stderr_;
-};
-
-// Our terminal (stdin) in raw mode while it lives (cfmakeraw(3)); a no-op when stdin is no tty.
-class RawTerminal {
- public:
-  static absl::StatusOr<std::unique_ptr<RawTerminal>> Enter();
-  ~RawTerminal();
-  // The window size of our terminal, if stdin (or stdout) is one.
-  static std::optional<std::pair<unsigned, unsigned>> Size();  // {width, height}
-
- private:
-  RawTerminal() = default;
-  bool active_ = false;
-  struct termios saved_ {};
 };
 
 // The manager's ends of the FIFOs. The output ends are opened before the task is created

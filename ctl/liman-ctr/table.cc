@@ -112,8 +112,14 @@ void TabWriter::WriteLines(size_t line0, size_t line1, const std::vector<int>& w
   }
 }
 
-std::string HumanSize(double bytes) {
-  return CustomSize("%.4g", bytes, 1000.0, {"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"});
+std::string HumanSize(double bytes) { return HumanSizeWithPrecision(bytes, 4); }
+
+std::string HumanSizeWithPrecision(double bytes, int precision) {
+  return CustomSize(fmt::format("%.{}g", precision).c_str(), bytes, 1000.0, {"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"});
+}
+
+std::string BytesSize(double bytes) {
+  return CustomSize("%.4g", bytes, 1024.0, {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"});
 }
 
 std::string HumanBytes(int64_t bytes) {

@@ -41,6 +41,10 @@ class TabWriter {
 
 // docker/go-units HumanSize: decimal units, 4 significant digits ("1.234MB", "512B").
 std::string HumanSize(double bytes);
+// HumanSizeWithPrecision: the same with `precision` significant digits (docker images: 3).
+std::string HumanSizeWithPrecision(double bytes, int precision);
+// docker/go-units BytesSize: binary units, 4 significant digits ("1.5MiB", "64MiB").
+std::string BytesSize(double bytes);
 // containerd's progress.Bytes: binary units, one decimal ("2.1 MiB", "512.0 B").
 std::string HumanBytes(int64_t bytes);
 // docker/go-units HumanDuration ("Less than a second", "5 minutes", "About an hour", "3 days").

@@ -6,13 +6,14 @@
 #include <string>
 #include <string_view>
 
+#include "common/unix_socket.h"
+
 namespace liman::engine {
 
 enum class StreamId : char { kStdout = 1, kStderr = 2, kSystem = 3 };
 
 std::string StreamFrame(StreamId stream, std::string_view data);
 
-// send(2) until everything is written; false when the peer is gone (no SIGPIPE).
-bool SendAll(int fd, std::string_view data);
+using liman::SendAll;  // common/unix_socket.h
 
 }  // namespace liman::engine

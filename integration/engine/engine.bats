@@ -291,6 +291,111 @@ setup() { dropin_setup; }
   assert_output_contains '404 {"message":"No such image: busybox:nope"}'
 }
 
+@test "the liman CLI: docker's commands, tables and exit codes against limand" {
+  run lm version
+  assert_success
+  assert_output_contains "API version:       1.41"
+  assert_output_contains "Server:"
+  run lm info
+  assert_output_contains "Live Restore Enabled: true"
+  assert_output_contains "Logging Driver: json-file"
+
+  run lm pull "$REGISTRY/liman/hello:1"
+  assert_success
+  assert_output_contains "1: Pulling from liman/hello"
+  assert_output_contains "Pull complete"
+  assert_output_contains "Status: Downloaded newer image for $REGISTRY/liman/hello:1"
+  assert_eq "$(tail -n 1 <<<"$output")" "$REGISTRY/liman/hello:1"
+  run lm pull "$REGISTRY/liman/nothere:1"
+  assert_failure
+  assert_output_contains "manifest unknown"
+  run lm tag "$REGISTRY/liman/hello:1" lm/hello:v3
+  assert_success
+  run lm images
+  assert_output_matches "^REPOSITORY +TAG +IMAGE ID +CREATED +SIZE$"
+  assert_output_matches "lm/hello +v3 +[0-9a-f]{12} "
+  run lm rmi lm/hello:v3
+  assert_eq "$output" "Untagged: lm/hello:v3"
+  run lm rmi "$REGISTRY/liman/hello:1"
+  assert_output_contains "Deleted: sha256:"
+
+  # run: exit codes, -e, --name, stdout and stderr apart; 125 for its own failures, 127 for a
+  # missing command
+  run lm run --rm --network none -e GREETING=hi --name lmrun "$IMG" sh -c 'echo "out $GREETING $(hostname)"; exit 3'
+  assert_status 3
+  assert_output_contains "out hi"
+  [ "$(lm run --rm --network none "$IMG" sh -c 'echo err >&2' 2>/dev/null)" = "" ] || fail "stderr came out on stdout"
+  run -127 lm run --rm --network none "$IMG" nosuchcmd
+  assert_output_contains "executable file not found"
+  run -125 lm run --rm --network none "$REGISTRY/liman/nothere:1" true
+  assert_output_contains "Unable to find image"
+  run -125 lm run --no-such-flag "$IMG"
+  run -125 lm run --rm --network none -p 99999:80 "$IMG" true
+  assert_output_contains 'invalid argument "99999:80" for "-p, --publish" flag'
+
+  # a published port, ps's table, port, logs -f to the end, exec -it, inspect, top, stats
+  local port=$((RANDOM % 1000 + 19000))
+  lm run -d --name lmweb -p "127.0.0.1:$port:80" "$IMG" sh -c \
+    'echo hello-liman >/tmp/index.html; httpd -p 80 -h /tmp; for i in 1 2 3; do echo tick $i; sleep 0.2; done; sleep 300' >/dev/null
+  wait_for_value 10 "the published port" hello-liman curl -s "http://127.0.0.1:$port/index.html"
+  run lm ps
+  assert_output_matches "^CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES$"
+  assert_output_matches "^[0-9a-f]{12} +.*Up .* +127.0.0.1:$port->80/tcp +lmweb$"
+  run lm port lmweb
+  assert_eq "$output" "80/tcp -> 127.0.0.1:$port"
+  run lm inspect -f '{{.State.Running}} {{.Name}} {{json .Config.Cmd}}' lmweb
+  assert_output_contains 'true /lmweb ["sh","-c",'
+  [ "$(lm inspect lmweb | jq -r '.[0].State.Pid')" -gt 1 ] || fail "no host pid in inspect"
+  run lm top lmweb
+  assert_output_matches "^UID +PID +PPID +C +STIME +TTY +TIME +CMD"
+  assert_output_contains "httpd -p 80 -h /tmp"
+  run lm stats --no-stream lmweb
+  assert_output_matches "^CONTAINER ID +NAME +CPU % +MEM USAGE / LIMIT +MEM % +NET I/O +BLOCK I/O +PIDS$"
+  assert_output_matches " lmweb +[0-9.]+% "
+  wait_for_value 10 "the third tick" "tick 3" bash -c "LIMAN_HOST=unix://$ENGINE_SOCK $LIMAN_CLI logs --tail 1 lmweb"
+  run script -eqc "LIMAN_HOST=unix://$ENGINE_SOCK $LIMAN_CLI exec -it lmweb sh -c 'tty; exit 6'" /dev/null </dev/null
+  assert_status 6
+  assert_output_contains "/dev/pts/"
+  run lm exec lmweb sh -c 'exit 4'
+  assert_status 4
+  run lm exec nothere true
+  assert_status 1
+  assert_output_contains "No such container: nothere"
+
+  # stop, restart, kill, rm; logs -f ends with the container
+  run lm stop -t 1 lmweb
+  assert_eq "$output" "lmweb"
+  run lm ps -a --filter status=exited --format '{{.Names}} {{.Status}}'
+  assert_output_contains "lmweb Exited (137)"
+  run lm restart lmweb
+  assert_success
+  assert_eq "$(lm inspect -f '{{.State.Running}}' lmweb)" "true"
+  run lm kill lmweb
+  assert_eq "$output" "lmweb"
+  lm run -d --name lmshort --network none "$IMG" sh -c 'for i in 1 2 3; do echo short $i; sleep 0.3; done' >/dev/null
+  run lm logs -f lmshort
+  assert_output_contains "short 3"
+  run lm rm lmweb lmshort nothere
+  assert_status 1
+  assert_output_contains "No such container: nothere"
+  run lm ps -aq
+  assert_eq "$output" ""
+
+  # volumes
+  run lm volume create lmvol
+  assert_eq "$output" "lmvol"
+  run lm volume ls
+  assert_output_matches "^DRIVER +VOLUME NAME$"
+  assert_output_matches "^local +lmvol$"
+  lm run --rm --network none -v lmvol:/data "$IMG" sh -c 'echo kept >/data/f'
+  run lm run --rm --network none --mount type=volume,source=lmvol,target=/data,readonly "$IMG" sh -c 'cat /data/f; touch /data/g'
+  assert_failure
+  assert_output_contains "kept"
+  assert_output_contains "Read-only file system"
+  run lm volume rm lmvol
+  assert_eq "$output" "lmvol"
+}
+
 @test "live restore: 10 writers and a 1 MB/s writer run on through a 10 s outage of limand and liman-containerd; exits are kept" {
   local i
   for i in $(seq 1 10); do

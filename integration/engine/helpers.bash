@@ -4,8 +4,10 @@
 # ../containerd/helpers, then this file.
 #
 #   LIMAN_LIMAND   limand under test (default: $LIMAN_BIN/limand)
-#   DOCKER_CLIS    the docker clients to drive it with (default: Debian's /usr/bin/docker 20.10
-#                  and /usr/local/bin/docker when the machine has a newer one)
+#   DOCKER_CLIS    the docker clients to drive it with (default: Debian's /usr/bin/docker 20.10,
+#                  /usr/local/bin/docker when the machine has a newer one, and our own liman,
+#                  which reads DOCKER_HOST as docker does)
+#   LIMAN_CLI      the liman CLI under test (default: $LIMAN_BIN/liman)
 #
 # limand keeps everything in $DROPIN_TMP/limand (data root, exec root, API socket), uses the
 # manager namespace $DROPIN_TAG-engine and puts containers under the cgroup /$DROPIN_TAG/engine,
@@ -13,10 +15,12 @@
 # subnet of this run's own (removed with its nftables table in teardown, even on failure).
 
 LIMAN_LIMAND="${LIMAN_LIMAND:-${LIMAN_BIN:-/nonexistent}/limand}"
+LIMAN_CLI="${LIMAN_CLI:-${LIMAN_BIN:-/nonexistent}/liman}"
 if [ -z "${DOCKER_CLIS:-}" ]; then
   DOCKER_CLIS=""
   [ -x /usr/bin/docker ] && DOCKER_CLIS="/usr/bin/docker"
   [ -x /usr/local/bin/docker ] && DOCKER_CLIS="$DOCKER_CLIS /usr/local/bin/docker"
+  [ -x "$LIMAN_CLI" ] && DOCKER_CLIS="$DOCKER_CLIS $LIMAN_CLI"
 fi
 
 engine_setup_file() {
@@ -24,6 +28,7 @@ engine_setup_file() {
   [ -z "${DROPIN_SKIP:-}" ] || return 0
   [ -x "$LIMAN_LIMAND" ] || fail "limand not found: $LIMAN_LIMAND (set LIMAN_LIMAND or LIMAN_BIN)"
   [ -n "$DOCKER_CLIS" ] || fail "no docker client (.ci/install-deps installs docker.io)"
+  [ -x "$LIMAN_CLI" ] || fail "liman not found: $LIMAN_CLI (set LIMAN_CLI or LIMAN_BIN)"
   export ENGINE_DIR="$DROPIN_TMP/limand"
   export ENGINE_SOCK="$ENGINE_DIR/run/liman.sock"
   export ENGINE_NS="$DROPIN_TAG-engine"
@@ -76,5 +81,7 @@ api() {
   code="$(curl "${args[@]}" "http://d$path")"
   echo "$code $(cat "$DROPIN_TMP/api-body")"
 }
+# lm ARGS...: the liman CLI against limand (LIMAN_HOST).
+lm() { LIMAN_HOST="unix://$ENGINE_SOCK" timeout --kill-after=5 "${DK_TIMEOUT:-120}" "$LIMAN_CLI" "$@"; }
 # state ID FIELD: a .State field of `docker inspect`.
 state() { dk inspect -f "{{.State.$2}}" "$1"; }

@@ -1,0 +1,143 @@
+// Image commands: pull (with progress), images, rmi, tag, image inspect.
+#include <cstdio>
+#include <set>
+
+#include "absl/time/time.h"
+#include "common/status.h"
+#include "ctl/liman-ctr/table.h"
+#include "ctl/liman/cli.h"
+#include "ctl/liman/format.h"
+#include "ctl/liman/pull_progress.h"
+#include "fmt/format.h"
+
+namespace liman::cli {
+
+using nlohmann::json;
+
+namespace {
+
+struct PullOptions {
+  bool quiet = false;
+  std::string name;
+};
+
+absl::StatusOr<int> Pull(EngineClient& client, const PullOptions& options) {
+  ImageReference reference = ParseImageReference(options.name);
+  if (reference.tag_defaulted && !options.quiet) WriteOut("Using default tag: latest\n");
+  fflush(stdout);
+  LIMAN_RETURN_IF_ERROR(PullImage(client, reference, stdout, options.quiet));
+  WriteOut(reference.String() + "\n");
+  return 0;
+}
+
+struct ImagesOptions {
+  bool all = false, quiet = false, no_trunc = false, digests = false;
+  std::string format;
+  std::vector<std::string> filters;
+  std::string reference;
+};
+
+absl::StatusOr<int> Images(EngineClient& client, const ImagesOptions& options) {
+  std::vector<std::string> filter_words = options.filters;
+  if (!options.reference.empty()) filter_words.push_back("reference=" + options.reference);
+  LIMAN_ASSIGN_OR_RETURN(std::string filters, FiltersQuery(filter_words));
+  std::string query = fmt::format("?all={}", options.all ? 1 : 0) + filters;
+  LIMAN_ASSIGN_OR_RETURN(json images, client.Call("GET", "/images/json" + query));
+  std::vector<json> rows;
+  for (const json& image : images) {
+    std::string id = image.value("Id", "");
+    if (id.rfind("sha256:", 0) == 0 && !options.no_trunc) id = id.substr(7, 12);
+    double created = image.value("Created", 0.0);
+    std::vector<std::string> tags;
+    if (image.contains("RepoTags") && image["RepoTags"].is_array())
+      for (const json& tag : image["RepoTags"]) tags.push_back(tag.get<std::string>());
+    if (tags.empty()) tags.push_back("<none>:<none>");
+    for (const std::string& tag : tags) {
+      size_t colon = tag.rfind(':');
+      rows.push_back({{"ID", id},
+                      {"Repository", tag.substr(0, colon)},
+                      {"Tag", colon == std::string::npos ? "<none>" : tag.substr(colon + 1)},
+                      {"Digest", "<none>"},
+                      {"CreatedSince", Ago(created)},
+                      {"CreatedAt", absl::FormatTime("%Y-%m-%d %H:%M:%S %z %Z", absl::FromUnixSeconds(static_cast<int64_t>(created)),
+                                                     absl::UTCTimeZone())},
+                      {"Size", ctr::HumanSizeWithPrecision(image.value("Size", 0.0), 3)}});
+    }
+  }
+  if (options.quiet) {
+    std::set<std::string> seen;
+    for (const json& row : rows)
+      if (seen.insert(row["ID"].get<std::string>()).second) WriteOut(row["ID"].get<std::string>() + "\n");
+    return 0;
+  }
+  LIMAN_ASSIGN_OR_RETURN(std::string text, FormatRows(options.format, "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}",
+                                                      rows, {{"ID", "IMAGE ID"}, {"CreatedSince", "CREATED"}, {"CreatedAt", "CREATED AT"}}));
+  WriteOut(text);
+  return 0;
+}
+
+struct RmiOptions {
+  bool force = false, no_prune = false;
+  std::vector<std::string> names;
+};
+
+struct TagOptions {
+  std::string source, target;
+};
+
+}  // namespace
+
+void AddImageCommands(CLI::App& app, CommandLine& line) {
+  auto pull = Options<PullOptions>();
+  CLI::App* pull_command = app.add_subcommand("pull", "Pull an image from a registry");
+  pull_command->add_flag("-q,--quiet", pull->quiet, "suppress verbose output");
+  pull_command->add_option("name", pull->name, "NAME[:TAG|@DIGEST]")->required();
+  OnRun(pull_command, line, [pull](EngineClient& client) { return Pull(client, *pull); });
+
+  auto images = Options<ImagesOptions>();
+  CLI::App* images_command = app.add_subcommand("images", "List images");
+  images_command->add_flag("-a,--all", images->all, "show all images (default hides intermediate images)");
+  images_command->add_flag("-q,--quiet", images->quiet, "only show image IDs");
+  images_command->add_flag("--no-trunc", images->no_trunc, "don't truncate output");
+  images_command->add_flag("--digests", images->digests, "show digests");
+  AddRepeated(images_command, "-f,--filter", images->filters, "filter output based on conditions provided");
+  images_command->add_option("--format", images->format, "pretty-print images using a Go template");
+  images_command->add_option("reference", images->reference, "[REPOSITORY[:TAG]]");
+  OnRun(images_command, line, [images](EngineClient& client) { return Images(client, *images); });
+
+  auto rmi = Options<RmiOptions>();
+  CLI::App* rmi_command = app.add_subcommand("rmi", "Remove one or more images");
+  rmi_command->add_flag("-f,--force", rmi->force, "force removal of the image");
+  rmi_command->add_flag("--no-prune", rmi->no_prune, "do not delete untagged parents");
+  rmi_command->add_option("images", rmi->names, "IMAGE...")->required();
+  OnRun(rmi_command, line, [rmi](EngineClient& client) -> absl::StatusOr<int> {
+    return ForEachName(rmi->names, [&](const std::string& name) -> absl::Status {
+      LIMAN_ASSIGN_OR_RETURN(json deleted, client.Call("DELETE", fmt::format("/images/{}?force={}&noprune={}", QueryEscape(name),
+                                                                              rmi->force ? 1 : 0, rmi->no_prune ? 1 : 0)));
+      for (const json& item : deleted) {
+        if (item.contains("Untagged")) WriteOut(fmt::format("Untagged: {}\n", item["Untagged"].get<std::string>()));
+        if (item.contains("Deleted")) WriteOut(fmt::format("Deleted: {}\n", item["Deleted"].get<std::string>()));
+      }
+      return absl::OkStatus();
+    });
+  });
+
+  auto tag = Options<TagOptions>();
+  CLI::App* tag_command = app.add_subcommand("tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE");
+  tag_command->add_option("source", tag->source, "SOURCE_IMAGE[:TAG]")->required();
+  tag_command->add_option("target", tag->target, "TARGET_IMAGE[:TAG]")->required();
+  OnRun(tag_command, line, [tag](EngineClient& client) -> absl::StatusOr<int> {
+    ImageReference target = ParseImageReference(tag->target);
+    if (!target.digest.empty()) return absl::InvalidArgumentError("refusing to create a tag with a digest reference");
+    LIMAN_RETURN_IF_ERROR(client.Call("POST", fmt::format("/images/{}/tag?repo={}&tag={}", QueryEscape(tag->source),
+                                                          QueryEscape(target.name), QueryEscape(target.tag)))
+                              .status());
+    return 0;
+  });
+
+  CLI::App* image_group = app.add_subcommand("image", "Manage images");
+  image_group->require_subcommand(1);
+  AddInspectCommand(image_group, line, "image", "Display detailed information on one or more images");
+}
+
+}  // namespace liman::cli

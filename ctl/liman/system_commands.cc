@@ -1,0 +1,125 @@
+// version and info: the client's and the daemon's, as docker prints them.
+#include <sys/utsname.h>
+
+#include "common/status.h"
+#include "ctl/liman-ctr/table.h"
+#include "ctl/liman/cli.h"
+#include "ctl/liman/format.h"
+#include "fmt/format.h"
+
+namespace liman::cli {
+
+using nlohmann::json;
+
+namespace {
+
+// Go's GOARCH for the machine.
+std::string GoArch() {
+  struct utsname name {};
+  uname(&name);
+  std::string machine = name.machine;
+  if (machine == "x86_64") return "amd64";
+  if (machine == "aarch64") return "arm64";
+  return machine;
+}
+
+// The field names docker's version template sees (Go struct fields, not the JSON keys).
+json TemplateVersion(const json& server) {
+  json out = server;
+  out["APIVersion"] = server.value("ApiVersion", "");
+  return out;
+}
+
+std::string Field(const json& object, const char* key) {
+  if (!object.contains(key)) return "";
+  return GoPrint(object[key]);
+}
+
+}  // namespace
+
+void AddSystemCommands(CLI::App& app, CommandLine& line) {
+  auto version_format = Options<std::string>();
+  CLI::App* version = app.add_subcommand("version", "Show the liman version information");
+  version->add_option("-f,--format", *version_format, "format the output using the given Go template");
+  OnRun(version, line, [version_format](EngineClient& client) -> absl::StatusOr<int> {
+    json client_info = {{"Platform", {{"Name", ""}}},
+                        {"Version", LIMAN_VERSION},
+                        {"ApiVersion", kApiVersion},
+                        {"APIVersion", kApiVersion},
+                        {"DefaultAPIVersion", kApiVersion},
+                        {"GitCommit", ""},
+                        {"GoVersion", "n/a (C++)"},
+                        {"Os", "linux"},
+                        {"Arch", GoArch()},
+                        {"BuildTime", __DATE__ " " __TIME__},
+                        {"Context", "default"},
+                        {"Experimental", true}};
+    absl::StatusOr<json> server = client.Call("GET", "/version");
+    json data = {{"Client", client_info}, {"Server", server.ok() ? TemplateVersion(*server) : json(nullptr)}};
+    if (!version_format->empty()) {
+      LIMAN_ASSIGN_OR_RETURN(GoTemplate tmpl, GoTemplate::Parse(*version_format));
+      LIMAN_ASSIGN_OR_RETURN(std::string text, tmpl.Render(data));
+      WriteOut(text + "\n");
+      return server.ok() ? 0 : (PrintError(server.status()), 1);
+    }
+    std::string text = fmt::format(
+        "Client:\n Version:           {}\n API version:       {}\n Go version:        {}\n Built:             {}\n"
+        " OS/Arch:           linux/{}\n Context:           default\n",
+        LIMAN_VERSION, kApiVersion, "n/a (C++)", client_info["BuildTime"].get<std::string>(), GoArch());
+    if (server.ok()) {
+      const json& s = *server;
+      text += fmt::format(
+          "\nServer:\n Engine:\n  Version:          {}\n  API version:      {} (minimum version {})\n"
+          "  Go version:       {}\n  Git commit:       {}\n  Built:            {}\n  OS/Arch:          {}/{}\n"
+          "  Experimental:     {}\n",
+          Field(s, "Version"), Field(s, "ApiVersion"), Field(s, "MinAPIVersion"), Field(s, "GoVersion"),
+          Field(s, "GitCommit"), Field(s, "BuildTime"), Field(s, "Os"), Field(s, "Arch"), Field(s, "Experimental"));
+      if (s.contains("Components") && s["Components"].is_array())
+        for (const json& component : s["Components"]) {
+          if (component.value("Name", "") == "Engine") continue;
+          text += fmt::format(" {}:\n  Version:          {}\n", component.value("Name", ""), component.value("Version", ""));
+          if (component.contains("Details") && component["Details"].is_object())
+            for (const auto& [key, value] : component["Details"].items())
+              text += fmt::format("  {:<18}{}\n", key + ":", GoPrint(value));
+        }
+    }
+    WriteOut(text);
+    if (!server.ok()) {
+      PrintError(server.status());
+      return 1;
+    }
+    return 0;
+  });
+
+  auto info_format = Options<std::string>();
+  CLI::App* info = app.add_subcommand("info", "Display system-wide information");
+  info->add_option("-f,--format", *info_format, "format the output using the given Go template");
+  OnRun(info, line, [info_format](EngineClient& client) -> absl::StatusOr<int> {
+    LIMAN_ASSIGN_OR_RETURN(json s, client.Call("GET", "/info"));
+    if (!info_format->empty()) {
+      LIMAN_ASSIGN_OR_RETURN(GoTemplate tmpl, GoTemplate::Parse(*info_format));
+      LIMAN_ASSIGN_OR_RETURN(std::string text, tmpl.Render(s));
+      WriteOut(text + "\n");
+      return 0;
+    }
+    std::string runtimes;
+    if (s.contains("Runtimes") && s["Runtimes"].is_object())
+      for (const auto& [name, unused] : s["Runtimes"].items()) runtimes += " " + name;
+    std::string text = fmt::format(
+        "Client:\n Context:    default\n Debug Mode: false\n\nServer:\n Containers: {}\n  Running: {}\n  Paused: {}\n"
+        "  Stopped: {}\n Images: {}\n Server Version: {}\n Storage Driver: {}\n Logging Driver: {}\n"
+        " Cgroup Driver: {}\n Cgroup Version: {}\n Runtimes:{}\n Default Runtime: {}\n Live Restore Enabled: {}\n"
+        " Kernel Version: {}\n Operating System: {}\n OSType: {}\n Architecture: {}\n CPUs: {}\n Total Memory: {}\n"
+        " Name: {}\n ID: {}\n Docker Root Dir: {}\n Debug Mode: {}\n",
+        Field(s, "Containers"), Field(s, "ContainersRunning"), Field(s, "ContainersPaused"), Field(s, "ContainersStopped"),
+        Field(s, "Images"), Field(s, "ServerVersion"), Field(s, "Driver"), Field(s, "LoggingDriver"),
+        Field(s, "CgroupDriver"), Field(s, "CgroupVersion"), runtimes, Field(s, "DefaultRuntime"),
+        Field(s, "LiveRestoreEnabled"), Field(s, "KernelVersion"), Field(s, "OperatingSystem"), Field(s, "OSType"),
+        Field(s, "Architecture"), Field(s, "NCPU"), ctr::BytesSize(s.value("MemTotal", 0.0)), Field(s, "Name"),
+        Field(s, "ID"), Field(s, "DockerRootDir"), Field(s, "Debug"));
+    WriteOut(text);
+    return 0;
+  });
+}
+
+}  // namespace liman::cli
