@@ -67,13 +67,7 @@ UniqueFd Dup(int fd) {
   return copy;
 }
 
-void WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = write(fd, data.data(), data.size());
-    REQUIRE(n > 0);
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-}
+void WriteOrFail(int fd, std::string_view data) { REQUIRE(liman::WriteAll(fd, data)); }
 
 // Appends what `fd` (non-blocking) has now to `out`; returns read(2)'s last result.
 ssize_t ReadAvailable(int fd, std::string* out) {
@@ -119,11 +113,11 @@ TEST_CASE("stdout and stderr go through pipes into one json-file log") {
   REQUIRE((*io)->Start().ok());
   CHECK((*io)->child_stdout() == -1);
 
-  WriteAll(out.get(), "hello\n");
+  WriteOrFail(out.get(), "hello\n");
   REQUIRE(RunUntil(*loop, [&] { return ReadOr(log).find("hello") != std::string::npos; }));
-  WriteAll(err.get(), "oops <&>\n");
+  WriteOrFail(err.get(), "oops <&>\n");
   REQUIRE(RunUntil(*loop, [&] { return ReadOr(log).find("oops") != std::string::npos; }));
-  WriteAll(out.get(), "no newline");
+  WriteOrFail(out.get(), "no newline");
   out.reset();
   err.reset();
   bool drained = false;
@@ -218,7 +212,7 @@ TEST_CASE("A process that exits while the FIFO is full: its last bytes wait, no 
   const std::string data = Pattern(150 * 1024);
   std::atomic<bool> written{false};
   std::thread writer([&] {
-    WriteAll(process_stdout.get(), data);
+    WriteOrFail(process_stdout.get(), data);
     process_stdout.reset();
     written = true;
   });
@@ -248,7 +242,7 @@ TEST_CASE("Output left in the FIFO when the process is done waits there for a la
   std::unique_ptr<ProcessIo>& io = fixture.io;
   UniqueFd& process_stdout = fixture.process_stdout;
   const std::string data = Pattern(10000);
-  WriteAll(process_stdout.get(), data);
+  WriteOrFail(process_stdout.get(), data);
   process_stdout.reset();
   bool drained = false;
   io->WhenDrained(absl::Seconds(10), [&] { drained = true; });
@@ -278,7 +272,7 @@ TEST_CASE("stdin: a client closing the FIFO is not EOF; CloseStdin delivers what
     // Does not block nor fail with ENXIO: the shim holds the FIFO open for reading.
     UniqueFd client(open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
     REQUIRE(client.valid());
-    WriteAll(client.get(), text);
+    WriteOrFail(client.get(), text);
   };
   std::string got;
   client_write("hello ");
@@ -340,14 +334,14 @@ TEST_CASE("A terminal: master from the console socket, output to the log, stdin 
   CHECK(size.ws_col == 100);
   CHECK(size.ws_row == 40);
 
-  WriteAll(slave.get(), "hi\n");
+  WriteOrFail(slave.get(), "hi\n");
   // ONLCR: the line discipline turns the process's \n into \r\n.
   REQUIRE(RunUntil(*loop, [&] { return ReadOr(log).find("{\"log\":\"hi\\r\\n\",\"stream\":\"stdout\"") != std::string::npos; }));
 
   {
     UniqueFd client(open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
     REQUIRE(client.valid());
-    WriteAll(client.get(), "abc\nxyz");
+    WriteOrFail(client.get(), "abc\nxyz");
   }
   std::string line;
   REQUIRE(RunUntil(*loop, [&] {
@@ -399,8 +393,8 @@ TEST_CASE("binary:// starts the logger with containerd's argv, env and fds 3, 4,
   UniqueFd out = Dup((*io)->child_stdout());
   UniqueFd err = Dup((*io)->child_stderr());
   REQUIRE((*io)->Start().ok());
-  WriteAll(out.get(), "to stdout\n");
-  WriteAll(err.get(), "to stderr\n");
+  WriteOrFail(out.get(), "to stdout\n");
+  WriteOrFail(err.get(), "to stderr\n");
   out.reset();
   err.reset();
   bool drained = false;
@@ -444,7 +438,7 @@ TEST_CASE("file:// appends raw bytes; WhenDrained gives up after the grace perio
   REQUIRE(io.ok());
   UniqueFd out = Dup((*io)->child_stdout());
   REQUIRE((*io)->Start().ok());
-  WriteAll(out.get(), "raw \x01 bytes");
+  WriteOrFail(out.get(), "raw \x01 bytes");
   REQUIRE(RunUntil(*loop, [&] { return ReadOr(file) == "before\nraw \x01 bytes"; }));
 
   // `out` stays open, as when the process left a child holding its stdout.

@@ -37,16 +37,6 @@ std::string Lower(std::string s) {
 
 std::string Digest(std::string_view data) { return "sha256:" + Sha256Hex(data); }
 
-bool WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
-
 }  // namespace
 
 TempDir::TempDir() {
