@@ -73,7 +73,7 @@ void AddSystemCommands(CLI::App& app, CommandLine& line) {
           "  Go version:       {}\n  Git commit:       {}\n  Built:            {}\n  OS/Arch:          {}/{}\n"
           "  Experimental:     {}\n",
           Field(s, "Version"), Field(s, "ApiVersion"), Field(s, "MinAPIVersion"), Field(s, "GoVersion"),
-          Field(s, "GitCommit"), Field(s, "BuildTime"), Field(s, "Os"), Field(s, "Arch"), Field(s, "Experimental"));
+          Field(s, "GitCommit"), Field(s, "BuildTime"), Field(s, "Os"), Field(s, "Arch"), s.value("Experimental", false));
       if (s.contains("Components") && s["Components"].is_array())
         for (const json& component : s["Components"]) {
           if (component.value("Name", "") == "Engine") continue;
