@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 
 #include "absl/strings/str_split.h"
 #include "common/status.h"
@@ -377,7 +378,24 @@ absl::StatusOr<json> CreateRequest(const RunFlags& flags) {
   host["Privileged"] = flags.privileged;
   host["CapAdd"] = flags.cap_add;
   host["CapDrop"] = flags.cap_drop;
-  host["SecurityOpt"] = flags.security_opts;
+  // As the docker CLI: a seccomp profile is sent as the file's JSON, not its path.
+  json security_opts = json::array();
+  for (const std::string& option : flags.security_opts) {
+    bool seccomp_file = (option.rfind("seccomp=", 0) == 0 || option.rfind("seccomp:", 0) == 0) &&
+                        option.substr(8) != "unconfined";
+    if (!seccomp_file) {
+      security_opts.push_back(option);
+      continue;
+    }
+    std::ifstream file(option.substr(8));
+    std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    if (!file) return InvalidFlag(option, "--security-opt", fmt::format("opening seccomp profile ({}) failed", option.substr(8)));
+    json profile = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (profile.is_discarded())
+      return InvalidFlag(option, "--security-opt", fmt::format("seccomp profile {} is not JSON", option.substr(8)));
+    security_opts.push_back("seccomp=" + profile.dump());
+  }
+  host["SecurityOpt"] = security_opts;
   host["ReadonlyRootfs"] = flags.read_only;
   host["GroupAdd"] = flags.group_add;
   json sysctls = json::object();

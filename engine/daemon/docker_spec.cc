@@ -1,5 +1,8 @@
 #include "engine/daemon/docker_spec.h"
 
+#include <sys/prctl.h>
+#include <sys/utsname.h>
+
 #include <cap-ng.h>
 #include <linux/capability.h>
 
@@ -11,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "common/status.h"
 #include "ctl/liman-ctr/spec.h"
+#include "engine/daemon/seccomp_profile.h"
 #include "fmt/format.h"
 
 namespace liman::engine {
@@ -169,6 +173,10 @@ absl::StatusOr<int> UlimitType(const std::string& name, std::string* type) {
 std::vector<std::string> AllCapabilities() {
   std::vector<std::string> caps;
   for (int cap = 0; cap <= CAP_LAST_CAP; ++cap) {
+    // Only what limand's own bounding set holds: a capability taken from the machine's root
+    // (a sandboxed host) cannot be given to a container, and asking for it fails the start
+    // with EPERM (prctl(2), PR_CAPBSET_READ).
+    if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 1) continue;
     const char* name = capng_capability_to_name(static_cast<capng_type_t>(cap));
     if (name != nullptr) caps.push_back("CAP_" + absl::AsciiStrToUpper(name));
   }
@@ -249,11 +257,22 @@ absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
     }
   }
   if (!rlimits.empty()) process["rlimits"] = rlimits;
+  // Seccomp: Docker's default profile unless --privileged or seccomp=unconfined; the docker CLI
+  // sends `seccomp=<the profile file's JSON>` for a profile of one's own.
+  std::optional<json> seccomp_profile;
+  if (!privileged) seccomp_profile = DefaultSeccompProfile();
   for (const std::string& option : StringList(host.value("SecurityOpt", json()))) {
     if (option == "no-new-privileges" || option == "no-new-privileges:true" || option == "no-new-privileges=true") {
       process["noNewPrivileges"] = true;
     } else if (absl::StartsWith(option, "no-new-privileges")) {
-    } else if (option == "seccomp=unconfined" || option == "seccomp:unconfined" || absl::StartsWith(option, "label")) {
+    } else if (option == "seccomp=unconfined" || option == "seccomp:unconfined") {
+      seccomp_profile.reset();
+    } else if (absl::StartsWith(option, "seccomp=") || absl::StartsWith(option, "seccomp:")) {
+      json profile = json::parse(option.substr(8), nullptr, /*allow_exceptions=*/false);
+      if (profile.is_discarded())
+        return absl::InvalidArgumentError("invalid --security-opt seccomp: the profile is not JSON (give the file's contents)");
+      if (!privileged) seccomp_profile = std::move(profile);
+    } else if (absl::StartsWith(option, "label")) {
     } else {
       return absl::InvalidArgumentError(fmt::format("invalid --security-opt: {} is not supported by limand yet", Quote(option)));
     }
@@ -296,6 +315,13 @@ absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
 
   // ---- linux: namespaces, cgroup, resources, masked paths ----
   ordered_json& linux = spec["linux"];
+  if (seccomp_profile) {
+    struct utsname kernel {};
+    uname(&kernel);
+    absl::StatusOr<ordered_json> seccomp = SeccompForContainer(*seccomp_profile, caps, kernel.release);
+    if (!seccomp.ok()) return absl::InvalidArgumentError(fmt::format("invalid --security-opt seccomp: {}", seccomp.status().message()));
+    linux["seccomp"] = *std::move(seccomp);
+  }
   std::string network_mode = StringField(host, "NetworkMode");
   if (network_mode == "host") {
     ordered_json namespaces = ordered_json::array();

@@ -3,6 +3,8 @@
 // resources; and the requests Docker refuses.
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "engine/daemon/docker_spec.h"
 
 namespace liman::engine {
@@ -96,6 +98,66 @@ TEST_CASE("host config: binds, capabilities, resources, host network, privileged
   CHECK(privileged["process"]["capabilities"]["bounding"].size() == AllCapabilities().size());
   CHECK(AllCapabilities().size() > 38);
   CHECK(!privileged["linux"].contains("maskedPaths"));
+}
+
+// The names a seccomp section allows outright (no argument conditions).
+std::set<std::string> AllowedOutright(const nlohmann::ordered_json& seccomp) {
+  std::set<std::string> names;
+  for (const auto& rule : seccomp["syscalls"])
+    if (rule["action"] == "SCMP_ACT_ALLOW" && !rule.contains("args"))
+      for (const auto& name : rule["names"]) names.insert(name.get<std::string>());
+  return names;
+}
+
+TEST_CASE("seccomp: Docker's default profile, capability-gated groups, unconfined, privileged, own profiles") {
+  auto spec = DockerSpec(Inputs({{"Cmd", {"true"}}}));
+  REQUIRE(spec.ok());
+  const auto& seccomp = (*spec)["linux"]["seccomp"];
+  CHECK(seccomp["defaultAction"] == "SCMP_ACT_ERRNO");
+  CHECK(seccomp["defaultErrnoRet"] == 1);
+  CHECK(seccomp["architectures"][0] == "SCMP_ARCH_X86_64");
+  std::set<std::string> allowed = AllowedOutright(seccomp);
+  CHECK(allowed.count("read"));
+  CHECK(allowed.count("chroot"));  // CAP_SYS_CHROOT is one of Docker's default capabilities
+  for (const char* denied : {"mount", "unshare", "setns", "keyctl", "add_key", "reboot", "init_module", "clone"})
+    CHECK_FALSE(allowed.count(denied));
+  // clone without namespace flags only; clone3 answers ENOSYS so libc falls back to clone
+  bool masked_clone = false, clone3_enosys = false;
+  for (const auto& rule : seccomp["syscalls"]) {
+    if (rule["names"][0] == "clone" && rule.contains("args")) masked_clone = rule["args"][0]["op"] == "SCMP_CMP_MASKED_EQ";
+    if (rule["names"][0] == "clone3") clone3_enosys = rule["errnoRet"] == 38;
+  }
+  CHECK(masked_clone);
+  CHECK(clone3_enosys);
+
+  auto admin = DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"CapAdd", {"SYS_ADMIN"}}}));
+  REQUIRE(admin.ok());
+  std::set<std::string> admin_allowed = AllowedOutright((*admin)["linux"]["seccomp"]);
+  for (const char* granted : {"mount", "unshare", "setns", "clone", "clone3"}) CHECK(admin_allowed.count(granted));
+
+  auto privileged = DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"Privileged", true}}));
+  REQUIRE(privileged.ok());
+  CHECK_FALSE((*privileged)["linux"].contains("seccomp"));
+  auto unconfined = DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"SecurityOpt", {"seccomp=unconfined"}}}));
+  REQUIRE(unconfined.ok());
+  CHECK_FALSE((*unconfined)["linux"].contains("seccomp"));
+
+  json own = {{"defaultAction", "SCMP_ACT_ALLOW"},
+              {"syscalls", {{{"names", {"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_ERRNO"}},
+                            {{"names", {"reboot"}}, {"action", "SCMP_ACT_ALLOW"}, {"includes", {{"caps", {"CAP_SYS_BOOT"}}}}}}}};
+  auto custom = DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"SecurityOpt", {"seccomp=" + own.dump()}}}));
+  REQUIRE(custom.ok());
+  const auto& mine = (*custom)["linux"]["seccomp"];
+  CHECK(mine["defaultAction"] == "SCMP_ACT_ALLOW");
+  REQUIRE(mine["syscalls"].size() == 1);  // reboot needs CAP_SYS_BOOT, which the container lacks
+  CHECK(mine["syscalls"][0]["names"][1] == "mkdirat");
+
+  auto garbage = DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"SecurityOpt", {"seccomp={not json"}}}));
+  REQUIRE_FALSE(garbage.ok());
+  CHECK(std::string(garbage.status().message()).find("not JSON") != std::string::npos);
+  auto no_action = DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"SecurityOpt", {"seccomp={\"syscalls\":[]}"}}}));
+  REQUIRE_FALSE(no_action.ok());
+  CHECK(std::string(no_action.status().message()).find("defaultAction") != std::string::npos);
 }
 
 TEST_CASE("requests Docker refuses are refused with its words") {

@@ -291,6 +291,29 @@ setup() { dropin_setup; }
   assert_output_contains '404 {"message":"No such image: busybox:nope"}'
 }
 
+@test "seccomp: Docker's default profile (lifted by --privileged and seccomp=unconfined), capability-gated rules, a profile of one's own" {
+  run dk run --rm --network none "$IMG" grep Seccomp: /proc/self/status
+  assert_output_matches "Seccomp:\s+2"
+  run dk run --rm --network none --privileged "$IMG" grep Seccomp: /proc/self/status
+  assert_output_matches "Seccomp:\s+0"
+  run dk run --rm --network none --security-opt seccomp=unconfined "$IMG" grep Seccomp: /proc/self/status
+  assert_output_matches "Seccomp:\s+0"
+  # unshare(2) needs CAP_SYS_ADMIN; the profile allows it only to a container that has it
+  run dk run --rm --network none "$IMG" unshare -u true
+  assert_failure
+  assert_output_contains "Operation not permitted"
+  run dk run --rm --network none --cap-add SYS_ADMIN "$IMG" unshare -u sh -c 'hostname inner; hostname'
+  assert_success
+  assert_eq "$output" "inner"
+  echo '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}' \
+    >"$DROPIN_TMP/no-mkdir.json"
+  for cli in $DOCKER_CLIS; do
+    run dkc "$cli" run --rm --network none --security-opt "seccomp=$DROPIN_TMP/no-mkdir.json" "$IMG" sh -c 'touch /tmp/f && mkdir /tmp/d'
+    assert_failure
+    assert_output_contains "Operation not permitted"
+  done
+}
+
 @test "the liman CLI: docker's commands, tables and exit codes against limand" {
   run lm version
   assert_success
