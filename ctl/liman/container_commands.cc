@@ -146,7 +146,8 @@ struct InspectOptions {
 
 // The object `name` names: a container, else an image, else a volume, else a network (as
 // docker inspect without --type), or only of `type`.
-absl::StatusOr<json> InspectObject(EngineClient& client, const std::string& name, const std::string& type, bool size) {
+absl::StatusOr<nlohmann::ordered_json> InspectObject(EngineClient& client, const std::string& name, const std::string& type,
+                                                     bool size) {
   struct Kind {
     const char* type;
     std::string path;
@@ -157,7 +158,7 @@ absl::StatusOr<json> InspectObject(EngineClient& client, const std::string& name
                              {"network", "/networks/" + QueryEscape(name)}};
   for (const Kind& kind : kinds) {
     if (!type.empty() && type != kind.type) continue;
-    absl::StatusOr<json> found = client.Call("GET", kind.path);
+    absl::StatusOr<nlohmann::ordered_json> found = client.CallOrdered("GET", kind.path);
     if (found.ok()) return found;
     if (!absl::IsNotFound(found.status())) return found.status();
     if (!type.empty()) return found.status();
@@ -185,11 +186,11 @@ absl::StatusOr<int> InspectObjects(EngineClient& client, const std::vector<std::
   if (!format.empty()) {
     LIMAN_ASSIGN_OR_RETURN(tmpl, GoTemplate::Parse(format));
   }
-  json found = json::array();
+  nlohmann::ordered_json found = nlohmann::ordered_json::array();
   int code = 0;
   std::string rendered;
   for (const std::string& name : names) {
-    absl::StatusOr<json> object = InspectObject(client, name, type, size);
+    absl::StatusOr<nlohmann::ordered_json> object = InspectObject(client, name, type, size);
     if (!object.ok()) {
       // docker prints these after the objects that were found
       fmt::print(stderr, "Error: {}\n", object.status().message());
@@ -197,7 +198,7 @@ absl::StatusOr<int> InspectObjects(EngineClient& client, const std::vector<std::
       continue;
     }
     if (tmpl) {
-      LIMAN_ASSIGN_OR_RETURN(std::string line, tmpl->Render(*object));
+      LIMAN_ASSIGN_OR_RETURN(std::string line, tmpl->Render(json::parse(object->dump())));
       rendered += line + "\n";
     } else {
       found.push_back(*object);

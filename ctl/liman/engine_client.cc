@@ -223,13 +223,27 @@ absl::Status EngineClient::Stream(const std::string& method, const std::string& 
   return absl::OkStatus();
 }
 
-absl::StatusOr<json> EngineClient::Call(const std::string& method, const std::string& path, const json* body,
-                                        const std::map<std::string, std::string>& headers) {
+absl::StatusOr<std::string> EngineClient::CallText(const std::string& method, const std::string& path, const json* body,
+                                                   const std::map<std::string, std::string>& headers) {
   std::string answer;
   LIMAN_RETURN_IF_ERROR(Stream(method, path, body, [&](std::string_view data) {
     answer.append(data);
     return true;
   }, nullptr, headers));
+  return answer;
+}
+
+absl::StatusOr<nlohmann::ordered_json> EngineClient::CallOrdered(const std::string& method, const std::string& path) {
+  LIMAN_ASSIGN_OR_RETURN(std::string answer, CallText(method, path, nullptr, {}));
+  nlohmann::ordered_json parsed = nlohmann::ordered_json::parse(answer, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded())
+    return absl::InternalError(fmt::format("{} {}: the daemon's answer is not JSON: {:.200}", method, path, answer));
+  return parsed;
+}
+
+absl::StatusOr<json> EngineClient::Call(const std::string& method, const std::string& path, const json* body,
+                                        const std::map<std::string, std::string>& headers) {
+  LIMAN_ASSIGN_OR_RETURN(std::string answer, CallText(method, path, body, headers));
   if (answer.empty()) return json();
   json parsed = json::parse(answer, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded())

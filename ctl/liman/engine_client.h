@@ -36,6 +36,8 @@ class EngineClient {
   absl::StatusOr<nlohmann::json> Call(const std::string& method, const std::string& path,
                                       const nlohmann::json* body = nullptr,
                                       const std::map<std::string, std::string>& headers = {});
+  // The same, keeping the answer's key order (inspect prints objects as the daemon sends them).
+  absl::StatusOr<nlohmann::ordered_json> CallOrdered(const std::string& method, const std::string& path);
   // The body is handed to `on_data` as it arrives, de-chunked; `on_data` returning false stops
   // reading. Errors as Call.
   absl::Status Stream(const std::string& method, const std::string& path, const nlohmann::json* body,
@@ -69,6 +71,8 @@ class EngineClient {
 
  private:
   absl::StatusOr<UniqueFd> Connect();
+  absl::StatusOr<std::string> CallText(const std::string& method, const std::string& path, const nlohmann::json* body,
+                                       const std::map<std::string, std::string>& headers);
   absl::StatusOr<UniqueFd> Send(const std::string& method, const std::string& path, const nlohmann::json* body,
                                 const std::map<std::string, std::string>& headers, bool upgrade);
   std::string host_;
