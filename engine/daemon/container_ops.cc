@@ -207,7 +207,9 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
     json requested = body.contains("NetworkingConfig") && body["NetworkingConfig"].is_object()
                          ? body["NetworkingConfig"].value("EndpointsConfig", json::object())
                          : json::object();
-    if (!requested.is_object()) requested = json::object();
+    if (!requested.is_object() && !requested.is_null())
+      return absl::InvalidArgumentError("invalid NetworkingConfig.EndpointsConfig: not an object");
+    if (requested.is_null()) requested = json::object();
     std::vector<std::string> others;
     for (const auto& [key, config] : requested.items()) {
       absl::StatusOr<std::shared_ptr<Network>> named = FindNetworkLocked(key);

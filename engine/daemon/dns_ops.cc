@@ -63,7 +63,7 @@ std::optional<std::vector<uint32_t>> Daemon::ResolveForContainer(const std::stri
     if (!UsesEmbeddedDns(net_name)) continue;  // no names on the default bridge, as Docker
     // "name" or "name.network" (dockerd answers both).
     std::string wanted = name;
-    std::string suffix = "." + Lower(net_name);
+    std::string suffix = fmt::format(".{}", Lower(net_name));
     if (wanted.size() > suffix.size() && wanted.compare(wanted.size() - suffix.size(), suffix.size(), suffix) == 0)
       wanted.resize(wanted.size() - suffix.size());
     for (const auto& [id, other] : containers_) {

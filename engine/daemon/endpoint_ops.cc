@@ -31,6 +31,8 @@ bool SharesNamespaceOfHost(const std::string& mode) { return mode == "host" || m
 }  // namespace
 
 absl::StatusOr<json> NewEndpointSettings(const Network& net, const std::string& container_id, const json& endpoint_config) {
+  if (!endpoint_config.is_null() && !endpoint_config.is_object())
+    return absl::InvalidArgumentError("invalid EndpointConfig: not an object");
   json config = endpoint_config.is_object() ? endpoint_config : json::object();
   json aliases = json::array();
   if (config.contains("Aliases") && !config["Aliases"].is_null()) {
@@ -98,11 +100,11 @@ absl::StatusOr<network::Ipv4Net> Daemon::ReserveAddressLocked(Container& contain
 
 std::string Daemon::EndpointVeth(const Container& container, const std::string& net_name) const {
   if (net_name == container.record["HostConfig"].value("NetworkMode", "")) return HostVeth(container.id);
-  // A name of 15 characters (IFNAMSIZ) from both ids, so each endpoint has its own.
+  // A name of 15 characters (IFNAMSIZ - 1) from both ids, so each endpoint has its own.
   const json& networks = container.record["NetworkSettings"].value("Networks", json::object());
   std::string net_id = networks.contains(net_name) && networks[net_name].is_object() ? networks[net_name].value("NetworkID", "") : "";
-  if (net_id.size() < 6) net_id = fmt::format("{:06x}", std::hash<std::string>{}(net_name) & 0xffffff);
-  return "veth" + container.id.substr(0, 5) + net_id.substr(0, 6);
+  if (net_id.size() < 4) net_id = fmt::format("{:04x}", std::hash<std::string>{}(net_name) & 0xffff);
+  return "veth" + container.id.substr(0, 7) + net_id.substr(0, 4);
 }
 
 absl::Status Daemon::AttachEndpoint(Container& container, const Network& net, const network::Ipv4Net& address,

@@ -88,6 +88,18 @@ bool Matches(const std::vector<std::string>& wanted, const std::function<bool(co
   return false;
 }
 
+// The bridge, its gateway address and its table: NAT (masquerade unless Internal) and
+// isolation from the other networks' bridges, as Docker's.
+absl::Status SetUpNetworkBridge(const Network& net, const DaemonOptions& options) {
+  bool internal = net.record.value("Internal", false);
+  network::Ipv4Net subnet{net.gateway.address & net.gateway.Mask(), net.gateway.prefix};
+  LIMAN_RETURN_IF_ERROR(network::EnsureBridge(net.bridge, net.gateway));
+  LIMAN_RETURN_IF_ERROR(network::EnsureNatTable(net.bridge, subnet.CidrText(), options.ip_masq && !internal));
+  std::vector<std::string> others{"br-*"};
+  if (options.bridge != "none") others.push_back(options.bridge);
+  return network::EnsureIsolation(net.bridge, others, internal);
+}
+
 }  // namespace
 
 absl::Status Daemon::LoadNetworks() {
@@ -136,10 +148,7 @@ absl::Status Daemon::LoadNetworks() {
     if (net->Predefined()) continue;
     LIMAN_ASSIGN_OR_RETURN(net->gateway, GatewayOf(net->record));
     net->bridge = net->record["Options"].value(kBridgeNameOption, "br-" + id.substr(0, 12));
-    network::Ipv4Net subnet{net->gateway.address & net->gateway.Mask(), net->gateway.prefix};
-    absl::Status ready = network::EnsureBridge(net->bridge, net->gateway);
-    if (ready.ok())
-      ready = network::EnsureNatTable(net->bridge, subnet.CidrText(), options_.ip_masq && !net->record.value("Internal", false));
+    absl::Status ready = SetUpNetworkBridge(*net, options_);
     // One network that cannot be set up again must not keep limand down: its containers fail
     // to start with the reason, the others go on.
     if (!ready.ok()) LogError("network {} ({}): set up bridge {}: {}", net->name, id, net->bridge, ready);
@@ -152,14 +161,14 @@ absl::StatusOr<std::shared_ptr<Network>> Daemon::FindNetworkLocked(const std::st
   if (auto found = networks_.find(ref); found != networks_.end()) return found->second;
   for (const auto& [id, net] : networks_)
     if (net->name == ref) return net;
-  std::shared_ptr<Network> match;
-  for (const auto& [id, net] : networks_) {
-    if (id.compare(0, ref.size(), ref) != 0) continue;
-    if (match) return absl::InvalidArgumentError(fmt::format("network {} is ambiguous ({} matches found based on ID prefix)", ref, 2));
-    match = net;
-  }
-  if (!match) return absl::NotFoundError(fmt::format("network {} not found", ref));
-  return match;
+  std::vector<std::shared_ptr<Network>> matches;
+  for (const auto& [id, net] : networks_)
+    if (id.compare(0, ref.size(), ref) == 0) matches.push_back(net);
+  if (matches.empty()) return absl::NotFoundError(fmt::format("network {} not found", ref));
+  if (matches.size() > 1)
+    return absl::InvalidArgumentError(
+        fmt::format("network {} is ambiguous ({} matches found based on ID prefix)", ref, matches.size()));
+  return matches.front();
 }
 
 json Daemon::NetworkViewLocked(const Network& net) const {
@@ -238,7 +247,8 @@ absl::StatusOr<json> Daemon::CreateNetwork(const json& body) {
     gateway = {subnet->address + 1, subnet->prefix};
     if (!gateway_text.empty()) {
       absl::StatusOr<network::Ipv4Net> given = network::ParseIpv4Net(gateway_text + "/" + std::to_string(subnet->prefix));
-      if (!given.ok() || !network::Overlaps({given->address, 32}, *subnet))
+      uint32_t host_part = given.ok() ? given->address & ~subnet->Mask() : 0;
+      if (!given.ok() || !network::Overlaps({given->address, 32}, *subnet) || host_part == 0 || host_part == ~subnet->Mask())
         return absl::InvalidArgumentError(fmt::format("invalid gateway {}: not an address in {}", gateway_text, subnet_text));
       gateway = *given;
     }
@@ -265,8 +275,7 @@ absl::StatusOr<json> Daemon::CreateNetwork(const json& body) {
     (void)network::RemoveNatTable(net->bridge);
     (void)network::DeleteLink(net->bridge);
   });
-  absl::Status made = network::EnsureBridge(net->bridge, gateway);
-  if (made.ok()) made = network::EnsureNatTable(net->bridge, subnet.CidrText(), options_.ip_masq && !internal);
+  absl::Status made = SetUpNetworkBridge(*net, options_);
   if (made.ok()) made = store_->PutNetwork(net->id, net->record);
   if (!made.ok()) return Annotate(made, fmt::format("create network {}", name));
   std::move(undo).Cancel();
