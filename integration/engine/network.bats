@@ -172,6 +172,13 @@ setup() { dropin_setup; }
   run dk run --rm --network app "$IMG" sh -c "wget -qO- http://$short/index.html && wget -qO- http://srv.app/index.html"
   assert_success
   assert_output_contains "hello-from-srv"
+  # --ip: the address asked for, or Docker's conflict when it is taken.
+  run dk run --rm --network app --ip "$NET_B.200" "$IMG" ip -o -4 addr show eth0
+  assert_success
+  assert_output_contains "inet $NET_B.200/24"
+  run dk run --rm --network app --ip "$ip" "$IMG" true
+  assert_failure
+  assert_output_contains "Address already in use"
   # The default bridge has no embedded DNS, as Docker's.
   run dk run --rm "$IMG" cat /etc/resolv.conf
   assert_output_not_contains "127.0.0.11"
