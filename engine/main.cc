@@ -97,6 +97,7 @@ absl::Status Run(Flags& flags) {
   api::AddImageRoutes(router, *daemon);
   api::AddExecRoutes(router, *daemon);
   api::AddVolumeRoutes(router, *daemon);
+  api::AddNetworkRoutes(router, *daemon);
   http::HttpServerOptions server_options;
   server_options.default_headers = api::DefaultHeaders();
   http::HttpServer server([&router](http::Exchange& exchange) { router.Handle(exchange); }, server_options);

@@ -156,11 +156,7 @@ void AddContainerRoutes(http::Router& router, Daemon& daemon) {
     return absl::OkStatus();
   });
   router.Add("GET", "/containers/json", [&daemon](http::Call& call) -> absl::Status {
-    json filters;
-    if (std::optional<std::string> text = call.request.Query("filters"); text && !text->empty()) {
-      filters = json::parse(*text, nullptr, false);
-      if (filters.is_discarded()) return absl::InvalidArgumentError("invalid filter: the filters parameter is not JSON");
-    }
+    LIMAN_ASSIGN_OR_RETURN(json filters, QueryFilters(call));
     LIMAN_ASSIGN_OR_RETURN(std::optional<int> limit, OptionalInt(call, "limit"));
     LIMAN_ASSIGN_OR_RETURN(json list, daemon.ListContainers(call.request.QueryBool("all"), limit.value_or(-1), filters));
     call.Json(200, list);

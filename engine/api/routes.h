@@ -12,6 +12,11 @@ void AddContainerRoutes(http::Router& router, Daemon& daemon);
 void AddImageRoutes(http::Router& router, Daemon& daemon);
 void AddExecRoutes(http::Router& router, Daemon& daemon);
 void AddVolumeRoutes(http::Router& router, Daemon& daemon);
+void AddNetworkRoutes(http::Router& router, Daemon& daemon);
+
+// The request's `filters` query parameter as JSON (null when absent); kInvalidArgument when
+// it is not JSON.
+absl::StatusOr<nlohmann::json> QueryFilters(const http::Call& call);
 
 // The headers every response carries (moby's version middleware): Api-Version, Server, …
 http::HeaderList DefaultHeaders();

@@ -75,6 +75,16 @@ std::string ContainerResolvConf() {
   return out;
 }
 
+// Docker's resolv.conf for a container on a user-defined network: the embedded DNS server,
+// the host's search domains, and ndots:0 (moby's resolvconf for the internal resolver).
+std::string EmbeddedDnsResolvConf() {
+  std::string out;
+  if (absl::StatusOr<std::string> host = ReadFile("/etc/resolv.conf"); host.ok())
+    for (const std::string& line : std::vector<std::string>(absl::StrSplit(*host, '\n')))
+      if (line.rfind("search", 0) == 0 || line.rfind("domain", 0) == 0) out += line + "\n";
+  return out + fmt::format("nameserver {}\noptions ndots:0\n", network::kEmbeddedDnsAddress);
+}
+
 std::string HostsFile(const std::string& address, const std::string& hostname) {
   std::string hosts =
       "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
@@ -144,6 +154,8 @@ json PortsForList(const json& settings) {
   return ports;
 }
 
+}  // namespace
+
 // Docker's filters: {"status":{"exited":true}} (or the old ["exited"] form).
 std::vector<std::string> FilterValues(const json& filters, const char* key) {
   std::vector<std::string> values;
@@ -157,8 +169,6 @@ std::vector<std::string> FilterValues(const json& filters, const char* key) {
   }
   return values;
 }
-
-}  // namespace
 
 std::string Daemon::RuntimeFor(const json& host_config) const {
   std::string name = host_config.is_object() ? host_config.value("Runtime", "") : "";
@@ -186,8 +196,35 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
   if (network_mode == "default") network_mode = "bridge";
   if (network_mode == "bridge" && options_.bridge == "none")
     return absl::FailedPreconditionError("the bridge network is disabled (limand --bridge none)");
-  if (network_mode != "none" && network_mode != "host" && network_mode != "bridge")
-    return absl::NotFoundError(fmt::format("network {} not found", network_mode));
+  json endpoints;  // NetworkSettings.Networks: the endpoint on its network, not attached yet
+  {
+    std::lock_guard lock(mu_);
+    LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Network> net, FindNetworkLocked(network_mode));
+    network_mode = net->name;
+    // API 1.41 takes one endpoint config at create, the one for NetworkMode (more come with
+    // network connect).
+    json endpoint_config;
+    json requested = body.contains("NetworkingConfig") && body["NetworkingConfig"].is_object()
+                         ? body["NetworkingConfig"].value("EndpointsConfig", json::object())
+                         : json::object();
+    if (!requested.is_object() && !requested.is_null())
+      return absl::InvalidArgumentError("invalid NetworkingConfig.EndpointsConfig: not an object");
+    if (requested.is_null()) requested = json::object();
+    std::vector<std::string> others;
+    for (const auto& [key, config] : requested.items()) {
+      absl::StatusOr<std::shared_ptr<Network>> named = FindNetworkLocked(key);
+      if (named.ok() && *named == net) {
+        endpoint_config = config;
+      } else {
+        others.push_back(key);
+      }
+    }
+    if (!others.empty())
+      return absl::InvalidArgumentError(fmt::format(
+          "Container cannot be connected to network endpoints: {}", absl::StrJoin(others, ", ")));
+    LIMAN_ASSIGN_OR_RETURN(json endpoint, NewEndpointSettings(*net, "", endpoint_config));
+    endpoints[net->name] = endpoint;
+  }
   host_config["NetworkMode"] = network_mode;
   LIMAN_RETURN_IF_ERROR(ValidatePortBindings(host_config));
 
@@ -205,6 +242,8 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
   }
 
   std::string id = RandomHexId();
+  // dockerd makes the short id an alias on user-defined networks (see NewEndpointSettings).
+  if (json& aliases = endpoints[network_mode]["Aliases"]; aliases.is_array()) aliases.push_back(id.substr(0, 12));
   json config = body;
   config.erase("HostConfig");
   config.erase("NetworkingConfig");
@@ -254,7 +293,8 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
   auto remove_dir = absl::MakeCleanup([&] { (void)RemoveAll(dir); });
   LIMAN_RETURN_IF_ERROR(WriteFileAtomic(dir + "/hostname", hostname + "\n", 0644));
   LIMAN_RETURN_IF_ERROR(WriteFileAtomic(dir + "/hosts", HostsFile("", hostname), 0644));
-  LIMAN_RETURN_IF_ERROR(WriteFileAtomic(dir + "/resolv.conf", ContainerResolvConf(), 0644));
+  LIMAN_RETURN_IF_ERROR(WriteFileAtomic(
+      dir + "/resolv.conf", UsesEmbeddedDns(network_mode) ? EmbeddedDnsResolvConf() : ContainerResolvConf(), 0644));
   // The log exists from the start, so an attach before start holds it open: a container that
   // is auto-removed right after its exit cannot take its output away from the attach.
   LIMAN_RETURN_IF_ERROR(WriteFileAtomic(dir + "/" + id + "-json.log", "", 0640));
@@ -273,7 +313,7 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
   inputs.host_config = spec_host_config;
   inputs.cgroup_parent = options_.cgroup_parent;
   inputs.container_dir = dir;
-  if (network_mode == "bridge") inputs.netns_path = NetnsPath(id);
+  if (network_mode != "host" && network_mode != "none") inputs.netns_path = NetnsPath(id);
   LIMAN_ASSIGN_OR_RETURN(nlohmann::ordered_json spec, DockerSpec(inputs));
   LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> args, ContainerArgs(config));
 
@@ -336,7 +376,7 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
         {"HairpinMode", false},
         {"Ports", json::object()},
         {"SandboxKey", ""},
-        {"Networks", json::object({{network_mode, {{"NetworkID", network_mode}, {"IPAddress", ""}}}})}}},
+        {"Networks", endpoints}}},
   };
   std::move(release_name).Cancel();
   std::lock_guard lock(mu_);
@@ -370,7 +410,8 @@ absl::Status Daemon::CreateTask(Container& container) {
     LIMAN_RETURN_IF_ERROR(OpenStdinLocked(container));
     stdio.stdin_uri = container.stdin_fifo;
   }
-  if (host_config.value("NetworkMode", "") == "bridge") LIMAN_RETURN_IF_ERROR(ConnectBridge(container));
+  if (std::string mode = host_config.value("NetworkMode", ""); mode != "host" && mode != "none")
+    LIMAN_RETURN_IF_ERROR(ConnectBridge(container));
   containers::Container proto;
   proto.set_id(container.id);
   proto.set_snapshotter(ctr::kDefaultSnapshotter);

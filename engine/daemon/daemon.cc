@@ -45,6 +45,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
   daemon->client_ = std::make_unique<ctr::Client>(client_options);
   LIMAN_RETURN_IF_ERROR(daemon->LoadVolumes());
   LIMAN_RETURN_IF_ERROR(daemon->SetUpBridgeNetwork());
+  LIMAN_RETURN_IF_ERROR(daemon->LoadNetworks());
   LIMAN_RETURN_IF_ERROR(daemon->Reconcile());
   return daemon;
 }
@@ -103,6 +104,8 @@ absl::Status Daemon::Reconcile() {
       }
       if (container->record["Config"].value("OpenStdin", false)) container->stdin_fifo = options_.exec_root + "/containers/" + container->id + "/stdin";
       StartMonitorLocked(container);
+      // Live restore: the namespace outlived limand, its DNS sockets did not.
+      if (container->Running()) StartDnsLocked(*container);
     } else if (container->Running()) {
       // Running by our record, but no task: it is gone and its exit status with it.
       json& state = container->record["State"];
@@ -110,6 +113,7 @@ absl::Status Daemon::Reconcile() {
       state["Status"] = "exited";
       state["ExitCode"] = 255;
       state["Pid"] = 0;
+      DisconnectBridgeLocked(*container);  // its addresses and published ports are free again
       (void)SaveLocked(*container);
     }
   }

@@ -21,6 +21,9 @@
 #include "ctl/liman-ctr/client.h"
 #include "engine/daemon/engine_store.h"
 #include "engine/daemon/json_log_reader.h"
+#include "engine/network/bridge.h"
+#include "engine/network/dns_server.h"
+#include "engine/network/nat.h"
 #include "nlohmann/json.hpp"
 
 namespace liman::engine {
@@ -54,7 +57,8 @@ struct Container {
   std::string stdin_fifo;  // with OpenStdin: the FIFO the task reads
   int stdin_fd = -1;       // our end of it while the task runs
   bool close_stdin_on_start = false;  // the client's stdin ended before the task started
-  std::mutex lifecycle;    // start, stop, restart, remove of this container, one at a time
+  std::mutex lifecycle;    // start, stop, restart, remove, network connect of this container, one at a time
+  std::unique_ptr<network::DnsServer> dns;  // its embedded DNS server while it runs on a user network
   bool Running() const { return record["State"].value("Running", false); }
   bool Tty() const { return record["Config"].value("Tty", false); }
 };
@@ -70,8 +74,37 @@ struct ExecInstance {
   uint32_t pid = 0;
 };
 
+// A network as limand keeps it: the predefined bridge, host and none, or a user-defined bridge
+// network (its own Linux bridge "br-<id prefix>", subnet and NAT table).
+struct Network {
+  std::string id;
+  std::string name;
+  nlohmann::json record;     // what `docker network inspect` shows, without Containers
+  std::string bridge;        // the Linux bridge; "" for host and none
+  network::Ipv4Net gateway;  // the gateway address with the subnet's prefix (bridge networks)
+  bool Predefined() const { return name == "bridge" || name == "host" || name == "none"; }
+  bool UserDefined() const { return !Predefined(); }
+};
+
 // kInvalidArgument for HostConfig.PortBindings Docker refuses ("invalid port specification").
 absl::Status ValidatePortBindings(const nlohmann::json& host_config);
+
+// A container's EndpointSettings on `net` before it is attached: Aliases (plus its short id
+// on user-defined networks, as dockerd) and IPAMConfig from `endpoint_config` (the
+// NetworkingConfig or connect request's EndpointConfig). kInvalidArgument for a bad one.
+absl::StatusOr<nlohmann::json> NewEndpointSettings(const Network& net, const std::string& container_id,
+                                                   const nlohmann::json& endpoint_config);
+
+// Whether a container with this NetworkMode uses the embedded DNS server (a user-defined
+// network, as Docker decides it), its /etc/resolv.conf naming 127.0.0.11.
+bool UsesEmbeddedDns(const std::string& network_mode);
+
+// The published ports recorded in a container's NetworkSettings.Ports, to its address on its
+// primary network (HostConfig.NetworkMode); none while it has no address.
+std::vector<network::PortMapping> RecordedMappings(const nlohmann::json& record);
+
+// Docker's filters: {"status":{"exited":true}} (or the old ["exited"] form).
+std::vector<std::string> FilterValues(const nlohmann::json& filters, const char* key);
 
 struct WaitResult {
   int64_t status_code = 0;
@@ -128,6 +161,20 @@ class Daemon {
   absl::StatusOr<nlohmann::json> InspectVolume(const std::string& name);
   // kFailedPrecondition while a container uses it.
   absl::Status RemoveVolume(const std::string& name, bool force);
+
+  // ---- networks ----
+  // {"Id":…, "Warning":""}; kAlreadyExists for a name in use, kInvalidArgument for a bad request.
+  absl::StatusOr<nlohmann::json> CreateNetwork(const nlohmann::json& body);
+  absl::StatusOr<nlohmann::json> ListNetworks(const nlohmann::json& filters);
+  absl::StatusOr<nlohmann::json> InspectNetwork(const std::string& ref);
+  // kPermissionDenied for a predefined network or one with running containers.
+  absl::Status RemoveNetwork(const std::string& ref);
+  // {Container, EndpointConfig{Aliases, IPAMConfig}}: recorded, and attached now if it runs.
+  absl::Status ConnectNetwork(const std::string& ref, const nlohmann::json& body);
+  // {Container, Force}.
+  absl::Status DisconnectNetwork(const std::string& ref, const nlohmann::json& body);
+  // User-defined networks without running containers are removed: {"NetworksDeleted":[names]}.
+  absl::StatusOr<nlohmann::json> PruneNetworks();
 
   // ---- exec ----
   absl::StatusOr<std::string> CreateExec(const std::string& container_ref, const nlohmann::json& body);
@@ -196,10 +243,33 @@ class Daemon {
   std::string RuntimeFor(const nlohmann::json& host_config) const;
   std::string NetnsPath(const std::string& id) const { return options_.exec_root + "/netns/" + id; }
   std::string HostVeth(const std::string& id) const { return "veth" + id.substr(0, 11); }
-  // Bridge networking for a container about to start: its namespace, an address, the veth
-  // pair, its /etc/hosts; recorded in NetworkSettings. Released when it stops.
+  // Networking for a container about to start on a bridge network (the default one or a
+  // user-defined one): its namespace, an address and a veth pair on each of its networks
+  // (eth0 for HostConfig.NetworkMode, with the default route and published ports), its
+  // /etc/hosts, the embedded DNS server; recorded in NetworkSettings. Released when it stops.
   absl::Status ConnectBridge(Container& container);
   void DisconnectBridgeLocked(Container& container);
+  // The predefined networks (ids kept in the store) and the user-defined ones, whose bridges
+  // and NAT tables are made again if missing (after a reboot) or kept (live restore).
+  absl::Status LoadNetworks();
+  // Exact id, exact name, then a unique id prefix (moby's FindNetwork). Holds mu_.
+  absl::StatusOr<std::shared_ptr<Network>> FindNetworkLocked(const std::string& ref);
+  // The networks' records with their Containers (running endpoints). Holds mu_.
+  nlohmann::json NetworkViewLocked(const Network& net) const;
+  // An address on `net` for `container`'s endpoint there (the one asked for in its IPAMConfig,
+  // else the lowest free one), reserved in its record. Holds mu_.
+  absl::StatusOr<network::Ipv4Net> ReserveAddressLocked(Container& container, const Network& net);
+  // The host end of the container's veth pair on the network called `net_name`.
+  std::string EndpointVeth(const Container& container, const std::string& net_name) const;
+  // Attaches a reserved endpoint: the veth pair into the namespace as `interface`, and the
+  // endpoint's record (EndpointID, Gateway, MacAddress…).
+  absl::Status AttachEndpoint(Container& container, const Network& net, const network::Ipv4Net& address,
+                              const std::string& interface, bool primary);
+  // The embedded DNS server for a running container whose resolv.conf names it. Holds mu_.
+  void StartDnsLocked(Container& container);
+  // A/AAAA lookups from `asker`: names, aliases, hostnames and short ids of the running
+  // containers on the user-defined networks it is on (nullopt: no such name).
+  std::optional<std::vector<uint32_t>> ResolveForContainer(const std::string& asker, const std::string& name);
   std::string ContainerDir(const std::string& id) const;
   bool InsecureRegistry(const std::string& domain) const;
 
@@ -211,6 +281,7 @@ class Daemon {
   std::map<std::string, std::shared_ptr<Container>> containers_;
   std::map<std::string, std::shared_ptr<ExecInstance>> execs_;
   std::map<std::string, nlohmann::json> volumes_;
+  std::map<std::string, std::shared_ptr<Network>> networks_;  // by id
   std::set<std::string> reserved_names_;  // names of containers being created
   bool stopping_ = false;
 };

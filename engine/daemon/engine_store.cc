@@ -14,6 +14,9 @@ absl::StatusOr<std::unique_ptr<EngineStore>> EngineStore::Open(const std::string
         "  record TEXT NOT NULL);"
         "CREATE TABLE IF NOT EXISTS volumes ("
         "  name TEXT PRIMARY KEY,"
+        "  record TEXT NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS networks ("
+        "  id TEXT PRIMARY KEY,"
         "  record TEXT NOT NULL)");
   });
   if (!pool.ok()) return Annotate(pool.status(), fmt::format("open container database {}", Quote(path)));
@@ -74,26 +77,28 @@ absl::StatusOr<std::vector<StoredContainer>> EngineStore::List() {
   return containers;
 }
 
-absl::Status EngineStore::PutVolume(const std::string& name, const nlohmann::json& record) {
+absl::Status EngineStore::PutRecord(const Table& table, const std::string& key, const nlohmann::json& record) {
   return pool_->Write([&](sqlite::Connection& db) -> absl::Status {
-    absl::StatusOr<sqlite::Statement> put = db.Prepare("INSERT OR REPLACE INTO volumes (name, record) VALUES (?1, ?2)");
+    absl::StatusOr<sqlite::Statement> put =
+        db.Prepare(fmt::format("INSERT OR REPLACE INTO {} ({}, record) VALUES (?1, ?2)", table.name, table.key));
     if (!put.ok()) return put.status();
-    return put->Bind(name, record.dump()).Run();
+    return put->Bind(key, record.dump()).Run();
   });
 }
 
-absl::Status EngineStore::DeleteVolume(const std::string& name) {
+absl::Status EngineStore::DeleteRecord(const Table& table, const std::string& key) {
   return pool_->Write([&](sqlite::Connection& db) -> absl::Status {
-    absl::StatusOr<sqlite::Statement> remove = db.Prepare("DELETE FROM volumes WHERE name = ?1");
+    absl::StatusOr<sqlite::Statement> remove = db.Prepare(fmt::format("DELETE FROM {} WHERE {} = ?1", table.name, table.key));
     if (!remove.ok()) return remove.status();
-    return remove->Bind(name).Run();
+    return remove->Bind(key).Run();
   });
 }
 
-absl::StatusOr<std::vector<nlohmann::json>> EngineStore::ListVolumes() {
-  std::vector<nlohmann::json> volumes;
+absl::StatusOr<std::vector<nlohmann::json>> EngineStore::ListRecords(const Table& table) {
+  std::vector<nlohmann::json> records;
   absl::Status status = pool_->Read([&](sqlite::Connection& db) -> absl::Status {
-    absl::StatusOr<sqlite::Statement> select = db.Prepare("SELECT name, record FROM volumes ORDER BY name");
+    absl::StatusOr<sqlite::Statement> select =
+        db.Prepare(fmt::format("SELECT {0}, record FROM {1} ORDER BY {0}", table.key, table.name));
     if (!select.ok()) return select.status();
     while (true) {
       absl::StatusOr<bool> row = select->Step();
@@ -101,13 +106,13 @@ absl::StatusOr<std::vector<nlohmann::json>> EngineStore::ListVolumes() {
       if (!*row) break;
       nlohmann::json record = nlohmann::json::parse(select->Text(1), nullptr, false);
       if (record.is_discarded())
-        return absl::DataLossError(fmt::format("volume {}: the stored record is not JSON", select->Text(0)));
-      volumes.push_back(std::move(record));
+        return absl::DataLossError(fmt::format("{} {}: the stored record is not JSON", table.what, select->Text(0)));
+      records.push_back(std::move(record));
     }
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
-  return volumes;
+  return records;
 }
 
 }  // namespace liman::engine

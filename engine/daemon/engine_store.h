@@ -1,5 +1,5 @@
 // limand's records in SQLite (WAL): containers (one row each, the name unique, the record the
-// JSON `docker inspect` shows) and volumes. A row is written in one transaction, so after a
+// JSON `docker inspect` shows), volumes and networks. A row is written in one transaction, so after a
 // crash a container or volume is either fully recorded or absent.
 #pragma once
 
@@ -32,11 +32,28 @@ class EngineStore {
   absl::StatusOr<std::vector<StoredContainer>> List();
 
   // Volumes by name: the record `docker volume inspect` shows.
-  absl::Status PutVolume(const std::string& name, const nlohmann::json& record);
-  absl::Status DeleteVolume(const std::string& name);
-  absl::StatusOr<std::vector<nlohmann::json>> ListVolumes();
+  absl::Status PutVolume(const std::string& name, const nlohmann::json& record) { return PutRecord(kVolumes, name, record); }
+  absl::Status DeleteVolume(const std::string& name) { return DeleteRecord(kVolumes, name); }
+  absl::StatusOr<std::vector<nlohmann::json>> ListVolumes() { return ListRecords(kVolumes); }
+
+  // Networks by id: the record `docker network inspect` shows (without its Containers).
+  absl::Status PutNetwork(const std::string& id, const nlohmann::json& record) { return PutRecord(kNetworks, id, record); }
+  absl::Status DeleteNetwork(const std::string& id) { return DeleteRecord(kNetworks, id); }
+  absl::StatusOr<std::vector<nlohmann::json>> ListNetworks() { return ListRecords(kNetworks); }
 
  private:
+  // A table of JSON records by one key column.
+  struct Table {
+    const char* name;
+    const char* key;
+    const char* what;  // for errors: "volume", "network"
+  };
+  static constexpr Table kVolumes{"volumes", "name", "volume"};
+  static constexpr Table kNetworks{"networks", "id", "network"};
+  absl::Status PutRecord(const Table& table, const std::string& key, const nlohmann::json& record);
+  absl::Status DeleteRecord(const Table& table, const std::string& key);
+  absl::StatusOr<std::vector<nlohmann::json>> ListRecords(const Table& table);
+
   explicit EngineStore(std::unique_ptr<sqlite::Pool> pool) : pool_(std::move(pool)) {}
   std::unique_ptr<sqlite::Pool> pool_;
 };

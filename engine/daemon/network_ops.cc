@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include "absl/cleanup/cleanup.h"
+
 #include "common/file_util.h"
 #include "common/logging.h"
 #include "common/fmt_absl.h"
@@ -32,11 +34,30 @@ absl::StatusOr<std::pair<uint16_t, std::string>> ParsePortKey(const std::string&
   return std::pair<uint16_t, std::string>{static_cast<uint16_t>(port), protocol};
 }
 
-// The host side of a published port as recorded in NetworkSettings.Ports.
-std::vector<network::PortMapping> RecordedMappings(const json& settings) {
+// A member of a record, or null when it is missing (operator[] of a const json must not be
+// used on a missing key).
+const json& Member(const json& object, const char* key) {
+  static const json kNull;
+  return object.is_object() && object.contains(key) ? object[key] : kNull;
+}
+
+// The container's address on its primary network (HostConfig.NetworkMode), where its
+// published ports lead.
+std::string PrimaryAddress(const json& record) {
+  const json& networks = Member(Member(record, "NetworkSettings"), "Networks");
+  const json& mode = Member(Member(record, "HostConfig"), "NetworkMode");
+  if (!mode.is_string()) return "";
+  const json& endpoint = Member(networks, mode.get<std::string>().c_str());
+  return endpoint.is_object() ? endpoint.value("IPAddress", "") : "";
+}
+
+}  // namespace
+
+std::vector<network::PortMapping> RecordedMappings(const json& record) {
   std::vector<network::PortMapping> mappings;
-  std::string ip = settings.value("IPAddress", "");
-  if (!settings.contains("Ports") || !settings["Ports"].is_object() || ip.empty()) return mappings;
+  const json& settings = Member(record, "NetworkSettings");
+  std::string ip = PrimaryAddress(record);
+  if (!settings.is_object() || !settings.contains("Ports") || !settings["Ports"].is_object() || ip.empty()) return mappings;
   for (const auto& [key, bindings] : settings["Ports"].items()) {
     absl::StatusOr<std::pair<uint16_t, std::string>> port = ParsePortKey(key);
     if (!port.ok() || !bindings.is_array()) continue;
@@ -52,8 +73,6 @@ std::vector<network::PortMapping> RecordedMappings(const json& settings) {
   }
   return mappings;
 }
-
-}  // namespace
 
 absl::Status ValidatePortBindings(const json& host_config) {
   if (!host_config.contains("PortBindings") || host_config["PortBindings"].is_null()) return absl::OkStatus();
@@ -84,39 +103,44 @@ absl::Status Daemon::SetUpBridgeNetwork() {
 }
 
 absl::Status Daemon::ConnectBridge(Container& container) {
-  if (options_.bridge == "none")
-    return absl::FailedPreconditionError("the bridge network is disabled (limand --bridge none)");
-  LIMAN_ASSIGN_OR_RETURN(network::Ipv4Net gateway, network::ParseIpv4Net(options_.bridge_cidr));
-  network::Ipv4Net address{0, gateway.prefix};
+  const std::string mode = container.record["HostConfig"].value("NetworkMode", "");
+  struct Planned {
+    std::shared_ptr<Network> net;
+    network::Ipv4Net address;
+  };
+  std::vector<Planned> planned;  // the primary network first: it is eth0
+  std::shared_ptr<Network> primary;
   {
-    // The lowest free host address: not the network, the gateway, the broadcast, or another
-    // running container's.
     std::lock_guard lock(mu_);
-    std::set<std::string> used;
-    for (const auto& [id, other] : containers_) {
-      std::string ip = other->record["NetworkSettings"].value("IPAddress", "");
-      if (!ip.empty()) used.insert(ip);
+    json& networks = container.record["NetworkSettings"]["Networks"];
+    if (!networks.is_object()) networks = json::object();
+    // Reservations are given back if anything below fails.
+    auto release = absl::MakeCleanup([&] {
+      for (const Planned& p : planned) networks[p.net->name]["IPAddress"] = "";
+    });
+    std::vector<std::string> names{mode};
+    for (const auto& [name, endpoint] : networks.items())
+      if (name != mode) names.push_back(name);
+    for (const std::string& name : names) {
+      absl::StatusOr<std::shared_ptr<Network>> net = FindNetworkLocked(name);
+      if (!net.ok()) return net.status();
+      if ((*net)->bridge.empty())
+        return absl::FailedPreconditionError(fmt::format("network {} has no bridge to attach to", name));
+      if (!networks.contains(name)) {
+        LIMAN_ASSIGN_OR_RETURN(networks[name], NewEndpointSettings(**net, container.id, json::object()));
+      }
+      LIMAN_ASSIGN_OR_RETURN(network::Ipv4Net address, ReserveAddressLocked(container, **net));
+      planned.push_back({*net, address});
     }
-    uint32_t network = gateway.address & gateway.Mask();
-    uint32_t broadcast = network | ~gateway.Mask();
-    for (uint32_t candidate = network + 1; candidate < broadcast; ++candidate) {
-      if (candidate == gateway.address) continue;
-      network::Ipv4Net ip{candidate, gateway.prefix};
-      if (used.count(ip.AddressText())) continue;
-      address = ip;
-      break;
-    }
-      if (address.address == 0)
-      return absl::ResourceExhaustedError(fmt::format("no free address left in {}", options_.bridge_cidr));
-    // Reserved now, so a container starting beside this one cannot take it.
-    container.record["NetworkSettings"]["IPAddress"] = address.AddressText();
+    primary = planned.front().net;
+    network::Ipv4Net address = planned.front().address;
 
     // Published ports: a host port taken by another running container is Docker's conflict; an
     // empty one gets the lowest free port from 32768.
     std::vector<network::PortMapping> taken;
     for (const auto& [id, other] : containers_)
       if (other.get() != &container) {
-        std::vector<network::PortMapping> theirs = RecordedMappings(other->record["NetworkSettings"]);
+        std::vector<network::PortMapping> theirs = RecordedMappings(other->record);
         taken.insert(taken.end(), theirs.begin(), theirs.end());
       }
     auto clashes = [&](const network::PortMapping& m) {
@@ -145,40 +169,39 @@ absl::Status Daemon::ConnectBridge(Container& container) {
         } else {
           m.host_port = static_cast<uint16_t>(std::stoi(host_port));
         }
-        if (clashes(m)) {
-          container.record["NetworkSettings"]["IPAddress"] = "";
+        if (clashes(m))
           return absl::FailedPreconditionError(fmt::format(
               "driver failed programming external connectivity on endpoint {}: Bind for {}:{} failed: port is already allocated",
               container.name.substr(1), m.host_ip.empty() ? "0.0.0.0" : m.host_ip, m.host_port));
-        }
         taken.push_back(m);
         recorded.push_back({{"HostIp", m.host_ip.empty() ? "0.0.0.0" : m.host_ip}, {"HostPort", std::to_string(m.host_port)}});
       }
       ports[key] = recorded;
     }
     container.record["NetworkSettings"]["Ports"] = ports;
+    std::move(release).Cancel();
   }
   std::string netns = NetnsPath(container.id);
   (void)network::RemoveNetns(netns);  // a stale one from a crash
-  (void)network::DeleteLink(HostVeth(container.id));
+  for (const Planned& p : planned) (void)network::DeleteLink(EndpointVeth(container, p.net->name));
   absl::Status attached = network::CreateNetns(netns);
-  if (attached.ok())
-    attached = network::AttachToBridge(
-        {options_.bridge, HostVeth(container.id), netns, address, gateway.address});
+  for (size_t i = 0; i < planned.size() && attached.ok(); ++i)
+    attached = AttachEndpoint(container, *planned[i].net, planned[i].address, fmt::format("eth{}", i), i == 0);
   if (attached.ok()) {
-    json settings;
+    json record;
     {
       std::lock_guard lock(mu_);
-      settings = container.record["NetworkSettings"];
+      record = container.record;
     }
-    attached = network::AddPortMappings(options_.bridge, RecordedMappings(settings));
+    attached = network::AddPortMappings(primary->bridge, RecordedMappings(record));
   }
   std::lock_guard lock(mu_);
   if (!attached.ok()) {
     DisconnectBridgeLocked(container);
-    return Annotate(attached, "connect to the bridge network");
+    return Annotate(attached, fmt::format("connect to network {}", primary->name));
   }
   std::string hostname = container.record["Config"].value("Hostname", "");
+  const network::Ipv4Net& address = planned.front().address;
   (void)WriteFileAtomic(container.record.value("HostsPath", ""),
                         fmt::format("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
                                     "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
@@ -186,39 +209,48 @@ absl::Status Daemon::ConnectBridge(Container& container) {
                                     address.AddressText(), hostname),
                         0644);
   json& settings = container.record["NetworkSettings"];
-  std::string gateway_text = gateway.AddressText();
-  settings["IPAddress"] = address.AddressText();
-  settings["IPPrefixLen"] = address.prefix;
-  settings["Gateway"] = gateway_text;
   settings["SandboxKey"] = netns;
-  settings["Networks"] = {{"bridge",
-                           {{"NetworkID", "bridge"},
-                            {"EndpointID", container.id.substr(0, 16)},
-                            {"Gateway", gateway_text},
-                            {"IPAddress", address.AddressText()},
-                            {"IPPrefixLen", address.prefix},
-                            {"MacAddress", ""}}}};
+  if (primary->name == "bridge") {
+    // As dockerd: the top-level fields describe the default bridge network only.
+    settings["IPAddress"] = address.AddressText();
+    settings["IPPrefixLen"] = address.prefix;
+    settings["Gateway"] = primary->gateway.AddressText();
+    settings["MacAddress"] = network::MacAddressFor(address.address);
+  }
+  StartDnsLocked(container);
   return absl::OkStatus();
 }
 
 void Daemon::DisconnectBridgeLocked(Container& container) {
-  if (container.record["HostConfig"].value("NetworkMode", "") != "bridge") return;
-  if (absl::Status unmapped = network::RemovePortMappings(options_.bridge, RecordedMappings(container.record["NetworkSettings"]));
-      !unmapped.ok())
-    LogWarn("container {}: {}", container.id, unmapped);
-  container.record["NetworkSettings"]["Ports"] = json::object();
+  const std::string mode = container.record["HostConfig"].value("NetworkMode", "");
+  if (mode.empty() || mode == "host" || mode == "none") return;
+  container.dns.reset();  // its sockets close with its namespace
+  if (absl::StatusOr<std::shared_ptr<Network>> primary = FindNetworkLocked(mode); primary.ok()) {
+    if (absl::Status unmapped = network::RemovePortMappings((*primary)->bridge, RecordedMappings(container.record));
+        !unmapped.ok())
+      LogWarn("container {}: {}", container.id, unmapped);
+  }
+  json& settings = container.record["NetworkSettings"];
+  settings["Ports"] = json::object();
   // The veth's peer lives in the namespace: when the namespace goes, both ends go.
   if (absl::Status removed = network::RemoveNetns(NetnsPath(container.id)); !removed.ok())
     LogWarn("container {}: {}", container.id, removed);
-  (void)network::DeleteLink(HostVeth(container.id));
-  json& settings = container.record["NetworkSettings"];
-  settings["IPAddress"] = "";
-  settings["Gateway"] = "";
-  settings["SandboxKey"] = "";
-  if (settings.contains("Networks") && settings["Networks"].contains("bridge")) {
-    settings["Networks"]["bridge"]["IPAddress"] = "";
-    settings["Networks"]["bridge"]["Gateway"] = "";
+  if (settings.contains("Networks") && settings["Networks"].is_object()) {
+    for (auto& [name, endpoint] : settings["Networks"].items()) {
+      (void)network::DeleteLink(EndpointVeth(container, name));
+      if (!endpoint.is_object()) continue;
+      endpoint["IPAddress"] = "";
+      endpoint["IPPrefixLen"] = 0;
+      endpoint["Gateway"] = "";
+      endpoint["MacAddress"] = "";
+      endpoint["EndpointID"] = "";
+    }
   }
+  settings["IPAddress"] = "";
+  settings["IPPrefixLen"] = 0;
+  settings["Gateway"] = "";
+  settings["MacAddress"] = "";
+  settings["SandboxKey"] = "";
 }
 
 }  // namespace liman::engine

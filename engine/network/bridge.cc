@@ -140,8 +140,14 @@ absl::Status AttachToBridge(const Attachment& a) {
     Link veth(rtnl_link_veth_alloc());
     rtnl_link_set_name(veth.get(), a.host_veth.c_str());
     rtnl_link* peer = rtnl_link_veth_get_peer(veth.get());
-    rtnl_link_set_name(peer, "eth0");
+    rtnl_link_set_name(peer, a.interface.c_str());
     rtnl_link_set_ns_fd(peer, ns.get());
+    unsigned char mac[6] = {0x02, 0x42, static_cast<unsigned char>(a.address.address >> 24),
+                            static_cast<unsigned char>(a.address.address >> 16),
+                            static_cast<unsigned char>(a.address.address >> 8),
+                            static_cast<unsigned char>(a.address.address)};
+    std::unique_ptr<nl_addr, NlAddrDeleter> lladdr(nl_addr_build(AF_LLC, mac, sizeof mac));
+    if (lladdr) rtnl_link_set_addr(peer, lladdr.get());
     rtnl_link_put(peer);
     if (int error = rtnl_link_add(sock.get(), veth.get(), NLM_F_CREATE | NLM_F_EXCL); error < 0)
       return NlError(error, fmt::format("create veth pair {}", Quote(a.host_veth)));
@@ -153,10 +159,11 @@ absl::Status AttachToBridge(const Attachment& a) {
     LIMAN_ASSIGN_OR_RETURN(Sock inner, Connect());
     LIMAN_ASSIGN_OR_RETURN(Link lo, GetLink(inner.get(), "lo"));
     LIMAN_RETURN_IF_ERROR(SetUp(inner.get(), lo.get()));
-    LIMAN_ASSIGN_OR_RETURN(Link eth0, GetLink(inner.get(), "eth0"));
+    LIMAN_ASSIGN_OR_RETURN(Link eth0, GetLink(inner.get(), a.interface));
     int ifindex = rtnl_link_get_ifindex(eth0.get());
     LIMAN_RETURN_IF_ERROR(AddAddress(inner.get(), ifindex, a.address));
     LIMAN_RETURN_IF_ERROR(SetUp(inner.get(), eth0.get()));
+    if (!a.default_route) return absl::OkStatus();
     std::unique_ptr<rtnl_route, RouteDeleter> route(rtnl_route_alloc());
     nl_addr* dst = nullptr;
     nl_addr* gateway = nullptr;
@@ -175,6 +182,28 @@ absl::Status AttachToBridge(const Attachment& a) {
       return NlError(error, fmt::format("add the default route via {}", gw.AddressText()));
     return absl::OkStatus();
   });
+}
+
+std::string MacAddressFor(uint32_t address) {
+  return fmt::format("02:42:{:02x}:{:02x}:{:02x}:{:02x}", address >> 24, (address >> 16) & 0xff, (address >> 8) & 0xff,
+                     address & 0xff);
+}
+
+absl::StatusOr<std::string> FreeInterfaceName(const std::string& netns_path) {
+  std::string name;
+  LIMAN_RETURN_IF_ERROR(RunInNetns(netns_path, [&]() -> absl::Status {
+    LIMAN_ASSIGN_OR_RETURN(Sock inner, Connect());
+    for (int n = 0; n < 1000; ++n) {
+      absl::StatusOr<Link> link = GetLink(inner.get(), fmt::format("eth{}", n));
+      if (link.status().code() == absl::StatusCode::kNotFound) {
+        name = fmt::format("eth{}", n);
+        return absl::OkStatus();
+      }
+      if (!link.ok()) return link.status();
+    }
+    return absl::ResourceExhaustedError(fmt::format("no free interface name in {}", Quote(netns_path)));
+  }));
+  return name;
 }
 
 }  // namespace liman::engine::network

@@ -29,10 +29,20 @@ struct Attachment {
   std::string bridge;
   std::string host_veth;  // "veth" + a part of the container id
   std::string netns_path;
+  std::string interface = "eth0";  // the name inside the namespace
   Ipv4Net address;        // the container's, with the network's prefix
   uint32_t gateway = 0;
+  bool default_route = true;  // only a container's first network gives it its default route
 };
-// The veth pair, eth0 and lo up in the namespace, the address and the default route.
+// The veth pair, the interface and lo up in the namespace, the address, the MAC address of
+// MacAddressFor(address) and (with default_route) the default route.
 absl::Status AttachToBridge(const Attachment& attachment);
+
+// Docker's MAC address for an endpoint: 02:42 and the four bytes of its IPv4 address, so
+// addresses never clash on a bridge.
+std::string MacAddressFor(uint32_t address);
+
+// "ethN" for the lowest N no link in the namespace at `netns_path` is called yet.
+absl::StatusOr<std::string> FreeInterfaceName(const std::string& netns_path);
 
 }  // namespace liman::engine::network

@@ -81,6 +81,23 @@ absl::Status EnsureNatTable(const std::string& bridge, const std::string& subnet
   return WriteFile(fmt::format("/proc/sys/net/ipv4/conf/{}/route_localnet", bridge), "1");
 }
 
+absl::Status EnsureIsolation(const std::string& bridge, const std::vector<std::string>& isolated_from, bool internal) {
+  std::string table = NatTableName(bridge);
+  // priority -1: before a filter chain of the host's own that may accept forwarded traffic.
+  std::string commands = fmt::format(
+      "add chain ip {0} forward {{ type filter hook forward priority -1; policy accept; }}\nflush chain ip {0} forward\n", table);
+  for (const std::string& other : isolated_from) {
+    if (other == bridge) continue;
+    commands += fmt::format("add rule ip {0} forward iifname \"{1}\" oifname \"{2}\" oifname != \"{1}\" drop\n", table, bridge, other);
+    commands += fmt::format("add rule ip {0} forward iifname \"{2}\" iifname != \"{1}\" oifname \"{1}\" drop\n", table, bridge, other);
+  }
+  if (internal) {
+    commands += fmt::format("add rule ip {0} forward iifname \"{1}\" oifname != \"{1}\" drop\n", table, bridge);
+    commands += fmt::format("add rule ip {0} forward oifname \"{1}\" iifname != \"{1}\" drop\n", table, bridge);
+  }
+  return RunNft(commands);
+}
+
 absl::Status RemoveNatTable(const std::string& bridge) {
   absl::Status removed = RunNft(fmt::format("delete table ip {}\n", NatTableName(bridge)));
   if (!removed.ok() && removed.message().find("No such file") != std::string_view::npos) return absl::OkStatus();

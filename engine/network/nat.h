@@ -17,6 +17,12 @@
 namespace liman::engine::network {
 
 std::string NatTableName(const std::string& bridge);
+// In the same table (made by EnsureNatTable first), a forward filter chain as Docker's
+// DOCKER-ISOLATION chains: nothing is forwarded between `bridge` and the interfaces matching
+// `isolated_from` ("br-*", the default bridge); with `internal`, nothing between `bridge` and
+// any other interface (an --internal network reaches neither the host's networks nor is
+// reached from them).
+absl::Status EnsureIsolation(const std::string& bridge, const std::vector<std::string>& isolated_from, bool internal);
 // Creates (or refreshes) the table, its maps and rules; mappings already in the maps stay.
 absl::Status EnsureNatTable(const std::string& bridge, const std::string& subnet_cidr, bool masquerade);
 absl::Status RemoveNatTable(const std::string& bridge);

@@ -32,3 +32,29 @@ TEST_CASE("names are unique, updates and deletes persist across a reopen") {
 
 }  // namespace
 }  // namespace liman::engine
+
+namespace liman::engine {
+namespace {
+
+TEST_CASE("networks are kept by id across a reopen, and deleted") {
+  char templ[] = "/tmp/liman-store-test.XXXXXX";
+  std::string dir = ::mkdtemp(templ);
+  std::string path = dir + "/engine.db";
+  {
+    auto store = EngineStore::Open(path).value();
+    REQUIRE(store->PutNetwork("n1", {{"Id", "n1"}, {"Name", "front"}}).ok());
+    REQUIRE(store->PutNetwork("n2", {{"Id", "n2"}, {"Name", "back"}}).ok());
+    REQUIRE(store->PutNetwork("n1", {{"Id", "n1"}, {"Name", "front"}, {"Internal", true}}).ok());
+    REQUIRE(store->DeleteNetwork("n2").ok());
+  }
+  auto store = EngineStore::Open(path).value();
+  std::vector<nlohmann::json> networks = store->ListNetworks().value();
+  REQUIRE(networks.size() == 1);
+  CHECK(networks[0]["Name"] == "front");
+  CHECK(networks[0]["Internal"] == true);
+  CHECK(store->ListVolumes().value().empty());
+  (void)RemoveAll(dir);
+}
+
+}  // namespace
+}  // namespace liman::engine

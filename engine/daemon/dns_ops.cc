@@ -1,0 +1,88 @@
+// The embedded DNS server's side in the engine (moby's libnetwork resolver): which containers
+// get one, and the names it answers for a container: those of the running containers on the
+// user-defined networks it shares with them.
+#include <algorithm>
+
+#include "common/fmt_absl.h"
+#include "common/logging.h"
+#include "engine/daemon/daemon.h"
+#include "fmt/format.h"
+
+namespace liman::engine {
+
+using nlohmann::json;
+
+namespace {
+
+std::string Lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+// The names `container` is known by on a network where its endpoint is `endpoint`: its name,
+// its hostname, its network aliases (its short id among them).
+std::vector<std::string> NamesOn(const Container& container, const json& endpoint) {
+  std::vector<std::string> names{Lower(container.name.substr(1))};
+  std::string hostname = container.record["Config"].value("Hostname", "");
+  if (!hostname.empty()) names.push_back(Lower(hostname));
+  if (endpoint.contains("Aliases") && endpoint["Aliases"].is_array())
+    for (const json& alias : endpoint["Aliases"])
+      if (alias.is_string()) names.push_back(Lower(alias.get<std::string>()));
+  return names;
+}
+
+}  // namespace
+
+bool UsesEmbeddedDns(const std::string& network_mode) {
+  return !network_mode.empty() && network_mode != "default" && network_mode != "bridge" && network_mode != "host" &&
+         network_mode != "none" && network_mode.rfind("container:", 0) != 0;
+}
+
+void Daemon::StartDnsLocked(Container& container) {
+  if (container.dns || !UsesEmbeddedDns(container.record["HostConfig"].value("NetworkMode", ""))) return;
+  std::string id = container.id;
+  absl::StatusOr<std::unique_ptr<network::DnsServer>> server =
+      network::DnsServer::Start(NetnsPath(id), [this, id](const std::string& name) { return ResolveForContainer(id, name); });
+  if (!server.ok()) {
+    // The container runs on without names (as with a broken resolver), and the log says why.
+    LogError("container {}: start the embedded DNS server: {}", id, server.status());
+    return;
+  }
+  container.dns = std::move(*server);
+}
+
+std::optional<std::vector<uint32_t>> Daemon::ResolveForContainer(const std::string& asker_id, const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto asker = containers_.find(asker_id);
+  if (asker == containers_.end()) return std::nullopt;
+  const json& asker_networks = asker->second->record["NetworkSettings"].value("Networks", json::object());
+  std::vector<uint32_t> found;
+  bool known = false;
+  for (const auto& [net_name, asker_endpoint] : asker_networks.items()) {
+    if (!asker_endpoint.is_object() || asker_endpoint.value("IPAddress", "").empty()) continue;
+    if (!UsesEmbeddedDns(net_name)) continue;  // no names on the default bridge, as Docker
+    // "name" or "name.network" (dockerd answers both).
+    std::string wanted = name;
+    std::string suffix = fmt::format(".{}", Lower(net_name));
+    if (wanted.size() > suffix.size() && wanted.compare(wanted.size() - suffix.size(), suffix.size(), suffix) == 0)
+      wanted.resize(wanted.size() - suffix.size());
+    for (const auto& [id, other] : containers_) {
+      if (!other->Running()) continue;
+      const json& networks = other->record["NetworkSettings"].value("Networks", json::object());
+      if (!networks.is_object() || !networks.contains(net_name) || !networks[net_name].is_object()) continue;
+      const json& endpoint = networks[net_name];
+      std::string ip = endpoint.value("IPAddress", "");
+      if (ip.empty()) continue;
+      std::vector<std::string> names = NamesOn(*other, endpoint);
+      if (std::find(names.begin(), names.end(), wanted) == names.end()) continue;
+      absl::StatusOr<network::Ipv4Net> address = network::ParseIpv4Net(ip + "/" + std::to_string(endpoint.value("IPPrefixLen", 24)));
+      if (!address.ok()) continue;
+      known = true;
+      if (std::find(found.begin(), found.end(), address->address) == found.end()) found.push_back(address->address);
+    }
+  }
+  if (!known) return std::nullopt;
+  return found;
+}
+
+}  // namespace liman::engine
