@@ -49,12 +49,6 @@ int64_t IntField(const json& object, const char* key) {
   return found != object.end() && found->is_number_integer() ? found->get<int64_t>() : 0;
 }
 
-bool BoolField(const json& object, const char* key) {
-  if (!object.is_object()) return false;
-  auto found = object.find(key);
-  return found != object.end() && found->is_boolean() && found->get<bool>();
-}
-
 ordered_json BindMount(const std::string& source, const std::string& destination, bool readonly,
                        const std::string& propagation) {
   std::vector<std::string> options = {"rbind", propagation.empty() ? "rprivate" : propagation};
@@ -169,6 +163,12 @@ absl::StatusOr<int> UlimitType(const std::string& name, std::string* type) {
 }
 
 }  // namespace
+
+bool BoolField(const json& object, const char* key) {
+  if (!object.is_object()) return false;
+  auto found = object.find(key);
+  return found != object.end() && found->is_boolean() && found->get<bool>();
+}
 
 std::vector<std::string> AllCapabilities() {
   std::vector<std::string> caps;

@@ -37,4 +37,7 @@ absl::StatusOr<nlohmann::ordered_json> DockerSpec(const DockerSpecInputs& inputs
 // Every capability the kernel headers name, as "CAP_…" (for --privileged and --cap-add ALL).
 std::vector<std::string> AllCapabilities();
 
+// A boolean member of a request object; false when it is missing or of another type.
+bool BoolField(const nlohmann::json& object, const char* key);
+
 }  // namespace liman::engine

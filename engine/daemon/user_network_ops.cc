@@ -11,6 +11,7 @@
 #include "common/logging.h"
 #include "common/status.h"
 #include "engine/daemon/daemon.h"
+#include "engine/daemon/docker_spec.h"
 #include "engine/daemon/random_id.h"
 #include "engine/network/ipam.h"
 #include "engine/network/nat.h"
@@ -69,8 +70,6 @@ absl::StatusOr<std::string> StringField(const json& body, const char* key) {
   if (!body[key].is_string()) return absl::InvalidArgumentError(fmt::format("json: cannot unmarshal {}: not a string", key));
   return body[key].get<std::string>();
 }
-
-bool BoolField(const json& body, const char* key) { return body.contains(key) && body[key].is_boolean() && body[key].get<bool>(); }
 
 // A string map (Labels, Options) of a request, {} when absent.
 absl::StatusOr<json> StringMap(const json& body, const char* key) {
