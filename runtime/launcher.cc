@@ -164,6 +164,7 @@ absl::StatusOr<ContainerState> CreateContainer(const StateStore& store, const Cr
   plan_options.no_pivot = options.no_pivot;
   plan_options.no_new_keyring = options.no_new_keyring;
   plan_options.cgroup_hierarchies = cgroup->Hierarchies();
+  plan_options.seccomp_cache_dir = store.SeccompCacheDir();
   LIMAN_ASSIGN_OR_RETURN(ContainerPlan plan, PlanContainer(state.config, plan_options));
   absl::Cleanup close_console = [&] { if (plan.process.console_socket_fd >= 0) close(plan.process.console_socket_fd); };
   if (options.console_socket_fd >= 0) plan.process.console_socket_fd = options.console_socket_fd;
@@ -294,6 +295,7 @@ absl::StatusOr<pid_t> ExecInContainer(const StateStore& store, const ContainerSt
   plan_options.bundle = state.bundle;
   plan_options.console_socket = options.console_socket;
   plan_options.preserve_fds = options.preserve_fds;
+  plan_options.seccomp_cache_dir = store.SeccompCacheDir();
   oci::Process exec_process = process;
   if (options.console_socket_fd >= 0) plan_options.console_socket.clear();
   LIMAN_ASSIGN_OR_RETURN(plan.process, PlanProcess(exec_process, state.config, plan_options));

@@ -18,6 +18,7 @@
 #include "common/status.h"
 #include "common/unix_socket.h"
 #include "runtime/cgroups/device_rules.h"
+#include "runtime/seccomp_cache.h"
 #include "fmt/format.h"
 
 namespace liman::runtime {
@@ -339,7 +340,7 @@ absl::StatusOr<ProcessPlan> PlanProcess(const oci::Process& process, const oci::
   }
   LIMAN_ASSIGN_OR_RETURN(plan.capabilities, PlanCapabilities(process.capabilities));
   if (spec.linux && spec.linux->seccomp) {
-    auto program = CompileSeccomp(*spec.linux->seccomp);
+    auto program = SeccompCache(options.seccomp_cache_dir).Compile(*spec.linux->seccomp);
     if (!program.ok()) return Annotate(program.status(), "seccomp");
     plan.has_seccomp = true;
     plan.seccomp = std::move(*program);

@@ -136,6 +136,7 @@ struct PlanOptions {
   bool no_pivot = false;
   bool no_new_keyring = false;
   std::vector<cgroups::Hierarchy> cgroup_hierarchies;
+  std::string seccomp_cache_dir;  // SeccompCache; empty: compile every time
 };
 
 // Validates config.json as far as it can be checked without side effects and builds the plan.

@@ -29,6 +29,7 @@ const char* StatusName(Status status) {
 }
 
 std::string StateStore::ContainerDir(const std::string& id) const { return JoinPath(root_, id); }
+std::string StateStore::SeccompCacheDir() const { return JoinPath(root_, "@seccomp"); }
 std::string StateStore::ExecFifoPath(const std::string& id) const {
   return JoinPath(ContainerDir(id), "exec.fifo");
 }

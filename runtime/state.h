@@ -37,6 +37,8 @@ class StateStore {
   const std::string& root() const { return root_; }
   std::string ContainerDir(const std::string& id) const;
   std::string ExecFifoPath(const std::string& id) const;
+  // Compiled seccomp programs (SeccompCache); no container id can name it (ValidateId).
+  std::string SeccompCacheDir() const;
 
   // Container ids are names of directories: [A-Za-z0-9_.-]+, not "." or "..", as runc requires.
   static absl::Status ValidateId(const std::string& id);
