@@ -212,7 +212,8 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
     if (requested.is_null()) requested = json::object();
     std::vector<std::string> others;
     for (const auto& [key, config] : requested.items()) {
-      absl::StatusOr<std::shared_ptr<Network>> named = FindNetworkLocked(key);
+      // docker 25+ names the endpoint of the default network "default", as NetworkMode.
+      absl::StatusOr<std::shared_ptr<Network>> named = FindNetworkLocked(key == "default" ? "bridge" : key);
       if (named.ok() && *named == net) {
         endpoint_config = config;
       } else {

@@ -97,10 +97,13 @@ setup() { dropin_setup; }
 }
 
 @test "the default bridge network: an address on the run's subnet, the gateway, container to container, host to container" {
-  run dk run --rm "$IMG" sh -c 'ip -o -4 addr show eth0; ip route; tail -n 1 /etc/hosts'
-  assert_success
-  assert_output_contains "inet $ENGINE_SUBNET."
-  assert_output_contains "default via $ENGINE_SUBNET.1 dev eth0"
+  # Without --network: docker 25+ names the endpoint "default" in NetworkingConfig, 20.10 sends none.
+  for cli in $DOCKER_CLIS; do
+    run dkc "$cli" run --rm "$IMG" sh -c 'ip -o -4 addr show eth0; ip route; tail -n 1 /etc/hosts'
+    assert_success
+    assert_output_contains "inet $ENGINE_SUBNET."
+    assert_output_contains "default via $ENGINE_SUBNET.1 dev eth0"
+  done
   dk run -d --name srv "$IMG" sh -c 'echo hello-from-srv >/tmp/index.html; httpd -f -p 80 -h /tmp' >/dev/null
   local ip
   ip="$(dk inspect -f '{{.NetworkSettings.IPAddress}}' srv)"
