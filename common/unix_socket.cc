@@ -100,4 +100,23 @@ absl::StatusOr<UniqueFd> ReceiveFd(int socket_fd, std::string* payload) {
   return UniqueFd(fd);
 }
 
+absl::StatusOr<BoundSocket> StatBoundSocket(const std::string& path) {
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) return ErrnoError(absl::StrCat("stat ", Quote(path)));
+  return BoundSocket{st.st_dev, st.st_ino, st.st_mtim};
+}
+
+absl::Status RemoveBoundSocket(const std::string& path, const BoundSocket& bound) {
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return absl::OkStatus();
+    return ErrnoError(absl::StrCat("stat ", Quote(path)));
+  }
+  if (st.st_dev != bound.dev || st.st_ino != bound.ino || st.st_mtim.tv_sec != bound.bound_at.tv_sec ||
+      st.st_mtim.tv_nsec != bound.bound_at.tv_nsec)
+    return absl::OkStatus();  // another daemon's now
+  if (unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoError(absl::StrCat("remove ", Quote(path)));
+  return absl::OkStatus();
+}
+
 }  // namespace liman

@@ -104,6 +104,7 @@ absl::Status Run(Flags& flags) {
 
   LIMAN_ASSIGN_OR_RETURN(UniqueFd listener, ListenUnix(socket_path, 0660));
   if (::chown(socket_path.c_str(), 0, gid) != 0) return ErrnoError(fmt::format("chown {}", Quote(socket_path)));
+  LIMAN_ASSIGN_OR_RETURN(BoundSocket bound_socket, StatBoundSocket(socket_path));
 
   // SIGTERM/SIGINT end the API; the containers go on (live restore).
   sigset_t signals;
@@ -117,7 +118,7 @@ absl::Status Run(Flags& flags) {
   }).detach();
   LogInfo("limand {} listening on {}", LIMAN_VERSION, socket_path);
   absl::Status served = server.Serve(listener.get());
-  ::unlink(socket_path.c_str());
+  (void)RemoveBoundSocket(socket_path, bound_socket);
   // Monitor threads may be blocked in gRPC calls: leave without unwinding them.
   std::_Exit(served.ok() ? 0 : 1);
 }

@@ -73,29 +73,33 @@ absl::Status Daemon::Start() {
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || bound == 0)
     return absl::UnavailableError(fmt::format("serve grpc on {}: could not bind", Quote(config_.grpc_address)));
-  if (absl::Status status = RestrictSocket(config_.grpc_address); !status.ok()) {
+  absl::StatusOr<BoundSocket> bound_socket = RestrictSocket(config_.grpc_address);
+  if (!bound_socket.ok()) {
     server->Shutdown();
     server->Wait();
-    (void)RemoveSocket(config_.grpc_address);
-    return status;
+    (void)RemoveSocket(config_.grpc_address, BoundSocket{});
+    return bound_socket.status();
   }
   server_ = std::move(server);
+  bound_socket_ = *bound_socket;
   LogInfo("serving grpc on {}", config_.grpc_address);
   return absl::OkStatus();
 }
 
 void Daemon::Shutdown(absl::Duration grace) {
   std::unique_ptr<grpc::Server> server;
+  BoundSocket bound_socket;
   {
     absl::MutexLock lock(&mutex_);
     server = std::move(server_);
+    bound_socket = bound_socket_;
   }
   if (server == nullptr) return;
   LogInfo("stopping grpc server on {}", config_.grpc_address);
   for (const auto& hook : shutdown_hooks_) hook();
   server->Shutdown(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(grace));
   server->Wait();
-  if (absl::Status status = RemoveSocket(config_.grpc_address); !status.ok())
+  if (absl::Status status = RemoveSocket(config_.grpc_address, bound_socket); !status.ok())
     LogWarn("{}", status.message());
 }
 

@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/unique_fd.h"
+#include "common/unix_socket.h"
 #include "containerd/server/config.h"
 
 namespace liman::containerd::server {
@@ -59,6 +60,7 @@ class Daemon {
 
   absl::Mutex mutex_;
   std::unique_ptr<grpc::Server> server_ ABSL_GUARDED_BY(mutex_);
+  liman::BoundSocket bound_socket_ ABSL_GUARDED_BY(mutex_);  // removed at shutdown if still ours
   bool started_ ABSL_GUARDED_BY(mutex_) = false;
 };
 

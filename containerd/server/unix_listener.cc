@@ -32,15 +32,12 @@ absl::Status PrepareSocketPath(const std::string& path) {
   return absl::OkStatus();
 }
 
-absl::Status RestrictSocket(const std::string& path) {
+absl::StatusOr<BoundSocket> RestrictSocket(const std::string& path) {
   if (chmod(path.c_str(), 0600) != 0) return ErrnoError(fmt::format("chmod {}", Quote(path)));
-  return absl::OkStatus();
+  return StatBoundSocket(path);
 }
 
-absl::Status RemoveSocket(const std::string& path) {
-  if (unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoError(fmt::format("remove {}", Quote(path)));
-  return absl::OkStatus();
-}
+absl::Status RemoveSocket(const std::string& path, const BoundSocket& bound) { return RemoveBoundSocket(path, bound); }
 
 std::string GrpcUnixTarget(const std::string& path) { return "unix:" + path; }
 

@@ -6,7 +6,8 @@
 
 #include <string>
 
-#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/unix_socket.h"
 
 namespace liman::containerd::server {
 
@@ -19,10 +20,12 @@ inline constexpr int kMaxGrpcMessageSize = 16 << 20;
 absl::Status PrepareSocketPath(const std::string& path);
 
 // After the bind: the socket gets mode 0600 (the parent directory keeps others out meanwhile).
-absl::Status RestrictSocket(const std::string& path);
+// Returns the inode bound, for RemoveSocket.
+absl::StatusOr<BoundSocket> RestrictSocket(const std::string& path);
 
-// Removes the socket at `path` on shutdown; a missing one is fine.
-absl::Status RemoveSocket(const std::string& path);
+// Removes the socket at `path` on shutdown if it still is the one this daemon bound (a daemon
+// started while this one was stopping may own the path now); a missing one is fine.
+absl::Status RemoveSocket(const std::string& path, const BoundSocket& bound);
 
 // The gRPC target for a socket path ("unix:/run/x.sock").
 std::string GrpcUnixTarget(const std::string& path);
