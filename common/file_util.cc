@@ -4,7 +4,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -188,6 +190,22 @@ std::string JoinPath(std::string_view a, std::string_view b) {
   while (!b.empty() && b.front() == '/') b.remove_prefix(1);
   if (a == "/") return fmt::format("/{}", b);
   return fmt::format("{}/{}", a, b);
+}
+
+absl::StatusOr<UniqueFd> OpenInRoot(int root_fd, const std::string& path, int flags) {
+  open_how how{};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  const char* name = path.empty() ? "." : path.c_str();
+  // openat2(2): with RESOLVE_IN_ROOT the kernel may answer EAGAIN when a rename raced the
+  // lookup; retrying is what the man page asks for.
+  for (int attempt = 0;; ++attempt) {
+    long fd = syscall(SYS_openat2, root_fd, name, &how, sizeof how);
+    if (fd >= 0) return UniqueFd(static_cast<int>(fd));
+    if ((errno == EAGAIN && attempt < 16) || errno == EINTR) continue;
+    if (errno == ENOSYS) return ErrnoError(errno, "openat2 (Linux 5.6 or later is needed)");
+    return ErrnoError(errno, fmt::format("open {}", Quote(path.empty() ? "/" : path)));
+  }
 }
 
 }  // namespace liman

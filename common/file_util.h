@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/unique_fd.h"
 
 namespace liman {
 
@@ -17,6 +18,11 @@ namespace liman {
 bool WriteAll(int fd, std::string_view data);
 
 absl::StatusOr<std::string> ReadFile(const std::string& path);
+
+// openat2(root_fd, path, flags | O_CLOEXEC) with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS: ".." and
+// symlinks, absolute or relative, resolve as if root_fd were "/", so no path inside a container
+// or layer tree leads out of it. "" opens the root itself. Errors carry the errno and name `path`.
+absl::StatusOr<UniqueFd> OpenInRoot(int root_fd, const std::string& path, int flags);
 // Reads `name` relative to the directory fd `dirfd` (AT_FDCWD for plain paths).
 absl::StatusOr<std::string> ReadFileAt(int dirfd, const std::string& name);
 

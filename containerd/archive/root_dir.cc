@@ -12,22 +12,6 @@
 
 namespace liman::containerd::archive {
 
-absl::StatusOr<UniqueFd> OpenInRoot(int root_fd, const std::string& path, int flags) {
-  open_how how{};
-  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  const char* name = path.empty() ? "." : path.c_str();
-  // openat2(2): with RESOLVE_IN_ROOT the kernel may answer EAGAIN when a rename raced the
-  // lookup; retrying is what the man page asks for.
-  for (int attempt = 0;; ++attempt) {
-    long fd = syscall(SYS_openat2, root_fd, name, &how, sizeof how);
-    if (fd >= 0) return UniqueFd(static_cast<int>(fd));
-    if ((errno == EAGAIN && attempt < 16) || errno == EINTR) continue;
-    if (errno == ENOSYS) return ErrnoError(errno, "openat2 (Linux 5.6 or later is needed)");
-    return ErrnoError(errno, fmt::format("open {}", Quote(path.empty() ? "/" : path)));
-  }
-}
-
 absl::Status RemoveAllAt(int dirfd, const char* name, std::string_view shown) {
   if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT) return absl::OkStatus();
   if (errno != EISDIR && errno != EPERM) return ErrnoError(errno, fmt::format("remove {}", Quote(shown)));

@@ -13,13 +13,10 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/file_util.h"  // OpenInRoot
 #include "common/unique_fd.h"
 
 namespace liman::containerd::archive {
-
-// openat2(root_fd, path, flags | O_CLOEXEC) resolved inside root_fd; "" opens the root itself.
-// Errors carry the errno (StatusErrno) and name `path`.
-absl::StatusOr<UniqueFd> OpenInRoot(int root_fd, const std::string& path, int flags);
 
 // rm -rf of `name` in `dirfd`, never following symlinks; a missing name is fine. `shown` names it
 // in errors.

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "common/status.h"
+#include "containerd/client/proto_convert.h"
 #include "ctl/liman-ctr/command.h"
 #include "ctl/liman-ctr/labels.h"
 #include "ctl/liman-ctr/process.h"
@@ -211,6 +212,21 @@ absl::StatusOr<containers::Container> CreateContainerRecord(Client& client, cons
   auto prepare_context = client.Context(lease.id);
   grpc::Status status = client.Snapshots().Prepare(prepare_context.get(), prepare, &prepared);
   if (!status.ok()) return CallError(status, fmt::format("prepare snapshot {}", Quote(options.id)));
+  auto remove_snapshot = [&] {
+    snapshots::RemoveSnapshotRequest remove;
+    remove.set_snapshotter(options.snapshotter);
+    remove.set_key(options.id);
+    google::protobuf::Empty empty;
+    auto remove_context = client.Context(lease.id);
+    client.Snapshots().Remove(remove_context.get(), remove, &empty);
+  };
+  nlohmann::ordered_json spec = options.spec;
+  if (options.complete_spec) {
+    if (absl::Status completed = options.complete_spec(containerd::client::MountsFromProto(prepared.mounts()), spec); !completed.ok()) {
+      remove_snapshot();
+      return completed;
+    }
+  }
 
   containers::CreateContainerRequest create;
   containers::Container* container = create.mutable_container();
@@ -223,19 +239,14 @@ absl::StatusOr<containers::Container> CreateContainerRecord(Client& client, cons
       image.config.stop_signal.empty() ? "SIGTERM" : image.config.stop_signal;
   container->mutable_runtime()->set_name(options.runtime);
   container->mutable_spec()->set_type_url(kSpecTypeUrl);
-  container->mutable_spec()->set_value(options.spec.dump());
+  container->mutable_spec()->set_value(spec.dump());
   container->set_snapshotter(options.snapshotter);
   container->set_snapshot_key(options.id);
   containers::CreateContainerResponse created;
   auto create_context = client.Context(lease.id);
   status = client.Containers().Create(create_context.get(), create, &created);
   if (!status.ok()) {
-    snapshots::RemoveSnapshotRequest remove;
-    remove.set_snapshotter(options.snapshotter);
-    remove.set_key(options.id);
-    google::protobuf::Empty empty;
-    auto remove_context = client.Context(lease.id);
-    client.Snapshots().Remove(remove_context.get(), remove, &empty);
+    remove_snapshot();
     return CallError(status, fmt::format("create container {}", Quote(options.id)));
   }
   return created.container();

@@ -1,6 +1,7 @@
 // Creating a task for a container and running it attached (or detached): `run` and `tasks start`.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "containerd/services/tasks/v1/tasks.pb.h"
 #include "ctl/liman-ctr/image_config.h"
 #include "ctl/liman-ctr/image_resolve.h"
+#include "common/mount.h"
 #include "nlohmann/json.hpp"
 
 namespace liman::ctr {
@@ -93,6 +95,10 @@ struct ContainerRecordOptions {
   std::string snapshotter = kDefaultSnapshotter;
   std::map<std::string, std::string> labels;
   nlohmann::ordered_json spec;
+  // Called with the prepared snapshot's mounts before the record is stored, to complete the
+  // spec from the container's own files (containerd's SpecOpts that read the rootfs, such as
+  // WithUsername). An error removes the snapshot and fails the create.
+  std::function<absl::Status(const std::vector<MountDescriptor>& rootfs, nlohmann::ordered_json& spec)> complete_spec;
 };
 // A snapshot prepared on the image's top chain id (key = id) and the container record holding
 // it and `spec`, under a lease until the record holds the snapshot.

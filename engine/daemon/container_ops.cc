@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "common/file_util.h"
 #include "common/status.h"
+#include "common/temp_mount.h"
 #include "containerd/remotes/reference.h"
 #include "containerd/services/tasks/v1/tasks.grpc.pb.h"
 #include "ctl/liman-ctr/process.h"
@@ -322,6 +323,14 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
   record_options.id = id;
   record_options.runtime = runtime;
   record_options.spec = spec;
+  record_options.complete_spec = [&](const std::vector<MountDescriptor>& rootfs, nlohmann::ordered_json& completed) {
+    // As containerd's WithUsername: the snapshot mounted read-only for a moment.
+    LIMAN_ASSIGN_OR_RETURN(std::unique_ptr<TempMount> mounted,
+                           TempMount::Mount(ReadOnlyMounts(rootfs), JoinPath(options_.exec_root, "mounts")));
+    UniqueFd root(::open(mounted->dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return ErrnoError(fmt::format("open {}", Quote(mounted->dir())));
+    return CompleteSpecUser(root.get(), config, spec_host_config, completed);
+  };
   for (const auto& [key, value] : config["Labels"].items())
     if (value.is_string()) record_options.labels[key] = value.get<std::string>();
   LIMAN_RETURN_IF_ERROR(ctr::CreateContainerRecord(*client_, *image, record_options).status());

@@ -1,5 +1,6 @@
 #include "engine/daemon/docker_spec.h"
 
+#include "engine/daemon/container_user.h"
 #include <sys/prctl.h>
 #include <sys/utsname.h>
 
@@ -225,15 +226,6 @@ absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
   env = ctr::MergeEnv(env, StringList(config.value("Env", json())));
   std::string cwd = StringField(config, "WorkingDir");
   if (cwd.empty()) cwd = "/";
-  uint32_t uid = 0, gid = 0;
-  if (std::string user = StringField(config, "User"); !user.empty()) {
-    absl::StatusOr<std::pair<uint32_t, uint32_t>> ids = ctr::ResolveNumericUser(user);
-    if (!ids.ok())
-      return absl::InvalidArgumentError(fmt::format(
-          "unable to find user {}: limand resolves numeric uid[:gid] and root only, not names from the image's /etc/passwd",
-          user));
-    std::tie(uid, gid) = *ids;
-  }
   std::vector<std::string> default_caps = spec["process"]["capabilities"]["bounding"].get<std::vector<std::string>>();
   std::vector<std::string> caps;
   if (privileged) {
@@ -243,7 +235,9 @@ absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
   }
   ordered_json process;
   if (tty) process["terminal"] = true;
-  process["user"] = ordered_json{{"uid", uid}, {"gid", gid}};
+  // uid, gid, groups and HOME come from the image's /etc/passwd and /etc/group once the rootfs
+  // exists (CompleteSpecUser).
+  process["user"] = ordered_json{{"uid", 0}, {"gid", 0}};
   process["args"] = args;
   process["env"] = env;
   process["cwd"] = cwd;
@@ -354,6 +348,22 @@ absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
     linux.erase("readonlyPaths");
   }
   return spec;
+}
+
+absl::Status CompleteSpecUser(int root_fd, const nlohmann::json& config, const nlohmann::json& host_config,
+                              ordered_json& spec) {
+  std::vector<std::string> group_add = StringList(host_config.is_object() ? host_config.value("GroupAdd", json()) : json());
+  LIMAN_ASSIGN_OR_RETURN(ContainerUser user, ResolveContainerUserInRoot(root_fd, StringField(config, "User"), group_add));
+  ordered_json& process = spec["process"];
+  process["user"] = ordered_json{{"uid", user.uid}, {"gid", user.gid}};
+  if (!user.additional_gids.empty()) process["user"]["additionalGids"] = user.additional_gids;
+  // As runc's init: HOME from the passwd entry unless the environment sets it.
+  std::vector<std::string> env = process.value("env", std::vector<std::string>());
+  if (std::none_of(env.begin(), env.end(), [](const std::string& entry) { return entry.starts_with("HOME="); })) {
+    env.push_back("HOME=" + user.home);
+    process["env"] = env;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace liman::engine

@@ -34,6 +34,11 @@ absl::StatusOr<std::vector<std::string>> ContainerArgs(const nlohmann::json& mer
 // kInvalidArgument for a request Docker refuses (bad bind, unknown capability, bad user…).
 absl::StatusOr<nlohmann::ordered_json> DockerSpec(const DockerSpecInputs& inputs);
 
+// The process's user (uid, gid, additionalGids) from Config.User and HostConfig.GroupAdd,
+// looked up in the container's files under `root_fd`, and HOME unless the environment has one.
+absl::Status CompleteSpecUser(int root_fd, const nlohmann::json& config, const nlohmann::json& host_config,
+                              nlohmann::ordered_json& spec);
+
 // Every capability the kernel headers name, as "CAP_…" (for --privileged and --cap-add ALL).
 std::vector<std::string> AllCapabilities();
 

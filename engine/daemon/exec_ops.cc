@@ -146,9 +146,34 @@ absl::Status Daemon::RunExec(const std::string& id, int conn, std::string buffer
   process["env"] = env;
   if (std::string cwd = config.value("WorkingDir", ""); !cwd.empty()) process["cwd"] = cwd;
   if (std::string user = config.value("User", ""); !user.empty()) {
-    absl::StatusOr<std::pair<uint32_t, uint32_t>> ids = ctr::ResolveNumericUser(user);
-    if (!ids.ok()) return record_failure(absl::InvalidArgumentError(fmt::format("unable to find user {}", user)));
-    process["user"] = {{"uid", ids->first}, {"gid", ids->second}};
+    // Looked up in the running container's own files, through its init's root.
+    int64_t pid = 0;
+    json container_env;
+    {
+      std::lock_guard lock(mu_);
+      if (auto found = containers_.find(exec->container_id); found != containers_.end()) {
+        pid = found->second->record["State"].value("Pid", int64_t{0});
+        container_env = found->second->record["Config"].value("Env", json::array());
+      }
+    }
+    std::string root_path = fmt::format("/proc/{}/root", pid);
+    UniqueFd root(::open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (pid <= 0 || !root) return record_failure(ErrnoError(fmt::format("open {}", Quote(root_path))));
+    // HOME follows the exec's user unless the exec or the container set it explicitly.
+    auto sets_home = [](const json& list) {
+      return list.is_array() && std::any_of(list.begin(), list.end(), [](const json& entry) {
+               return entry.is_string() && entry.get<std::string>().starts_with("HOME=");
+             });
+    };
+    if (!sets_home(config.value("Env", json())) && !sets_home(container_env)) {
+      std::erase_if(env, [](const std::string& entry) { return entry.starts_with("HOME="); });
+      process["env"] = env;
+    }
+    nlohmann::ordered_json user_spec = {{"process", process}};
+    json user_config = {{"User", user}};
+    if (absl::Status resolved = CompleteSpecUser(root.get(), user_config, json::object(), user_spec); !resolved.ok())
+      return record_failure(resolved);
+    process = user_spec["process"];
   }
   if (config.value("Privileged", false)) {
     std::vector<std::string> all = AllCapabilities();

@@ -265,6 +265,33 @@ setup() { dropin_setup; }
   dk rm -f ex >/dev/null
 }
 
+@test "--user: names from the image's /etc/passwd and /etc/group, numbers, --group-add, HOME; unknown names refused" {
+  for cli in $DOCKER_CLIS; do
+    run dkc "$cli" run --rm --network none -u nobody "$IMG" sh -c 'echo $(id -u) $(id -g) $HOME'
+    assert_success
+    assert_eq "$output" "65534 65534 /"
+    run dkc "$cli" run --rm --network none -u 4242:root --group-add 77 "$IMG" sh -c 'echo $(id -u) $(id -G) $HOME'
+    assert_success
+    assert_eq "$output" "4242 0 77 /"
+    run dkc "$cli" run --rm --network none "$IMG" sh -c 'echo $(id -u) $HOME'
+    assert_eq "$output" "0 /root"
+    run dkc "$cli" run --rm --network none -u nosuch "$IMG" true
+    assert_failure
+    assert_output_contains "unable to find user nosuch: no matching entries in passwd file"
+  done
+  dk run -d --name ux --network none "$IMG" sleep 300 >/dev/null
+  run dk exec -u nobody ux sh -c 'echo $(id -u) $HOME'
+  assert_eq "$output" "65534 /"
+  run dk exec ux sh -c 'echo $(id -u) $HOME'
+  assert_eq "$output" "0 /root"
+  run dk exec -u nosuch ux true
+  assert_failure
+  assert_output_contains "unable to find user nosuch"
+  dk rm -f ux >/dev/null
+  run grep -c " $ENGINE_DIR/exec/mounts/" /proc/self/mountinfo
+  assert_eq "$output" "0"
+}
+
 @test "Docker's errors: name conflicts, unknown containers, bad JSON, running containers" {
   dk run -d --name busy --network none "$IMG" sleep 100 >/dev/null
   run dk run -d --name busy --network none "$IMG" true

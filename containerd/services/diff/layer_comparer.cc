@@ -38,17 +38,6 @@ std::string UniqueRef() {
 using LayerProducer = std::function<absl::StatusOr<archive::LayerWritten>(
     archive::Compression, const std::function<absl::Status(std::string_view)>&)>;
 
-// The same mounts, read-only: what the walking differ mounts to read (containerd's
-// WithReadonlyTempMount).
-std::vector<MountDescriptor> ReadOnly(std::vector<MountDescriptor> mounts) {
-  for (MountDescriptor& mount : mounts) {
-    std::erase(mount.options, std::string("rw"));
-    if (std::find(mount.options.begin(), mount.options.end(), "ro") == mount.options.end())
-      mount.options.push_back("ro");
-  }
-  return mounts;
-}
-
 // Writes the layer `produce` makes through the ingest `ref` and commits it with `labels`
 // (kAlreadyExists from the commit is success: the same layer was written before).
 absl::StatusOr<archive::LayerWritten> WriteLayerBlob(ContentStore& content, const LayerProducer& produce,
@@ -112,8 +101,8 @@ absl::StatusOr<LayerDescriptor> CompareMounts(ContentStore& content, const std::
         compression, ref, new_ref, options.labels);
   } else {
     // Both trees mounted and walked side by side.
-    LIMAN_ASSIGN_OR_RETURN(std::unique_ptr<TempMount> lower_tree, TempMount::Mount(ReadOnly(lower), temp_dir));
-    LIMAN_ASSIGN_OR_RETURN(std::unique_ptr<TempMount> upper_tree, TempMount::Mount(ReadOnly(upper), temp_dir));
+    LIMAN_ASSIGN_OR_RETURN(std::unique_ptr<TempMount> lower_tree, TempMount::Mount(ReadOnlyMounts(lower), temp_dir));
+    LIMAN_ASSIGN_OR_RETURN(std::unique_ptr<TempMount> upper_tree, TempMount::Mount(ReadOnlyMounts(upper), temp_dir));
     written = WriteLayerBlob(
         content,
         [&](archive::Compression c, const std::function<absl::Status(std::string_view)>& sink) {
