@@ -67,6 +67,11 @@ absl::StatusOr<ImageConfig> ParseImageConfig(std::string_view json_text) {
         config.labels[key] = value.get<std::string>();
       }
     }
+    if (auto exposed = c.find("ExposedPorts"); exposed != c.end() && !exposed->is_null()) {
+      if (!exposed->is_object())
+        return absl::InvalidArgumentError("image config: config.ExposedPorts is not an object");
+      for (const auto& [port, unused] : exposed->items()) config.exposed_ports.push_back(port);
+    }
   }
   if (auto it = root.find("rootfs"); it != root.end() && !it->is_null()) {
     if (!it->is_object()) return absl::InvalidArgumentError("image config: rootfs is not an object");

@@ -23,6 +23,7 @@ struct ImageConfig {
   std::string user;
   std::string stop_signal;
   std::map<std::string, std::string> labels;
+  std::vector<std::string> exposed_ports;  // config.ExposedPorts' keys: "80/tcp"
   // rootfs.diff_ids: the uncompressed layers' digests, bottom first.
   std::vector<std::string> diff_ids;
 };

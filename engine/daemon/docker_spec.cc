@@ -200,6 +200,11 @@ json MergeImageConfig(const ctr::ImageConfig& image, const json& config) {
     for (const auto& [key, value] : config["Labels"].items()) labels[key] = value;
   merged["Labels"] = labels;
   if (StringField(config, "StopSignal").empty() && !image.stop_signal.empty()) merged["StopSignal"] = image.stop_signal;
+  // The image's exposed ports join the request's (--expose).
+  json exposed = config.contains("ExposedPorts") && config["ExposedPorts"].is_object() ? config["ExposedPorts"] : json::object();
+  for (const std::string& port : image.exposed_ports)
+    if (!exposed.contains(port)) exposed[port] = json::object();
+  if (!exposed.empty()) merged["ExposedPorts"] = exposed;
   return merged;
 }
 

@@ -11,6 +11,7 @@
 #include "common/fmt_absl.h"
 #include "common/status.h"
 #include "engine/daemon/daemon.h"
+#include "engine/daemon/docker_spec.h"
 #include "engine/network/bridge.h"
 #include "engine/network/nat.h"
 #include "engine/network/netns.h"
@@ -153,6 +154,13 @@ absl::Status Daemon::ConnectBridge(Container& container) {
     json ports = json::object();
     json bindings = container.record["HostConfig"].value("PortBindings", json::object());
     if (!bindings.is_object()) bindings = json::object();
+    // -P: every exposed port without a binding of its own gets an ephemeral host port.
+    if (BoolField(container.record["HostConfig"], "PublishAllPorts")) {
+      json exposed = container.record["Config"].value("ExposedPorts", json::object());
+      if (exposed.is_object())
+        for (const auto& [key, unused] : exposed.items())
+          if (!bindings.contains(key)) bindings[key] = json::array({{{"HostIp", ""}, {"HostPort", ""}}});
+    }
     for (const auto& [key, list] : bindings.items()) {
       LIMAN_ASSIGN_OR_RETURN(auto port, ParsePortKey(key));
       json recorded = json::array();

@@ -133,7 +133,16 @@ setup() { dropin_setup; }
   dk run -d --name pub3 -p 80 "$IMG" sleep 300 >/dev/null
   run dk port pub3
   assert_output_matches "^80/tcp -> 0.0.0.0:[0-9]+$"
-  dk rm -f pub pub2 pub3 >/dev/null
+  # -P publishes every exposed port (--expose here) on a port of its own; the 28.x client too.
+  local last_cli="${DOCKER_CLIS##* }"
+  dkc "$last_cli" run -d --name pub4 -P --expose 80 --expose 81/udp "$IMG" sh -c 'echo hello-all >/tmp/index.html; httpd -f -p 80 -h /tmp' >/dev/null
+  local all_port
+  all_port="$(dk inspect -f '{{(index (index .NetworkSettings.Ports "80/tcp") 0).HostPort}}' pub4)"
+  [[ "$all_port" =~ ^[0-9]+$ ]] || fail "80/tcp of pub4 is not published: '$all_port'"
+  run dk port pub4 81/udp
+  assert_output_matches "^0.0.0.0:[0-9]+$"
+  wait_for_value 10 "httpd behind -P port $all_port" hello-all curl -s --max-time 2 "http://127.0.0.1:$all_port/index.html"
+  dk rm -f pub pub2 pub3 pub4 >/dev/null
   run nft list map ip "liman-$ENGINE_BRIDGE" tcp_ports
   assert_output_not_contains "$port"
   ! curl -s --max-time 2 "http://127.0.0.1:$port/index.html" || fail "port $port still answers"
