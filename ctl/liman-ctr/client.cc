@@ -13,7 +13,10 @@ namespace liman::ctr {
 namespace v1 = ::containerd::services;
 
 absl::Status CallError(const grpc::Status& status, std::string_view what) {
-  return Annotate(containerd::server::FromGrpcStatus(status), what);
+  absl::Status error = containerd::server::FromGrpcStatus(status);
+  // The daemon's message may already name the call ("create task \"x\": …"): not twice.
+  if (std::string_view(error.message().data(), error.message().size()).starts_with(what)) return error;
+  return Annotate(error, what);
 }
 
 bool UnpackAny(const google::protobuf::Any& any, google::protobuf::Message* message) {
