@@ -13,14 +13,32 @@ extern char** environ;
 
 namespace liman::runtime {
 namespace {
-constexpr int kRequiredSeals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+constexpr int kSizeSeals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW;
+
+// Either write seal makes the copy immutable: F_SEAL_WRITE, or F_SEAL_FUTURE_WRITE (fcntl(2):
+// no write(2) and no new writable mapping), which is as strong here because no mapping of the
+// memfd exists when it is sealed.
+bool HasWriteSeal(int seals) { return (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) != 0; }
+
+// F_SEAL_WRITE fails with EBUSY while any page of the memfd holds an extra reference:
+// memfd_wait_for_pins (mm/memfd.c) waits about 75 ms and gives up, and pages just written may
+// sit in per-CPU LRU batches that it drains only on the calling CPU. Under load (a shim starting
+// many execs at once) that refusal is spurious, so on EBUSY the copy is sealed with
+// F_SEAL_FUTURE_WRITE instead, which never waits (Linux 5.1+; sound for private mappings, as the
+// ELF loader makes, since 5.5's commit 05d351102dbe).
+}  // namespace
+
+absl::Status SealExecutableCopy(int memfd) {
+  if (fcntl(memfd, F_ADD_SEALS, kSizeSeals | F_SEAL_WRITE) == 0) return absl::OkStatus();
+  if (errno == EBUSY && fcntl(memfd, F_ADD_SEALS, kSizeSeals | F_SEAL_FUTURE_WRITE) == 0) return absl::OkStatus();
+  return ErrnoError("seal the memfd copy of liman-runtime");
 }
 
 bool RunningFromSealedCopy() {
   UniqueFd self(open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
   if (!self) return false;
   int seals = fcntl(self.get(), F_GET_SEALS);
-  return seals >= 0 && (seals & kRequiredSeals) == kRequiredSeals;
+  return seals >= 0 && (seals & kSizeSeals) == kSizeSeals && HasWriteSeal(seals);
 }
 
 absl::Status ReexecFromSealedCopy(char** argv) {
@@ -36,7 +54,7 @@ absl::Status ReexecFromSealedCopy(char** argv) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return ErrnoError("copy \"/proc/self/exe\" into a memfd");
   }
-  if (fcntl(copy.get(), F_ADD_SEALS, kRequiredSeals) != 0) return ErrnoError("seal the memfd copy of liman-runtime");
+  if (absl::Status sealed = SealExecutableCopy(copy.get()); !sealed.ok()) return sealed;
   fexecve(copy.get(), argv, environ);
   return ErrnoError("fexecve the sealed copy of liman-runtime");
 }
