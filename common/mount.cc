@@ -1,10 +1,13 @@
 #include "common/mount.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <functional>
 #include <string_view>
+#include <thread>
 
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -56,6 +59,24 @@ std::pair<std::string, std::string> RelativeOverlayData(const std::string& data)
   return {base, absl::StrJoin(options, ",")};
 }
 
+// Runs `call` (a syscall wrapper: -1 and errno on failure) with `dir` as the current directory,
+// in a thread of its own that first unshares CLONE_FS (unshare(2)): the cwd then belongs to that
+// thread alone, so the daemons' other threads never resolve a path against `dir`.
+absl::Status RunInDirectory(const std::string& dir, const std::function<int()>& call) {
+  absl::Status status;
+  std::thread worker([&] {
+    if (unshare(CLONE_FS) != 0) {
+      status = ErrnoError("unshare(CLONE_FS)");
+    } else if (chdir(dir.c_str()) != 0) {
+      status = ErrnoError(fmt::format("chdir {}", Quote(dir)));
+    } else if (call() != 0) {
+      status = ErrnoError(fmt::format("relative to {}", Quote(dir)));
+    }
+  });
+  worker.join();
+  return status;
+}
+
 absl::Status MountOne(const MountDescriptor& mount, const std::string& target) {
   LIMAN_ASSIGN_OR_RETURN(MountOptions options, ParseMountOptions(mount.options));
   std::string data = options.data;
@@ -64,19 +85,20 @@ absl::Status MountOne(const MountDescriptor& mount, const std::string& target) {
     std::tie(chdir_to, data) = RelativeOverlayData(data);
   unsigned long flags = options.flags;
   std::string describe = fmt::format("mount {} {} on {}", mount.type, Quote(mount.source), Quote(target));
-  UniqueFd saved_cwd;
-  if (!chdir_to.empty()) {
-    // Relative layer paths resolve against the cwd of the mounting process; the shim is
-    // single-threaded, so changing and restoring its cwd around the call is safe.
-    saved_cwd.reset(open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!saved_cwd.valid()) return ErrnoError("open current directory");
-    if (chdir(chdir_to.c_str()) != 0) return ErrnoError(fmt::format("chdir {}", Quote(chdir_to)));
+  if (chdir_to.empty()) {
+    if (::mount(mount.source.c_str(), target.c_str(), mount.type.c_str(), flags, data.empty() ? nullptr : data.c_str()) != 0)
+      return ErrnoError(describe);
+  } else {
+    // The target is named through a descriptor: a relative one would otherwise resolve against
+    // the layers' directory.
+    UniqueFd target_fd(open(target.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!target_fd) return ErrnoError(fmt::format("open {}", Quote(target)));
+    std::string target_path = fmt::format("/proc/self/fd/{}", target_fd.get());
+    absl::Status mounted = RunInDirectory(chdir_to, [&] {
+      return ::mount(mount.source.c_str(), target_path.c_str(), mount.type.c_str(), flags, data.c_str());
+    });
+    if (!mounted.ok()) return Annotate(mounted, describe);
   }
-  int rc = ::mount(mount.source.c_str(), target.c_str(), mount.type.c_str(), flags,
-                   data.empty() ? nullptr : data.c_str());
-  int err = errno;
-  if (saved_cwd.valid() && fchdir(saved_cwd.get()) != 0) return ErrnoError("restore current directory");
-  if (rc != 0) return ErrnoError(err, describe);
   // A bind mount ignores MS_RDONLY and friends until remounted (mount(2), "Creating a bind mount").
   if ((flags & MS_BIND) && (flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC))) {
     if (::mount("", target.c_str(), "", flags | MS_REMOUNT, nullptr) != 0)

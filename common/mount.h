@@ -19,7 +19,8 @@ struct MountDescriptor {
 
 // Mounts every descriptor onto `root` in order; on failure the ones already mounted are
 // unmounted again. Overlay option strings longer than a page (many lowerdirs) are shortened by
-// making the layer paths relative to their common parent, as containerd does.
+// making the layer paths relative to their common parent, as containerd does; the mount then
+// runs in a thread with a working directory of its own, so other threads are not disturbed.
 absl::Status MountAll(const std::vector<MountDescriptor>& mounts, const std::string& root);
 
 // Unmounts everything stacked on `target` (umount2 MNT_DETACH until nothing is mounted there).

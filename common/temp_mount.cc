@@ -23,13 +23,6 @@ std::vector<MountDescriptor> ReadOnlyMounts(std::vector<MountDescriptor> mounts)
 
 absl::StatusOr<std::unique_ptr<TempMount>> TempMount::Mount(const std::vector<MountDescriptor>& mounts,
                                                             const std::string& parent) {
-  for (const MountDescriptor& mount : mounts) {
-    if (mount.type != "overlay") continue;
-    LIMAN_ASSIGN_OR_RETURN(MountOptions options, ParseMountOptions(mount.options));
-    if (options.data.size() >= static_cast<size_t>(getpagesize()))
-      return absl::InvalidArgumentError(fmt::format(
-          "overlay mount options of {} bytes exceed a page (too many layers to mount here)", options.data.size()));
-  }
   LIMAN_RETURN_IF_ERROR(MkdirAll(parent, 0700));
   std::string pattern = JoinPath(parent, "mount-XXXXXX");
   if (mkdtemp(pattern.data()) == nullptr) return ErrnoError(fmt::format("mkdtemp {}", Quote(pattern)));

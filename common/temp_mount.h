@@ -19,9 +19,7 @@ std::vector<MountDescriptor> ReadOnlyMounts(std::vector<MountDescriptor> mounts)
 // removed again by the destructor, whatever happened in between.
 class TempMount {
  public:
-  // Overlay options longer than a page are refused (kInvalidArgument): the shortening MountAll
-  // does for them changes the working directory, which a multi-threaded daemon cannot do. No
-  // mounts: an empty directory (the empty tree a base layer is compared with).
+  // No mounts: an empty directory (the empty tree a base layer is compared with).
   static absl::StatusOr<std::unique_ptr<TempMount>> Mount(const std::vector<MountDescriptor>& mounts,
                                                           const std::string& parent);
   ~TempMount();

@@ -5,10 +5,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <memory>
 #include <catch2/catch.hpp>
 
 #include "common/file_util.h"
 #include "common/status.h"
+#include "common/temp_mount.h"
 #include "containerd/snapshots/testsuite.h"
 #include "fmt/format.h"
 
@@ -363,10 +366,20 @@ TEST_CASE("overlay snapshotter mounts 130 layers whose options exceed a page") {
   size_t length = 0;
   for (const std::string& option : mounts[0].options) length += option.size() + 1;
   CHECK(length > static_cast<size_t>(getpagesize()));
+  std::string cwd_before = std::filesystem::current_path();
   ScopedMount mounted = RequireOk(ScopedMount::Mount(mounts, work));
   CHECK(RequireOk(ReadFile(JoinPath(work, "file-0"))) == "0");
   CHECK(RequireOk(ReadFile(JoinPath(work, "file-129"))) == "129");
   CHECK(Entries(work).size() == 130);
+  // The shortened options are resolved in a thread of the mount's own: the process's working
+  // directory, which every other thread of a daemon shares, never moves.
+  CHECK(std::filesystem::current_path() == cwd_before);
+
+  // The engine's read-only look at a snapshot (the user lookup at create): the same 130 layers.
+  std::unique_ptr<TempMount> read_only = RequireOk(TempMount::Mount(ReadOnlyMounts(mounts), dir.Subdir("temp")));
+  CHECK(RequireOk(ReadFile(JoinPath(read_only->dir(), "file-129"))) == "129");
+  CHECK(::access(JoinPath(read_only->dir(), "new").c_str(), F_OK) != 0);
+  CHECK(!WriteFileAtomic(JoinPath(read_only->dir(), "new"), "x", 0644).ok());
 }
 
 TEST_CASE("overlay snapshotter refuses metadata from a newer version") {
