@@ -27,17 +27,6 @@ namespace {
 
 constexpr char kDefaultPath[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-std::vector<std::string> StringList(const json& value) {
-  std::vector<std::string> out;
-  if (value.is_string()) {
-    out.push_back(value.get<std::string>());
-  } else if (value.is_array()) {
-    for (const json& item : value)
-      if (item.is_string()) out.push_back(item.get<std::string>());
-  }
-  return out;
-}
-
 std::string StringField(const json& object, const char* key) {
   if (!object.is_object()) return "";
   auto found = object.find(key);
@@ -355,20 +344,41 @@ absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
   return spec;
 }
 
-absl::Status CompleteSpecUser(int root_fd, const nlohmann::json& config, const nlohmann::json& host_config,
-                              ordered_json& spec) {
-  std::vector<std::string> group_add = StringList(host_config.is_object() ? host_config.value("GroupAdd", json()) : json());
-  LIMAN_ASSIGN_OR_RETURN(ContainerUser user, ResolveContainerUserInRoot(root_fd, StringField(config, "User"), group_add));
-  ordered_json& process = spec["process"];
+std::vector<std::string> StringList(const json& value) {
+  std::vector<std::string> out;
+  if (value.is_string()) {
+    out.push_back(value.get<std::string>());
+  } else if (value.is_array()) {
+    for (const json& item : value)
+      if (item.is_string()) out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
+bool EnvSets(const std::vector<std::string>& env, std::string_view name) {
+  return std::any_of(env.begin(), env.end(), [&](const std::string& entry) {
+    return entry.size() > name.size() && entry.starts_with(name) && entry[name.size()] == '=';
+  });
+}
+
+absl::Status CompleteProcessUser(int root_fd, std::string_view user_spec, const std::vector<std::string>& group_add,
+                                 ordered_json& process) {
+  LIMAN_ASSIGN_OR_RETURN(ContainerUser user, ResolveContainerUserInRoot(root_fd, user_spec, group_add));
   process["user"] = ordered_json{{"uid", user.uid}, {"gid", user.gid}};
   if (!user.additional_gids.empty()) process["user"]["additionalGids"] = user.additional_gids;
   // As runc's init: HOME from the passwd entry unless the environment sets it.
   std::vector<std::string> env = process.value("env", std::vector<std::string>());
-  if (std::none_of(env.begin(), env.end(), [](const std::string& entry) { return entry.starts_with("HOME="); })) {
+  if (!EnvSets(env, "HOME")) {
     env.push_back("HOME=" + user.home);
     process["env"] = env;
   }
   return absl::OkStatus();
+}
+
+absl::Status CompleteSpecUser(int root_fd, const nlohmann::json& config, const nlohmann::json& host_config,
+                              ordered_json& spec) {
+  std::vector<std::string> group_add = StringList(host_config.is_object() ? host_config.value("GroupAdd", json()) : json());
+  return CompleteProcessUser(root_fd, StringField(config, "User"), group_add, spec["process"]);
 }
 
 }  // namespace liman::engine

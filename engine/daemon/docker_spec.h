@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -34,8 +35,19 @@ absl::StatusOr<std::vector<std::string>> ContainerArgs(const nlohmann::json& mer
 // kInvalidArgument for a request Docker refuses (bad bind, unknown capability, bad user…).
 absl::StatusOr<nlohmann::ordered_json> DockerSpec(const DockerSpecInputs& inputs);
 
-// The process's user (uid, gid, additionalGids) from Config.User and HostConfig.GroupAdd,
-// looked up in the container's files under `root_fd`, and HOME unless the environment has one.
+// The strings of a JSON string or array (other members are skipped; anything else: none).
+std::vector<std::string> StringList(const nlohmann::json& value);
+
+// True when a list of "NAME=value" entries sets `name`.
+bool EnvSets(const std::vector<std::string>& env, std::string_view name);
+
+// An OCI process's user (uid, gid, additionalGids) for a Docker user spec ("name", "uid:gid"…)
+// and --group-add, looked up in the container's files under `root_fd`, and HOME unless the
+// process's environment has one.
+absl::Status CompleteProcessUser(int root_fd, std::string_view user, const std::vector<std::string>& group_add,
+                                 nlohmann::ordered_json& process);
+
+// CompleteProcessUser for spec.process from Config.User and HostConfig.GroupAdd.
 absl::Status CompleteSpecUser(int root_fd, const nlohmann::json& config, const nlohmann::json& host_config,
                               nlohmann::ordered_json& spec);
 

@@ -148,32 +148,25 @@ absl::Status Daemon::RunExec(const std::string& id, int conn, std::string buffer
   if (std::string user = config.value("User", ""); !user.empty()) {
     // Looked up in the running container's own files, through its init's root.
     int64_t pid = 0;
-    json container_env;
+    std::vector<std::string> container_env;
     {
       std::lock_guard lock(mu_);
       if (auto found = containers_.find(exec->container_id); found != containers_.end()) {
         pid = found->second->record["State"].value("Pid", int64_t{0});
-        container_env = found->second->record["Config"].value("Env", json::array());
+        container_env = StringList(found->second->record["Config"].value("Env", json()));
       }
     }
+    if (pid <= 0) return record_failure(absl::FailedPreconditionError(fmt::format("container {} is not running", exec->container_id)));
     std::string root_path = fmt::format("/proc/{}/root", pid);
     UniqueFd root(::open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (pid <= 0 || !root) return record_failure(ErrnoError(fmt::format("open {}", Quote(root_path))));
+    if (!root) return record_failure(ErrnoError(fmt::format("open {}", Quote(root_path))));
     // HOME follows the exec's user unless the exec or the container set it explicitly.
-    auto sets_home = [](const json& list) {
-      return list.is_array() && std::any_of(list.begin(), list.end(), [](const json& entry) {
-               return entry.is_string() && entry.get<std::string>().starts_with("HOME=");
-             });
-    };
-    if (!sets_home(config.value("Env", json())) && !sets_home(container_env)) {
+    if (!EnvSets(StringList(config.value("Env", json())), "HOME") && !EnvSets(container_env, "HOME")) {
       std::erase_if(env, [](const std::string& entry) { return entry.starts_with("HOME="); });
       process["env"] = env;
     }
-    nlohmann::ordered_json user_spec = {{"process", process}};
-    json user_config = {{"User", user}};
-    if (absl::Status resolved = CompleteSpecUser(root.get(), user_config, json::object(), user_spec); !resolved.ok())
+    if (absl::Status resolved = CompleteProcessUser(root.get(), user, {}, process); !resolved.ok())
       return record_failure(resolved);
-    process = user_spec["process"];
   }
   if (config.value("Privileged", false)) {
     std::vector<std::string> all = AllCapabilities();

@@ -169,5 +169,15 @@ TEST_CASE("requests Docker refuses are refused with its words") {
   CHECK(error({{"Ulimits", {{{"Name", "bogus"}, {"Soft", 1}, {"Hard", 1}}}}}) == "invalid ulimit type: bogus");
 }
 
+TEST_CASE("an environment sets a variable only with NAME= at the start of an entry") {
+  CHECK(EnvSets({"PATH=/bin", "HOME=/root"}, "HOME"));
+  CHECK(EnvSets({"HOME="}, "HOME"));
+  CHECK_FALSE(EnvSets({"HOMEDIR=/x", "MYHOME=/y", "HOME"}, "HOME"));
+  CHECK_FALSE(EnvSets({}, "HOME"));
+  CHECK(StringList(nlohmann::json::parse(R"(["a", 1, "b"])")) == std::vector<std::string>{"a", "b"});
+  CHECK(StringList(nlohmann::json("one")) == std::vector<std::string>{"one"});
+  CHECK(StringList(nlohmann::json::object()).empty());
+}
+
 }  // namespace
 }  // namespace liman::engine
