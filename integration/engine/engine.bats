@@ -407,6 +407,16 @@ setup() { dropin_setup; }
   assert_eq "$output" "80/tcp -> 127.0.0.1:$port"
   run lm inspect -f '{{.State.Running}} {{.Name}} {{json .Config.Cmd}}' lmweb
   assert_output_contains 'true /lmweb ["sh","-c",'
+  # Go templates: liman renders them as the docker CLI does, from the same answer.
+  local tmpl
+  for tmpl in '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.IPAddress}};{{end}}' \
+      '{{if .State.Running}}up{{else}}down{{end}} {{len .Config.Cmd}} {{index .Config.Cmd 0 | printf "%q"}}' \
+      '{{with .HostConfig}}{{.NetworkMode}}{{end}}:{{range .Config.Env}}{{if eq (index (split . "=") 0) "PATH"}}{{.}}{{end}}{{end}}' \
+      '{{- range $p, $b := .NetworkSettings.Ports -}} {{$p}}>{{(index $b 0).HostPort}} {{- end}}'; do
+    assert_eq "$(lm inspect -f "$tmpl" lmweb)" "$(dk inspect -f "$tmpl" lmweb)"
+  done
+  assert_eq "$(lm inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' lmweb)" \
+    "$(lm inspect lmweb | jq -r '.[0].NetworkSettings.Networks[].IPAddress')"
   [ "$(lm inspect lmweb | jq -r '.[0].State.Pid')" -gt 1 ] || fail "no host pid in inspect"
   run lm top lmweb
   assert_output_matches "^UID +PID +PPID +C +STIME +TTY +TIME +CMD"
