@@ -55,6 +55,12 @@ void CopyStdin(std::shared_ptr<StdinShared> shared) {
 
 }  // namespace
 
+bool RefuseTtyWithoutTerminal(bool tty, bool interactive) {
+  if (!tty || !interactive || isatty(STDIN_FILENO)) return false;
+  fmt::print(stderr, "the input device is not a TTY\n");
+  return true;
+}
+
 bool WriteFull(int fd, std::string_view data) { return fd <= 2 ? WriteAll(fd, data) : SendAll(fd, data); }
 
 std::function<void(unsigned, unsigned)> ResizeBy(EngineClient& client, const std::string& path) {

@@ -40,6 +40,10 @@ std::function<void(unsigned, unsigned)> ResizeBy(EngineClient& client, const std
 // after this returns.
 absl::Status PumpAttached(EngineClient::Hijacked& connection, const AttachOptions& options);
 
+// docker's refusal of -it when our stdin is not a terminal: prints "the input device is not a
+// TTY" and returns true then.
+bool RefuseTtyWithoutTerminal(bool tty, bool interactive);
+
 // Writes `data` to `fd` whole (EINTR, short writes; EAGAIN waits).
 bool WriteFull(int fd, std::string_view data);
 

@@ -233,22 +233,24 @@ absl::StatusOr<std::string> EngineClient::CallText(const std::string& method, co
   return answer;
 }
 
+// The daemon's answer parsed as JSON (json, or ordered_json to keep its key order).
+template <typename Json>
+absl::StatusOr<Json> ParseAnswer(const std::string& answer, std::string_view request) {
+  Json parsed = Json::parse(answer, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return absl::InternalError(fmt::format("{}the daemon's answer is not JSON: {:.200}", request, answer));
+  return parsed;
+}
+
 absl::StatusOr<nlohmann::ordered_json> EngineClient::CallOrdered(const std::string& method, const std::string& path) {
   LIMAN_ASSIGN_OR_RETURN(std::string answer, CallText(method, path, nullptr, {}));
-  nlohmann::ordered_json parsed = nlohmann::ordered_json::parse(answer, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded())
-    return absl::InternalError(fmt::format("{} {}: the daemon's answer is not JSON: {:.200}", method, path, answer));
-  return parsed;
+  return ParseAnswer<nlohmann::ordered_json>(answer, fmt::format("{} {}: ", method, path));
 }
 
 absl::StatusOr<json> EngineClient::Call(const std::string& method, const std::string& path, const json* body,
                                         const std::map<std::string, std::string>& headers) {
   LIMAN_ASSIGN_OR_RETURN(std::string answer, CallText(method, path, body, headers));
   if (answer.empty()) return json();
-  json parsed = json::parse(answer, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded())
-    return absl::InternalError(fmt::format("{} {}: the daemon's answer is not JSON: {:.200}", method, path, answer));
-  return parsed;
+  return ParseAnswer<json>(answer, fmt::format("{} {}: ", method, path));
 }
 
 EngineClient::Pending::~Pending() = default;
@@ -270,9 +272,7 @@ absl::StatusOr<std::unique_ptr<EngineClient::Pending>> EngineClient::Begin(const
 absl::StatusOr<json> EngineClient::Pending::Finish() {
   LIMAN_RETURN_IF_ERROR(ReadResponse(fd_.get(), *parser_, [this] { return parser_->message_done; }, nullptr));
   if (parser_->head.status < 200 || parser_->head.status >= 300) return DaemonError(parser_->head.status, body_);
-  json parsed = json::parse(body_, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) return absl::InternalError(fmt::format("the daemon's answer is not JSON: {:.200}", body_));
-  return parsed;
+  return ParseAnswer<json>(body_, "");
 }
 
 absl::StatusOr<EngineClient::Hijacked> EngineClient::Hijack(const std::string& method, const std::string& path,

@@ -43,10 +43,7 @@ absl::StatusOr<int> Exec(EngineClient& client, const ExecOptions& options) {
     LIMAN_RETURN_IF_ERROR(client.Call("POST", fmt::format("/exec/{}/start", id), &start).status());
     return 0;
   }
-  if (options.tty && options.interactive && !isatty(STDIN_FILENO)) {
-    fmt::print(stderr, "the input device is not a TTY\n");
-    return 1;
-  }
+  if (RefuseTtyWithoutTerminal(options.tty, options.interactive)) return 1;
   LIMAN_ASSIGN_OR_RETURN(EngineClient::Hijacked connection, client.Hijack("POST", fmt::format("/exec/{}/start", id), &start));
   AttachOptions attach;
   attach.tty = options.tty;

@@ -132,10 +132,7 @@ absl::StatusOr<int> Run(EngineClient& client, const RunFlags& flags) {
   plan.out = all || chosen("stdout");
   plan.err = all || chosen("stderr");
   plan.tty = flags.tty;
-  if (flags.tty && flags.interactive && !isatty(STDIN_FILENO)) {
-    fmt::print(stderr, "the input device is not a TTY\n");
-    return 1;
-  }
+  if (RefuseTtyWithoutTerminal(flags.tty, flags.interactive)) return 1;
   return StartAttached(client, *id, plan, flags.remove ? "removed" : "next-exit");
 }
 
