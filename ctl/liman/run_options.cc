@@ -208,6 +208,8 @@ void AddRunFlags(CLI::App* command, RunFlags& flags, bool for_run) {
   AddRepeated(command, "--sysctl", flags.sysctls, "sysctl options");
   AddRepeated(command, "--add-host", flags.add_hosts, "add a custom host-to-IP mapping (host:ip)");
   AddRepeated(command, "--dns", flags.dns, "set custom DNS servers");
+  AddRepeated(command, "--dns-search", flags.dns_search, "set custom DNS search domains");
+  AddRepeated(command, "--dns-option", flags.dns_options, "set DNS options");
   AddRepeated(command, "--group-add", flags.group_add, "add additional groups to join");
   command->add_flag("--init", flags.init, "run an init inside the container that forwards signals and reaps processes");
   command->add_flag("--oom-kill-disable", flags.oom_kill_disable, "disable OOM Killer");
@@ -318,6 +320,8 @@ absl::StatusOr<json> CreateRequest(const RunFlags& flags) {
   }
   host["ExtraHosts"] = flags.add_hosts;
   host["Dns"] = flags.dns;
+  host["DnsSearch"] = flags.dns_search;
+  host["DnsOptions"] = flags.dns_options;
 
   // Resources.
   auto memory = [&](const std::string& text, const char* flag, const char* field) -> absl::Status {

@@ -24,7 +24,8 @@ struct RunFlags {
   bool oom_kill_disable = false;
   int stop_timeout = -1;
   std::vector<std::string> env, env_files, publish, expose, volumes, mounts, tmpfs, labels, network_aliases,
-      cap_add, cap_drop, security_opts, ulimits, devices, log_opts, sysctls, add_hosts, dns, group_add, attach;
+      cap_add, cap_drop, security_opts, ulimits, devices, log_opts, sysctls, add_hosts, dns, dns_search, dns_options,
+      group_add, attach;
   std::string log_driver, memory, memory_swap, memory_reservation, shm_size, cpuset_cpus, platform;
   double cpus = 0;
   int64_t cpu_shares = 0, cpu_quota = 0, cpu_period = 0, pids_limit = 0;

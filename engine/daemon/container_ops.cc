@@ -24,6 +24,7 @@
 #include "ctl/liman-ctr/signals.h"
 #include "engine/daemon/daemon.h"
 #include "engine/daemon/docker_spec.h"
+#include "engine/daemon/etc_files.h"
 #include "engine/daemon/random_id.h"
 #include "fmt/format.h"
 
@@ -55,43 +56,6 @@ absl::Status ValidateName(const std::string& name) {
     return absl::InvalidArgumentError(
         fmt::format("Invalid container name ({}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name));
   return absl::OkStatus();
-}
-
-// The host's resolv.conf without loopback name servers (they mean nothing in the container's
-// network namespace), as moby's resolvconf.FilterResolvDNS.
-std::string ContainerResolvConf() {
-  absl::StatusOr<std::string> host = ReadFile("/etc/resolv.conf");
-  std::string out;
-  bool any_server = false;
-  if (host.ok()) {
-    for (const std::string& line : std::vector<std::string>(absl::StrSplit(*host, '\n'))) {
-      if (line.rfind("nameserver", 0) == 0) {
-        if (line.find("127.") != std::string::npos || line.find("::1") != std::string::npos) continue;
-        any_server = true;
-      }
-      if (!line.empty()) out += line + "\n";
-    }
-  }
-  if (!any_server) out += "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
-  return out;
-}
-
-// Docker's resolv.conf for a container on a user-defined network: the embedded DNS server,
-// the host's search domains, and ndots:0 (moby's resolvconf for the internal resolver).
-std::string EmbeddedDnsResolvConf() {
-  std::string out;
-  if (absl::StatusOr<std::string> host = ReadFile("/etc/resolv.conf"); host.ok())
-    for (const std::string& line : std::vector<std::string>(absl::StrSplit(*host, '\n')))
-      if (line.rfind("search", 0) == 0 || line.rfind("domain", 0) == 0) out += line + "\n";
-  return out + fmt::format("nameserver {}\noptions ndots:0\n", network::kEmbeddedDnsAddress);
-}
-
-std::string HostsFile(const std::string& address, const std::string& hostname) {
-  std::string hosts =
-      "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
-      "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
-  if (!address.empty()) hosts += address + "\t" + hostname + "\n";
-  return hosts;
 }
 
 absl::StatusOr<int> SignalNumber(const std::string& text, int fallback) {
@@ -294,9 +258,19 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
   LIMAN_RETURN_IF_ERROR(MkdirAll(dir, 0710));
   auto remove_dir = absl::MakeCleanup([&] { (void)RemoveAll(dir); });
   LIMAN_RETURN_IF_ERROR(WriteFileAtomic(dir + "/hostname", hostname + "\n", 0644));
-  LIMAN_RETURN_IF_ERROR(WriteFileAtomic(dir + "/hosts", HostsFile("", hostname), 0644));
-  LIMAN_RETURN_IF_ERROR(WriteFileAtomic(
-      dir + "/resolv.conf", UsesEmbeddedDns(network_mode) ? EmbeddedDnsResolvConf() : ContainerResolvConf(), 0644));
+  LIMAN_ASSIGN_OR_RETURN(std::string hosts, HostsFile("", hostname, StringList(host_config.value("ExtraHosts", json())), HostGateway()));
+  LIMAN_RETURN_IF_ERROR(WriteFileAtomic(dir + "/hosts", hosts, 0644));
+  DnsSettings dns{.servers = StringList(host_config.value("Dns", json())),
+                  .search = StringList(host_config.value("DnsSearch", json())),
+                  .options = StringList(host_config.value("DnsOptions", json()))};
+  std::string host_resolv_conf = ReadFile("/etc/resolv.conf").value_or("");
+  std::string resolv_conf;
+  if (UsesEmbeddedDns(network_mode)) {
+    resolv_conf = EmbeddedDnsResolvConf(host_resolv_conf, dns, network::kEmbeddedDnsAddress);
+  } else {
+    LIMAN_ASSIGN_OR_RETURN(resolv_conf, ContainerResolvConf(host_resolv_conf, dns));
+  }
+  LIMAN_RETURN_IF_ERROR(WriteFileAtomic(dir + "/resolv.conf", resolv_conf, 0644));
   // The log exists from the start, so an attach before start holds it open: a container that
   // is auto-removed right after its exit cannot take its output away from the attach.
   LIMAN_RETURN_IF_ERROR(WriteFileAtomic(dir + "/" + id + "-json.log", "", 0640));

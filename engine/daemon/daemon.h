@@ -249,6 +249,8 @@ class Daemon {
   // /etc/hosts, the embedded DNS server; recorded in NetworkSettings. Released when it stops.
   absl::Status ConnectBridge(Container& container);
   void DisconnectBridgeLocked(Container& container);
+  // --add-host's host-gateway: the default bridge's own address; empty without a bridge.
+  std::string HostGateway() const;
   // The predefined networks (ids kept in the store) and the user-defined ones, whose bridges
   // and NAT tables are made again if missing (after a reboot) or kept (live restore).
   absl::Status LoadNetworks();

@@ -271,8 +271,17 @@ absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
 
   // ---- mounts: Docker's defaults (no /run tmpfs, 64 MiB /dev/shm, cgroup ro) ----
   ordered_json mounts = ordered_json::array();
+  int64_t shm_size = IntField(host, "ShmSize");
+  if (shm_size < 0) return absl::InvalidArgumentError("SHM size can not be less than 0");
   for (ordered_json& mount : spec["mounts"]) {
     if (mount["destination"] == "/run") continue;
+    if (mount["destination"] == "/dev/shm" && shm_size > 0) {
+      ordered_json options = ordered_json::array();
+      for (const ordered_json& option : mount["options"])
+        if (!option.get<std::string>().starts_with("size=")) options.push_back(option);
+      options.push_back(fmt::format("size={}", shm_size));
+      mount["options"] = std::move(options);
+    }
     if (privileged && mount["destination"] == "/sys") mount["options"] = {"nosuid", "noexec", "nodev", "rw"};
     mounts.push_back(std::move(mount));
   }
@@ -324,6 +333,13 @@ absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
   std::string parent = StringField(host, "CgroupParent");
   if (parent.empty()) parent = in.cgroup_parent;
   linux["cgroupsPath"] = parent + "/" + in.id;
+  // --sysctl: the runtime refuses a key that its namespaces do not cover (runc's rules).
+  if (host.contains("Sysctls") && host["Sysctls"].is_object()) {
+    for (const auto& [key, value] : host["Sysctls"].items()) {
+      if (!value.is_string()) return absl::InvalidArgumentError(fmt::format("sysctl {}: the value must be a string", Quote(key)));
+      linux["sysctl"][key] = value;
+    }
+  }
   ordered_json& resources = linux["resources"];
   if (privileged) resources["devices"] = ordered_json::array({ordered_json{{"allow", true}, {"access", "rwm"}}});
   if (int64_t memory = IntField(host, "Memory"); memory > 0) {

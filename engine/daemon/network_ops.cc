@@ -12,6 +12,7 @@
 #include "common/status.h"
 #include "engine/daemon/daemon.h"
 #include "engine/daemon/docker_spec.h"
+#include "engine/daemon/etc_files.h"
 #include "engine/network/bridge.h"
 #include "engine/network/nat.h"
 #include "engine/network/netns.h"
@@ -210,12 +211,10 @@ absl::Status Daemon::ConnectBridge(Container& container) {
   }
   std::string hostname = container.record["Config"].value("Hostname", "");
   const network::Ipv4Net& address = planned.front().address;
-  (void)WriteFileAtomic(container.record.value("HostsPath", ""),
-                        fmt::format("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                                    "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
-                                    "ff02::2\tip6-allrouters\n{}\t{}\n",
-                                    address.AddressText(), hostname),
-                        0644);
+  // The --add-host entries were checked at create; the file now names the container's address too.
+  std::vector<std::string> extra_hosts = StringList(container.record["HostConfig"].value("ExtraHosts", json()));
+  if (absl::StatusOr<std::string> hosts = HostsFile(address.AddressText(), hostname, extra_hosts, HostGateway()); hosts.ok())
+    (void)WriteFileAtomic(container.record.value("HostsPath", ""), *hosts, 0644);
   json& settings = container.record["NetworkSettings"];
   settings["SandboxKey"] = netns;
   if (primary->name == "bridge") {
@@ -259,6 +258,11 @@ void Daemon::DisconnectBridgeLocked(Container& container) {
   settings["Gateway"] = "";
   settings["MacAddress"] = "";
   settings["SandboxKey"] = "";
+}
+
+std::string Daemon::HostGateway() const {
+  if (options_.bridge == "none") return "";
+  return options_.bridge_cidr.substr(0, options_.bridge_cidr.find('/'));
 }
 
 }  // namespace liman::engine

@@ -274,6 +274,30 @@ setup() { dropin_setup; }
   dk rm -f ex >/dev/null
 }
 
+@test "--add-host, --dns, --dns-search, --dns-option, --shm-size and --sysctl reach the container" {
+  for cli in $DOCKER_CLIS; do
+    run dkc "$cli" run --rm --add-host db.test:10.9.8.7 --add-host gw.test:host-gateway \
+      --dns 192.0.2.53 --dns-search a.test --dns-option ndots:2 --shm-size 8m \
+      --sysctl net.ipv4.ip_unprivileged_port_start=1000 "$IMG" \
+      sh -c 'cat /etc/resolv.conf; grep test /etc/hosts; df -k /dev/shm | tail -1; cat /proc/sys/net/ipv4/ip_unprivileged_port_start'
+    assert_success
+    assert_output_matches "^nameserver 192.0.2.53$"
+    assert_output_matches "^search a.test$"
+    assert_output_matches "^options ndots:2$"
+    assert_output_matches "^10.9.8.7[[:space:]]+db.test$"
+    assert_output_matches "^$ENGINE_SUBNET.1[[:space:]]+gw.test$"
+    assert_output_matches "^shm +8192 "
+    assert_output_matches "^1000$"
+    # Only the flags' servers: none of the host's.
+    [ "$(grep -c '^nameserver' <<<"$output")" = 1 ] || fail "more than one nameserver: $output"
+  done
+  # With the host's namespaces a sysctl would be the host's: refused. (The value asked for is the
+  # host's own, so that a runtime without the check would change nothing.)
+  run dk run --rm --sysctl "kernel.domainname=$(cat /proc/sys/kernel/domainname)" --network host "$IMG" true
+  assert_failure
+  assert_output_contains "kernel.domainname"
+}
+
 @test "--user: names from the image's /etc/passwd and /etc/group, numbers, --group-add, HOME; unknown names refused" {
   for cli in $DOCKER_CLIS; do
     run dkc "$cli" run --rm --network none -u nobody "$IMG" sh -c 'echo $(id -u) $(id -g) $HOME'
