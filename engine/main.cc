@@ -59,12 +59,16 @@ absl::Status ApplyConfigFile(const std::string& path, Flags& flags, const CLI::A
       return absl::InvalidArgumentError(fmt::format("config file {}: hosts must be a list of strings", Quote(path)));
     flags.host = config["hosts"][0].get<std::string>();
   }
-  if (config.contains("insecure-registries") && app.count("--insecure-registry") == 0) {
-    if (!config["insecure-registries"].is_array())
-      return absl::InvalidArgumentError(fmt::format("config file {}: insecure-registries must be a list", Quote(path)));
-    for (const auto& registry : config["insecure-registries"])
-      if (registry.is_string()) flags.daemon.insecure_registries.push_back(registry.get<std::string>());
-  }
+  auto set_list = [&](const char* key, const char* flag, std::vector<std::string>& target) -> absl::Status {
+    if (!config.contains(key) || app.count(flag) > 0) return absl::OkStatus();
+    if (!config[key].is_array())
+      return absl::InvalidArgumentError(fmt::format("config file {}: {} must be a list", Quote(path), key));
+    for (const auto& item : config[key])
+      if (item.is_string()) target.push_back(item.get<std::string>());
+    return absl::OkStatus();
+  };
+  LIMAN_RETURN_IF_ERROR(set_list("insecure-registries", "--insecure-registry", flags.daemon.insecure_registries));
+  LIMAN_RETURN_IF_ERROR(set_list("dns", "--dns", flags.daemon.dns));
   return absl::OkStatus();
 }
 
@@ -147,6 +151,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--insecure-registry", flags.daemon.insecure_registries, "registry reached over plain HTTP (repeatable)")
       ->allow_extra_args(false);
+  app.add_option("--dns", flags.daemon.dns, "DNS server of containers without --dns of their own (repeatable)");
   app.add_option("--cgroup-parent", flags.daemon.cgroup_parent, "parent cgroup of containers")->capture_default_str();
   app.add_option("-b,--bridge", flags.daemon.bridge, "the default bridge network's bridge (none: no bridge network)")
       ->capture_default_str();

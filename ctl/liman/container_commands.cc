@@ -14,6 +14,7 @@
 #include "ctl/liman/attach.h"
 #include "ctl/liman/cli.h"
 #include "ctl/liman/format.h"
+#include "ctl/liman/run_options.h"
 #include "fmt/format.h"
 
 namespace liman::cli {
@@ -341,6 +342,12 @@ struct SignalOptions {
   std::vector<std::string> names;
 };
 
+struct UpdateOptions {
+  ResourceFlags resources;
+  std::string restart;
+  std::vector<std::string> names;
+};
+
 struct RemoveOptions {
   bool force = false, volumes = false;
   std::vector<std::string> names;
@@ -379,6 +386,25 @@ void AddContainerCommands(CLI::App& app, CommandLine& line) {
   auto none = [](const SignalOptions&) { return std::string(); };
   AddPerNameCommand(app, line, "pause", "Pause all processes within one or more containers", none, false, false);
   AddPerNameCommand(app, line, "unpause", "Unpause all processes within one or more containers", none, false, false);
+
+  auto update = Options<UpdateOptions>();
+  CLI::App* update_command = app.add_subcommand("update", "Update configuration of one or more containers");
+  AddResourceFlags(update_command, update->resources);
+  update_command->add_option("--restart", update->restart, "restart policy to apply when a container exits");
+  update_command->add_option("containers", update->names, "CONTAINER...")->required();
+  OnRun(update_command, line, [update](EngineClient& client) -> absl::StatusOr<int> {
+    json body = json::object();
+    LIMAN_RETURN_IF_ERROR(ApplyResourceFlags(update->resources, body));
+    if (!update->restart.empty()) {
+      LIMAN_ASSIGN_OR_RETURN(body["RestartPolicy"], ParseRestartFlag(update->restart));
+    }
+    if (body.empty()) return absl::InvalidArgumentError("you must provide one or more flags when using this command");
+    return ForEachName(update->names, [&](const std::string& name) -> absl::Status {
+      LIMAN_RETURN_IF_ERROR(client.Call("POST", ContainerPath(name, "/update"), &body).status());
+      WriteOut(name + "\n");
+      return absl::OkStatus();
+    });
+  });
 
   auto rm = Options<RemoveOptions>();
   CLI::App* rm_command = app.add_subcommand("rm", "Remove one or more containers");

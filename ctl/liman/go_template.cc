@@ -519,14 +519,15 @@ std::string GoSprintf(const std::string& format, const std::vector<json>& args) 
   return out;
 }
 
-// fmt.Sprint: a space between two operands when neither is a string.
-std::string GoSprint(const std::vector<json>& args) {
+// fmt.Sprint: a space between two operands when neither is a string; fmt.Sprintln (`line`):
+// a space between any two, and a newline at the end.
+std::string GoSprint(const std::vector<json>& args, bool line = false) {
   std::string out;
   for (size_t i = 0; i < args.size(); ++i) {
-    if (i > 0 && !args[i - 1].is_string() && !args[i].is_string()) out += " ";
+    if (i > 0 && (line || (!args[i - 1].is_string() && !args[i].is_string()))) out += " ";
     out += GoPrint(args[i]);
   }
-  return out;
+  return line ? out + "\n" : out;
 }
 
 std::string ToCase(std::string text, int (*convert)(int)) {
@@ -618,11 +619,7 @@ absl::StatusOr<json> CallFunction(const std::string& name, const std::vector<Val
     return json(std::vector<json>(args[0].begin() + from, args[0].begin() + to));
   }
   if (name == "print") return GoSprint(args);
-  if (name == "println") {
-    std::string out;
-    for (size_t i = 0; i < args.size(); ++i) out.append(i ? " " : "").append(GoPrint(args[i]));
-    return out + "\n";
-  }
+  if (name == "println") return GoSprint(args, /*line=*/true);
   if (name == "printf") {
     LIMAN_RETURN_IF_ERROR(need_at_least(1));
     if (!args[0].is_string()) return ExecError("printf: the format is not a string");

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "common/status.h"
 #include "ctl/liman-ctr/command_split.h"
@@ -154,6 +155,70 @@ absl::StatusOr<json> ParseMountFlag(const std::string& spec) {
   return mount;
 }
 
+namespace {
+
+// A memory flag ("64m", or -1 for unlimited) as the HostConfig field `field`.
+absl::Status MemoryFlag(const std::string& text, const char* flag, const char* field, json& host) {
+  if (text.empty()) return absl::OkStatus();
+  if (text == "-1") {
+    host[field] = -1;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<int64_t> bytes = ParseMemoryBytes(text);
+  if (!bytes.ok()) return InvalidFlag(text, flag, std::string(bytes.status().message()));
+  host[field] = *bytes;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void AddResourceFlags(CLI::App* command, ResourceFlags& flags) {
+  command->add_option("-m,--memory", flags.memory, "memory limit");
+  command->add_option("--memory-swap", flags.memory_swap, "swap limit equal to memory plus swap: '-1' to enable unlimited swap");
+  command->add_option("--memory-reservation", flags.memory_reservation, "memory soft limit");
+  command->add_option("--cpus", flags.cpus, "number of CPUs");
+  command->add_option("-c,--cpu-shares", flags.cpu_shares, "CPU shares (relative weight)");
+  command->add_option("--cpu-quota", flags.cpu_quota, "limit CPU CFS (Completely Fair Scheduler) quota");
+  command->add_option("--cpu-period", flags.cpu_period, "limit CPU CFS (Completely Fair Scheduler) period");
+  command->add_option("--cpuset-cpus", flags.cpuset_cpus, "CPUs in which to allow execution (0-3, 0,1)");
+  command->add_option("--cpuset-mems", flags.cpuset_mems, "MEMs in which to allow execution (0-3, 0,1)");
+  command->add_option("--pids-limit", flags.pids_limit, "tune container pids limit (set -1 for unlimited)");
+  command->add_option("--blkio-weight", flags.blkio_weight, "block IO (relative weight), between 10 and 1000, or 0 to disable");
+}
+
+absl::Status ApplyResourceFlags(const ResourceFlags& flags, json& host) {
+  LIMAN_RETURN_IF_ERROR(MemoryFlag(flags.memory, "-m, --memory", "Memory", host));
+  LIMAN_RETURN_IF_ERROR(MemoryFlag(flags.memory_swap, "--memory-swap", "MemorySwap", host));
+  LIMAN_RETURN_IF_ERROR(MemoryFlag(flags.memory_reservation, "--memory-reservation", "MemoryReservation", host));
+  if (flags.cpus < 0) return InvalidFlag(fmt::format("{}", flags.cpus), "--cpus", "must be positive");
+  if (flags.cpus > 0) host["NanoCpus"] = static_cast<int64_t>(std::llround(flags.cpus * 1e9));
+  if (flags.cpu_shares) host["CpuShares"] = flags.cpu_shares;
+  if (flags.cpu_quota) host["CpuQuota"] = flags.cpu_quota;
+  if (flags.cpu_period) host["CpuPeriod"] = flags.cpu_period;
+  if (!flags.cpuset_cpus.empty()) host["CpusetCpus"] = flags.cpuset_cpus;
+  if (!flags.cpuset_mems.empty()) host["CpusetMems"] = flags.cpuset_mems;
+  if (flags.pids_limit) host["PidsLimit"] = flags.pids_limit;
+  if (flags.blkio_weight) host["BlkioWeight"] = flags.blkio_weight;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<json> ParseRestartFlag(const std::string& text) {
+  json restart = {{"Name", "no"}, {"MaximumRetryCount", 0}};
+  if (text.empty()) return restart;
+  size_t colon = text.find(':');
+  std::string name = text.substr(0, colon);
+  if (colon != std::string::npos && name.empty())
+    return absl::InvalidArgumentError("invalid restart policy format: no policy provided before colon");
+  if (colon != std::string::npos && colon + 1 < text.size()) {
+    int count = 0;
+    if (!absl::SimpleAtoi(text.substr(colon + 1), &count))
+      return absl::InvalidArgumentError("invalid restart policy format: maximum retry count must be an integer");
+    restart["MaximumRetryCount"] = count;
+  }
+  restart["Name"] = name;
+  return restart;
+}
+
 void AddRunFlags(CLI::App* command, RunFlags& flags, bool for_run) {
   if (for_run) {
     command->add_flag("-d,--detach", flags.detach, "run the container in the background and print its ID");
@@ -186,16 +251,8 @@ void AddRunFlags(CLI::App* command, RunFlags& flags, bool for_run) {
   command->add_option("--restart", flags.restart, "restart policy to apply when a container exits");
   command->add_option("--stop-signal", flags.stop_signal, "signal to stop the container");
   command->add_option("--stop-timeout", flags.stop_timeout, "timeout (in seconds) to stop a container");
-  command->add_option("-m,--memory", flags.memory, "memory limit");
-  command->add_option("--memory-swap", flags.memory_swap, "swap limit equal to memory plus swap: '-1' to enable unlimited swap");
-  command->add_option("--memory-reservation", flags.memory_reservation, "memory soft limit");
+  AddResourceFlags(command, flags.resources);
   command->add_option("--shm-size", flags.shm_size, "size of /dev/shm");
-  command->add_option("--cpus", flags.cpus, "number of CPUs");
-  command->add_option("-c,--cpu-shares", flags.cpu_shares, "CPU shares (relative weight)");
-  command->add_option("--cpu-quota", flags.cpu_quota, "limit CPU CFS (Completely Fair Scheduler) quota");
-  command->add_option("--cpu-period", flags.cpu_period, "limit CPU CFS (Completely Fair Scheduler) period");
-  command->add_option("--cpuset-cpus", flags.cpuset_cpus, "CPUs in which to allow execution (0-3, 0,1)");
-  command->add_option("--pids-limit", flags.pids_limit, "tune container pids limit (set -1 for unlimited)");
   command->add_flag("--privileged", flags.privileged, "give extended privileges to this container");
   AddRepeated(command, "--cap-add", flags.cap_add, "add Linux capabilities");
   AddRepeated(command, "--cap-drop", flags.cap_drop, "drop Linux capabilities");
@@ -324,28 +381,8 @@ absl::StatusOr<json> CreateRequest(const RunFlags& flags) {
   host["DnsOptions"] = flags.dns_options;
 
   // Resources.
-  auto memory = [&](const std::string& text, const char* flag, const char* field) -> absl::Status {
-    if (text.empty()) return absl::OkStatus();
-    if (text == "-1") {
-      host[field] = -1;
-      return absl::OkStatus();
-    }
-    absl::StatusOr<int64_t> bytes = ParseMemoryBytes(text);
-    if (!bytes.ok()) return InvalidFlag(text, flag, std::string(bytes.status().message()));
-    host[field] = *bytes;
-    return absl::OkStatus();
-  };
-  LIMAN_RETURN_IF_ERROR(memory(flags.memory, "-m, --memory", "Memory"));
-  LIMAN_RETURN_IF_ERROR(memory(flags.memory_swap, "--memory-swap", "MemorySwap"));
-  LIMAN_RETURN_IF_ERROR(memory(flags.memory_reservation, "--memory-reservation", "MemoryReservation"));
-  LIMAN_RETURN_IF_ERROR(memory(flags.shm_size, "--shm-size", "ShmSize"));
-  if (flags.cpus < 0) return InvalidFlag(fmt::format("{}", flags.cpus), "--cpus", "must be positive");
-  if (flags.cpus > 0) host["NanoCpus"] = static_cast<int64_t>(std::llround(flags.cpus * 1e9));
-  if (flags.cpu_shares) host["CpuShares"] = flags.cpu_shares;
-  if (flags.cpu_quota) host["CpuQuota"] = flags.cpu_quota;
-  if (flags.cpu_period) host["CpuPeriod"] = flags.cpu_period;
-  if (!flags.cpuset_cpus.empty()) host["CpusetCpus"] = flags.cpuset_cpus;
-  if (flags.pids_limit) host["PidsLimit"] = flags.pids_limit;
+  LIMAN_RETURN_IF_ERROR(ApplyResourceFlags(flags.resources, host));
+  LIMAN_RETURN_IF_ERROR(MemoryFlag(flags.shm_size, "--shm-size", "ShmSize", host));
   if (flags.oom_kill_disable) host["OomKillDisable"] = true;
   json ulimits = json::array();
   for (const std::string& spec : flags.ulimits) {
@@ -414,17 +451,8 @@ absl::StatusOr<json> CreateRequest(const RunFlags& flags) {
   // Lifecycle and logging.
   host["AutoRemove"] = flags.remove;
   if (!flags.runtime.empty()) host["Runtime"] = flags.runtime;
-  json restart = {{"Name", "no"}, {"MaximumRetryCount", 0}};
-  if (!flags.restart.empty()) {
-    if (flags.remove && flags.restart != "no")
-      return absl::InvalidArgumentError("Conflicting options: --restart and --rm");
-    std::string name = flags.restart.substr(0, flags.restart.find(':'));
-    if (name != "no" && name != "always" && name != "unless-stopped" && name != "on-failure")
-      return absl::InvalidArgumentError(fmt::format("invalid restart policy {}", flags.restart));
-    restart["Name"] = name;
-    if (size_t colon = flags.restart.find(':'); colon != std::string::npos)
-      restart["MaximumRetryCount"] = std::atoi(flags.restart.c_str() + colon + 1);
-  }
+  LIMAN_ASSIGN_OR_RETURN(json restart, ParseRestartFlag(flags.restart));
+  if (flags.remove && restart["Name"] != "no") return absl::InvalidArgumentError("Conflicting options: --restart and --rm");
   host["RestartPolicy"] = restart;
   json log_config = {{"Type", flags.log_driver}, {"Config", json::object()}};
   for (const std::string& option : flags.log_opts) {

@@ -13,6 +13,20 @@
 
 namespace liman::cli {
 
+// The resource flags `run`, `create` and `update` share.
+struct ResourceFlags {
+  std::string memory, memory_swap, memory_reservation, cpuset_cpus, cpuset_mems;
+  double cpus = 0;
+  int64_t cpu_shares = 0, cpu_quota = 0, cpu_period = 0, pids_limit = 0, blkio_weight = 0;
+};
+
+void AddResourceFlags(CLI::App* command, ResourceFlags& flags);
+// The HostConfig fields of the flags given (Memory, NanoCpus…) set in `host`.
+absl::Status ApplyResourceFlags(const ResourceFlags& flags, nlohmann::json& host);
+// --restart NAME[:COUNT] as HostConfig.RestartPolicy (the docker CLI's ParseRestartPolicy: the
+// count must be a number, the name is judged by the daemon).
+absl::StatusOr<nlohmann::json> ParseRestartFlag(const std::string& text);
+
 struct RunFlags {
   // run only
   bool detach = false, remove = false, sig_proxy = true;
@@ -26,9 +40,8 @@ struct RunFlags {
   std::vector<std::string> env, env_files, publish, expose, volumes, mounts, tmpfs, labels, network_aliases,
       cap_add, cap_drop, security_opts, ulimits, devices, log_opts, sysctls, add_hosts, dns, dns_search, dns_options,
       group_add, attach;
-  std::string log_driver, memory, memory_swap, memory_reservation, shm_size, cpuset_cpus, platform;
-  double cpus = 0;
-  int64_t cpu_shares = 0, cpu_quota = 0, cpu_period = 0, pids_limit = 0;
+  std::string log_driver, shm_size, platform;
+  ResourceFlags resources;
   std::string image;
   std::vector<std::string> command;  // [COMMAND [ARG...]]
 };

@@ -185,6 +185,12 @@ void AddContainerRoutes(http::Router& router, Daemon& daemon) {
     call.NoContent();
     return absl::OkStatus();
   });
+  router.Add("POST", "/containers/{name}/update", [&daemon](http::Call& call) -> absl::Status {
+    LIMAN_ASSIGN_OR_RETURN(json body, call.BodyJson());
+    LIMAN_ASSIGN_OR_RETURN(json answer, daemon.UpdateContainer(call.Param("name"), body));
+    call.Json(200, answer);
+    return absl::OkStatus();
+  });
   router.Add("POST", "/containers/{name}/kill", [&daemon](http::Call& call) -> absl::Status {
     LIMAN_RETURN_IF_ERROR(daemon.KillContainer(call.Param("name"), call.request.Query("signal").value_or("")));
     call.NoContent();

@@ -36,8 +36,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr char kZeroTime[] = "0001-01-01T00:00:00Z";
-
 // Docker's namesgenerator, shortened: adjective_scientist.
 std::string RandomName() {
   static const char* kLeft[] = {"admiring", "brave",  "clever",  "dreamy", "eager",   "focused",
@@ -95,6 +93,9 @@ std::string StatusText(const json& state) {
     std::string up = "Up " + HumanDuration(now - ParseRecordTime(state["StartedAt"]));
     return status == "paused" ? up + " (Paused)" : up;
   }
+  if (status == "restarting")
+    return fmt::format("Restarting ({}) {} ago", state.value("ExitCode", 0),
+                       HumanDuration(now - ParseRecordTime(state["FinishedAt"])));
   if (status == "exited")
     return fmt::format("Exited ({}) {} ago", state.value("ExitCode", 0),
                        HumanDuration(now - ParseRecordTime(state["FinishedAt"])));
@@ -193,6 +194,9 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
   }
   host_config["NetworkMode"] = network_mode;
   LIMAN_RETURN_IF_ERROR(ValidatePortBindings(host_config));
+  LIMAN_ASSIGN_OR_RETURN(RestartPolicy restart_policy, ParseRestartPolicy(host_config));
+  if (restart_policy.kind != RestartPolicy::Kind::kNo && host_config.value("AutoRemove", false))
+    return absl::InvalidArgumentError("conflicting options: cannot use auto-remove and restart policy");
 
   std::string runtime = RuntimeFor(host_config);
   if (runtime.empty())
@@ -260,7 +264,7 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
   LIMAN_RETURN_IF_ERROR(WriteFileAtomic(dir + "/hostname", hostname + "\n", 0644));
   LIMAN_ASSIGN_OR_RETURN(std::string hosts, HostsFile("", hostname, StringList(host_config.value("ExtraHosts", json())), HostGateway()));
   LIMAN_RETURN_IF_ERROR(WriteFileAtomic(dir + "/hosts", hosts, 0644));
-  DnsSettings dns{.servers = StringList(host_config.value("Dns", json())),
+  DnsSettings dns{.servers = DnsServersFor(host_config),
                   .search = StringList(host_config.value("DnsSearch", json())),
                   .options = StringList(host_config.value("DnsOptions", json()))};
   std::string host_resolv_conf = ReadFile("/etc/resolv.conf").value_or("");
@@ -410,6 +414,7 @@ absl::Status Daemon::CreateTask(Container& container) {
   json& state = container.record["State"];
   state["Status"] = "running";
   state["Running"] = true;
+  state["Restarting"] = false;
   state["Paused"] = false;
   state["Pid"] = created.pid();
   state["ExitCode"] = 0;
@@ -429,7 +434,21 @@ absl::StatusOr<bool> Daemon::StartContainer(const std::string& ref) {
   {
     std::lock_guard lock(mu_);
     if (container->removed) return absl::NotFoundError(fmt::format("No such container: {}", ref));
-    if (container->Running() || container->monitored) return false;
+    if (container->Running() || container->Restarting() || container->monitored) return false;
+    // As moby's containerStart(resetRestartManager): a start by hand begins the restart
+    // policy's count and backoff again, and is no longer a manual stop.
+    container->manually_stopped = false;
+    container->record["RestartCount"] = 0;
+    container->backoff.Reset();
+  }
+  LIMAN_RETURN_IF_ERROR(RunTask(container));
+  return true;
+}
+
+absl::Status Daemon::RunTask(const std::shared_ptr<Container>& container) {
+  {
+    std::lock_guard lock(mu_);
+    container->exit_on_next = false;  // left from a stop whose signal found no task
   }
   absl::Status created = CreateTask(*container);
   std::unique_lock lock(mu_);
@@ -439,6 +458,9 @@ absl::StatusOr<bool> Daemon::StartContainer(const std::string& ref) {
     json& state = container->record["State"];
     std::string message(created.message());
     state["Error"] = message;
+    state["Running"] = false;
+    state["Restarting"] = false;
+    state["Status"] = "exited";
     bool not_found = message.find("no such file") != std::string::npos || message.find("not found") != std::string::npos;
     state["ExitCode"] = not_found ? 127 : message.find("permission denied") != std::string::npos ? 126 : 128;
     if (container->stdin_fd >= 0) {
@@ -454,7 +476,7 @@ absl::StatusOr<bool> Daemon::StartContainer(const std::string& ref) {
   }
   StartMonitorLocked(container);
   changed_.notify_all();
-  return true;
+  return absl::OkStatus();
 }
 
 absl::Status Daemon::KillTask(const std::string& id, int signal) {
@@ -465,6 +487,11 @@ absl::StatusOr<bool> Daemon::StopContainer(const std::string& ref, std::optional
   LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, Find(ref));
   std::lock_guard lifecycle(container->lifecycle);
   std::unique_lock lock(mu_);
+  container->manually_stopped = container->manually_stopped || container->Running() || container->Restarting();
+  if (container->Restarting()) {
+    CancelRestartLocked(*container);  // nothing to signal: the pending restart is called off
+    return true;
+  }
   if (!container->Running()) return false;
   const json& config = container->record["Config"];
   LIMAN_ASSIGN_OR_RETURN(int stop_signal, SignalNumber(signal.empty() ? config.value("StopSignal", "") : signal, SIGTERM));
@@ -472,6 +499,8 @@ absl::StatusOr<bool> Daemon::StopContainer(const std::string& ref, std::optional
                                      ? config["StopTimeout"].get<int>()
                                      : 10);
   uint64_t exits = container->exits;
+  container->exit_on_next = true;
+  (void)SaveLocked(*container);  // manually_stopped, which unless-stopped reads after a reboot
   lock.unlock();
   // A paused container cannot act on the signal; it is resumed after the signal is queued.
   absl::Status signalled = KillTask(container->id, stop_signal);
@@ -491,8 +520,27 @@ absl::Status Daemon::KillContainer(const std::string& ref, const std::string& si
   LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, Find(ref));
   LIMAN_ASSIGN_OR_RETURN(int number, SignalNumber(signal, SIGKILL));
   std::unique_lock lock(mu_);
-  if (!container->Running())
+  if (!container->Running() && !container->Restarting())
     return absl::FailedPreconditionError(fmt::format("Cannot kill container: {}: Container {} is not running", ref, container->id));
+  // As moby's killWithSignal: SIGKILL, the configured stop signal, or any signal when none is
+  // configured ends the restarts; every kill counts as a manual stop (unless-stopped).
+  std::string stop_signal = container->record["Config"].value("StopSignal", "");
+  bool exit_on_next = true;
+  if (!stop_signal.empty() && number != SIGKILL) {
+    absl::StatusOr<int> configured = SignalNumber(stop_signal, SIGTERM);
+    exit_on_next = configured.ok() && *configured == number;
+  }
+  container->manually_stopped = true;
+  if (container->Restarting()) {
+    // No task to signal; the pending restart goes ahead unless the signal ends restarts.
+    if (exit_on_next) {
+      CancelRestartLocked(*container);
+      return absl::OkStatus();
+    }
+    return SaveLocked(*container);
+  }
+  container->exit_on_next = container->exit_on_next || exit_on_next;
+  (void)SaveLocked(*container);
   uint64_t exits = container->exits;
   lock.unlock();
   LIMAN_RETURN_IF_ERROR(KillTask(container->id, number));
@@ -511,6 +559,9 @@ absl::Status Daemon::PauseContainer(const std::string& ref, bool pause) {
   LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, Find(ref));
   {
     std::lock_guard lock(mu_);
+    if (container->Restarting())
+      return absl::FailedPreconditionError(
+          fmt::format("Container {} is restarting, wait until the container is running", container->id));
     if (!container->Running())
       return absl::FailedPreconditionError(fmt::format("Container {} is not running", container->id));
     bool paused = container->record["State"].value("Paused", false);
@@ -547,7 +598,9 @@ absl::StatusOr<WaitResult> Daemon::WaitContainer(const std::string& ref, const s
   auto done = [&] {
     if (condition == "removed") return container->removed;
     if (condition == "next-exit") return container->exits != exits || container->removed;
-    return !container->Running() || container->removed;
+    // Each exit ends the wait, also one after which the container is restarting (moby's
+    // SetRestarting fires the stop waiters).
+    return (!container->Running() && !container->Restarting()) || container->exits != exits || container->removed;
   };
   while (!done()) {
     changed_.wait_for(lock, std::chrono::milliseconds(200));
@@ -587,11 +640,14 @@ absl::Status Daemon::RemoveContainer(const std::string& ref, bool force, bool re
   std::lock_guard lifecycle(container->lifecycle);
   std::unique_lock lock(mu_);
   if (container->removed) return absl::NotFoundError(fmt::format("No such container: {}", ref));
+  if ((container->Running() || container->Restarting()) && !force) {
+    std::string status = container->record["State"].value("Status", "running");
+    return absl::FailedPreconditionError(fmt::format(
+        "You cannot remove a {} container {}. {} the container before attempting removal or force remove", status,
+        container->id, status == "paused" ? "Unpause and then stop" : "Stop"));
+  }
+  CancelRestartLocked(*container);
   if (container->Running()) {
-    if (!force)
-      return absl::FailedPreconditionError(fmt::format(
-          "You cannot remove a running container {}. Stop the container before attempting removal or force remove",
-          container->id));
     uint64_t exits = container->exits;
     lock.unlock();
     (void)KillTask(container->id, SIGKILL);
@@ -622,7 +678,7 @@ absl::StatusOr<json> Daemon::ListContainers(bool all, int limit, const json& fil
     const json& record = container->record;
     const json& state = record["State"];
     std::string status = state.value("Status", "created");
-    if (!all && !container->Running()) continue;
+    if (!all && !container->Running() && !container->Restarting()) continue;
     if (!statuses.empty() && std::find(statuses.begin(), statuses.end(), status) == statuses.end()) continue;
     if (!names.empty() && std::none_of(names.begin(), names.end(), [&](const std::string& name) {
           return container->name.find(name) != std::string::npos;
@@ -681,6 +737,9 @@ absl::Status Daemon::ResizeContainer(const std::string& ref, const std::string& 
 
 absl::StatusOr<json> Daemon::ContainerTop(const std::string& ref) {
   LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, Find(ref));
+  if (container->Restarting())
+    return absl::FailedPreconditionError(
+        fmt::format("Container {} is restarting, wait until the container is running", container->id));
   if (!container->Running())
     return absl::FailedPreconditionError(fmt::format("Container {} is not running", container->id));
   tasks::ListPidsRequest request;

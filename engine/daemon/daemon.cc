@@ -16,6 +16,7 @@
 #include "containerd/services/tasks/v1/tasks.grpc.pb.h"
 #include "ctl/liman-ctr/process.h"
 #include "ctl/liman-ctr/run.h"
+#include "engine/daemon/etc_files.h"
 #include "engine/http/router.h"
 #include "fmt/format.h"
 
@@ -38,6 +39,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
   const DaemonOptions& o = daemon->options_;
   LIMAN_RETURN_IF_ERROR(MkdirAll(o.data_root + "/containers", 0710));
   LIMAN_RETURN_IF_ERROR(MkdirAll(o.exec_root + "/containers", 0700));
+  if (absl::Status dns = ContainerResolvConf("", DnsSettings{.servers = o.dns}).status(); !dns.ok())
+    return Annotate(dns, "--dns");
   LIMAN_ASSIGN_OR_RETURN(daemon->store_, EngineStore::Open(o.data_root + "/engine.db"));
   ctr::GlobalOptions client_options;
   client_options.address = o.containerd_address;
@@ -47,6 +50,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
   LIMAN_RETURN_IF_ERROR(daemon->SetUpBridgeNetwork());
   LIMAN_RETURN_IF_ERROR(daemon->LoadNetworks());
   LIMAN_RETURN_IF_ERROR(daemon->Reconcile());
+  daemon->RestartByPolicyAtStartUp();
   return daemon;
 }
 
@@ -79,6 +83,7 @@ absl::Status Daemon::Reconcile() {
     container->id = record.id;
     container->name = record.name;
     container->record = std::move(record.record);
+    container->manually_stopped = record.manually_stopped;
     if (!in_manager.count(container->id)) {
       // Removed from the manager but not from our records: finish the removal.
       (void)store_->Delete(container->id);
@@ -98,6 +103,7 @@ absl::Status Daemon::Reconcile() {
       if (task.process().status() == ::containerd::v1::types::Status::RUNNING ||
           task.process().status() == ::containerd::v1::types::Status::PAUSED) {
         state["Running"] = true;
+        state["Restarting"] = false;  // limand went away just after a restart's task started
         state["Paused"] = task.process().status() == ::containerd::v1::types::Status::PAUSED;
         state["Status"] = state["Paused"].get<bool>() ? "paused" : "running";
         state["Pid"] = task.process().pid();
@@ -106,6 +112,10 @@ absl::Status Daemon::Reconcile() {
       StartMonitorLocked(container);
       // Live restore: the namespace outlived limand, its DNS sockets did not.
       if (container->Running()) StartDnsLocked(*container);
+    } else if (container->Restarting()) {
+      // limand went away while a restart was pending: the exit it recorded stands, and
+      // RestartByPolicyAtStartUp decides again.
+      CancelRestartLocked(*container);
     } else if (container->Running()) {
       // Running by our record, but no task: it is gone and its exit status with it.
       json& state = container->record["State"];
@@ -143,7 +153,7 @@ absl::StatusOr<std::shared_ptr<Container>> Daemon::Find(const std::string& ref) 
 }
 
 absl::Status Daemon::SaveLocked(const Container& container) {
-  return store_->Update(StoredContainer{container.id, container.name, container.record});
+  return store_->Update(StoredContainer{container.id, container.name, container.record, container.manually_stopped});
 }
 
 void Daemon::StartMonitorLocked(const std::shared_ptr<Container>& container) {
@@ -186,15 +196,26 @@ void Daemon::Monitor(std::shared_ptr<Container> container) {
   }
   std::unique_lock lock(mu_);
   json& state = container->record["State"];
-  state["Running"] = false;
-  state["Paused"] = false;
-  state["Status"] = "exited";
-  state["Pid"] = 0;
-  state["ExitCode"] = found ? static_cast<int64_t>(waited.exit_status()) : 255;
+  int64_t exit_code = found ? static_cast<int64_t>(waited.exit_status()) : 255;
   absl::Time exited = absl::Now();
   if (found && waited.has_exited_at())
     exited = absl::FromUnixSeconds(waited.exited_at().seconds()) + absl::Nanoseconds(waited.exited_at().nanos());
+  // As moby's handleContainerExit: the restart manager decides unless this exit was asked for.
+  std::optional<absl::Duration> restart_delay;
+  absl::StatusOr<RestartPolicy> policy = ParseRestartPolicy(container->record["HostConfig"]);
+  if (!std::exchange(container->exit_on_next, false) && !container->removed && !stopping_ && policy.ok())
+    restart_delay = container->backoff.AfterExit(*policy, exit_code, container->manually_stopped,
+                                                 container->record.value("RestartCount", int64_t{0}),
+                                                 exited - ParseLogTime(state.value("StartedAt", ""), exited).value_or(exited));
+  // While restarting Docker shows the container as running and restarting, without a pid.
+  state["Running"] = restart_delay.has_value();
+  state["Restarting"] = restart_delay.has_value();
+  state["Paused"] = false;
+  state["Status"] = restart_delay ? "restarting" : "exited";
+  state["Pid"] = 0;
+  state["ExitCode"] = exit_code;
   state["FinishedAt"] = FormatLogTime(exited);
+  if (restart_delay) container->record["RestartCount"] = container->record.value("RestartCount", int64_t{0}) + 1;
   if (container->stdin_fd >= 0) {
     ::close(container->stdin_fd);
     container->stdin_fd = -1;
@@ -207,9 +228,70 @@ void Daemon::Monitor(std::shared_ptr<Container> container) {
       LogError("container {}: record the exit: {}", id, saved);
   }
   changed_.notify_all();
+  if (restart_delay) {
+    ScheduleRestartLocked(container, *restart_delay);
+    return;
+  }
   if (container->record["HostConfig"].value("AutoRemove", false) && !container->removed) {
     if (absl::Status removed = RemoveLocked(lock, container, /*remove_volumes=*/true); !removed.ok())
       LogError("container {}: auto-remove: {}", id, removed);
+  }
+}
+
+void Daemon::ScheduleRestartLocked(const std::shared_ptr<Container>& container, absl::Duration delay) {
+  uint64_t generation = container->restart_generation;
+  std::thread([this, container, generation, delay] {
+    std::unique_lock lock(mu_);
+    auto pending = [&] {
+      return !stopping_ && !container->removed && container->restart_generation == generation && container->Restarting();
+    };
+    absl::Time deadline = absl::Now() + delay;
+    while (pending() && absl::Now() < deadline)
+      changed_.wait_for(lock, absl::ToChronoMilliseconds(deadline - absl::Now()) + std::chrono::milliseconds(1));
+    if (!pending()) return;
+    lock.unlock();
+    // Stop, kill and rm hold the lifecycle lock while they cancel; once it is ours the restart
+    // is either still pending or called off for good.
+    std::lock_guard lifecycle(container->lifecycle);
+    lock.lock();
+    if (!pending()) return;
+    lock.unlock();
+    if (absl::Status started = RunTask(container); !started.ok())
+      LogWarn("container {}: restart by its policy: {}", container->id, started);
+  }).detach();
+}
+
+void Daemon::CancelRestartLocked(Container& container) {
+  if (!container.Restarting()) return;
+  container.restart_generation++;
+  json& state = container.record["State"];
+  state["Restarting"] = false;
+  state["Running"] = false;
+  state["Status"] = "exited";
+  container.exits++;  // waiters for this container's stop see it now (moby's SetStopped)
+  if (absl::Status saved = SaveLocked(container); !saved.ok())
+    LogError("container {}: record the cancelled restart: {}", container.id, saved);
+  changed_.notify_all();
+}
+
+void Daemon::RestartByPolicyAtStartUp() {
+  std::vector<std::shared_ptr<Container>> due;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, container] : containers_) {
+      const json& state = container->record["State"];
+      // Never started (created) containers stay as they are, as in moby.
+      if (container->Running() || container->monitored || state.value("StartedAt", "") == kZeroTime) continue;
+      absl::StatusOr<RestartPolicy> policy = ParseRestartPolicy(container->record["HostConfig"]);
+      if (policy.ok() && PolicyRestarts(*policy, state.value("ExitCode", int64_t{0}), container->manually_stopped,
+                                        container->record.value("RestartCount", int64_t{0})))
+        due.push_back(container);
+    }
+  }
+  for (const std::shared_ptr<Container>& container : due) {
+    std::lock_guard lifecycle(container->lifecycle);
+    if (absl::Status started = RunTask(container); !started.ok())
+      LogWarn("container {}: start by its restart policy: {}", container->id, started);
   }
 }
 

@@ -21,6 +21,7 @@
 #include "ctl/liman-ctr/client.h"
 #include "engine/daemon/engine_store.h"
 #include "engine/daemon/json_log_reader.h"
+#include "engine/daemon/restart_policy.h"
 #include "engine/network/bridge.h"
 #include "engine/network/dns_server.h"
 #include "engine/network/nat.h"
@@ -28,12 +29,18 @@
 
 namespace liman::engine {
 
+// Go's zero time as Docker writes it: StartedAt of a container never started.
+inline constexpr char kZeroTime[] = "0001-01-01T00:00:00Z";
+
 struct DaemonOptions {
   std::string data_root = "/var/lib/liman";
   std::string exec_root = "/run/liman";
   std::string containerd_address = "/run/liman/containerd/containerd.sock";
   std::string containerd_namespace = "moby";
   std::vector<std::string> insecure_registries;  // host:port pulled over plain HTTP
+  // dockerd's --dns: the name servers of containers that name none (HostConfig.Dns), in their
+  // resolv.conf or behind the embedded DNS server.
+  std::vector<std::string> dns;
   std::string cgroup_parent = "/liman";
   // containerd runtime names by Docker runtime name (--runtime); "liman" is the default.
   std::map<std::string, std::string> runtimes = {{"liman", "io.containerd.liman.v2"},
@@ -59,7 +66,17 @@ struct Container {
   bool close_stdin_on_start = false;  // the client's stdin ended before the task started
   std::mutex lifecycle;    // start, stop, restart, remove, network connect of this container, one at a time
   std::unique_ptr<network::DnsServer> dns;  // its embedded DNS server while it runs on a user network
-  bool Running() const { return record["State"].value("Running", false); }
+  // Restart policy state, as moby's: stop and kill set manually_stopped (kept in the store,
+  // read by unless-stopped), start clears it; a stop, or a kill with SIGKILL or the stop
+  // signal, sets exit_on_next, so the exit it causes is not restarted.
+  bool manually_stopped = false;
+  bool exit_on_next = false;
+  uint64_t restart_generation = 0;  // bumped when a pending restart is cancelled
+  RestartBackoff backoff;
+  // It has a task: running or paused (Docker's State.Running is also true while restarting).
+  bool Running() const { return record["State"].value("Running", false) && !Restarting(); }
+  // Its task exited and a restart policy brings it back after a delay (no task meanwhile).
+  bool Restarting() const { return record["State"].value("Restarting", false); }
   bool Tty() const { return record["Config"].value("Tty", false); }
 };
 
@@ -141,6 +158,9 @@ class Daemon {
   absl::Status KillContainer(const std::string& ref, const std::string& signal);
   absl::Status RestartContainer(const std::string& ref, std::optional<int> timeout);
   absl::Status PauseContainer(const std::string& ref, bool pause);
+  // docker update: resources (applied to the running task too) and the restart policy.
+  // {"Warnings":[]}.
+  absl::StatusOr<nlohmann::json> UpdateContainer(const std::string& ref, const nlohmann::json& update);
   // condition: "not-running" (default), "next-exit", "removed". `cancelled` is polled (the
   // client went away).
   absl::StatusOr<WaitResult> WaitContainer(const std::string& ref, const std::string& condition,
@@ -225,6 +245,17 @@ class Daemon {
   absl::StatusOr<std::shared_ptr<Container>> Find(const std::string& ref);
   absl::Status SaveLocked(const Container& container);
   void Monitor(std::shared_ptr<Container> container);
+  // Creates and starts the container's task, then its monitor; a failure is recorded in its
+  // State as dockerd records it. Holds the container's lifecycle lock.
+  absl::Status RunTask(const std::shared_ptr<Container>& container);
+  // After an exit its restart policy restarts: the task comes back after `delay` unless the
+  // restart is cancelled (stop, kill, rm -f) meanwhile. Holds mu_.
+  void ScheduleRestartLocked(const std::shared_ptr<Container>& container, absl::Duration delay);
+  // A pending restart is called off: the container is exited. Holds mu_.
+  void CancelRestartLocked(Container& container);
+  // At start-up: containers that are not running and that their policy restarts (always;
+  // unless-stopped unless stopped by hand; on-failure after a failure) are started again.
+  void RestartByPolicyAtStartUp();
   void StartMonitorLocked(const std::shared_ptr<Container>& container);
   absl::Status CreateTask(Container& container);
   // With OpenStdin: the FIFO the task reads, made and opened on first need (attach comes
@@ -249,8 +280,10 @@ class Daemon {
   // /etc/hosts, the embedded DNS server; recorded in NetworkSettings. Released when it stops.
   absl::Status ConnectBridge(Container& container);
   void DisconnectBridgeLocked(Container& container);
+  // HostConfig.Dns, else limand's --dns.
+  std::vector<std::string> DnsServersFor(const nlohmann::json& host_config) const;
   // --add-host's host-gateway: the default bridge's own address; empty without a bridge.
-  std::string HostGateway() const;
+  const std::string& HostGateway() const { return host_gateway_; }
   // The predefined networks (ids kept in the store) and the user-defined ones, whose bridges
   // and NAT tables are made again if missing (after a reboot) or kept (live restore).
   absl::Status LoadNetworks();
@@ -269,6 +302,9 @@ class Daemon {
                               const std::string& interface, bool primary);
   // The embedded DNS server for a running container whose resolv.conf names it. Holds mu_.
   void StartDnsLocked(Container& container);
+  // Where that server forwards names it does not know: --dns, else the host's name servers;
+  // none when all the container's networks are --internal. Holds mu_.
+  std::vector<network::DnsUpstream> DnsUpstreamsLocked(const Container& container);
   // A/AAAA lookups from `asker`: names, aliases, hostnames and short ids of the running
   // containers on the user-defined networks it is on (nullopt: no such name).
   std::optional<std::vector<uint32_t>> ResolveForContainer(const std::string& asker, const std::string& name);
@@ -286,6 +322,7 @@ class Daemon {
   std::map<std::string, std::shared_ptr<Network>> networks_;  // by id
   std::set<std::string> reserved_names_;  // names of containers being created
   bool stopping_ = false;
+  std::string host_gateway_;  // the default bridge's address, set once at start-up
 };
 
 }  // namespace liman::engine

@@ -1,11 +1,14 @@
 // The embedded DNS server's side in the engine (moby's libnetwork resolver): which containers
-// get one, and the names it answers for a container: those of the running containers on the
-// user-defined networks it shares with them.
+// get one, the names it answers for a container (those of the running containers on the
+// user-defined networks it shares with them), and where it forwards the others.
 #include <algorithm>
 
+#include "common/file_util.h"
 #include "common/fmt_absl.h"
 #include "common/logging.h"
 #include "engine/daemon/daemon.h"
+#include "engine/daemon/docker_spec.h"
+#include "engine/daemon/etc_files.h"
 #include "fmt/format.h"
 
 namespace liman::engine {
@@ -38,11 +41,33 @@ bool UsesEmbeddedDns(const std::string& network_mode) {
          network_mode != "none" && network_mode.rfind("container:", 0) != 0;
 }
 
+std::vector<network::DnsUpstream> Daemon::DnsUpstreamsLocked(const Container& container) {
+  // As moby since 26.0: a container whose every network is --internal gets no forwarding.
+  bool external = false;
+  const json& networks = container.record["NetworkSettings"].value("Networks", json::object());
+  for (const auto& [name, endpoint] : networks.items()) {
+    absl::StatusOr<std::shared_ptr<Network>> net = FindNetworkLocked(name);
+    if (net.ok() && !(*net)->record.value("Internal", false)) external = true;
+  }
+  std::vector<network::DnsUpstream> upstreams;
+  if (!external) return upstreams;
+  DnsSettings dns{.servers = DnsServersFor(container.record["HostConfig"])};
+  for (const std::string& server : UpstreamNameservers(ReadFile("/etc/resolv.conf").value_or(""), dns))
+    if (std::optional<network::DnsUpstream> upstream = network::ParseDnsUpstream(server)) upstreams.push_back(*upstream);
+  return upstreams;
+}
+
+std::vector<std::string> Daemon::DnsServersFor(const json& host_config) const {
+  std::vector<std::string> servers = StringList(host_config.value("Dns", json()));
+  return servers.empty() ? options_.dns : servers;
+}
+
 void Daemon::StartDnsLocked(Container& container) {
   if (container.dns || !UsesEmbeddedDns(container.record["HostConfig"].value("NetworkMode", ""))) return;
   std::string id = container.id;
-  absl::StatusOr<std::unique_ptr<network::DnsServer>> server =
-      network::DnsServer::Start(NetnsPath(id), [this, id](const std::string& name) { return ResolveForContainer(id, name); });
+  absl::StatusOr<std::unique_ptr<network::DnsServer>> server = network::DnsServer::Start(
+      NetnsPath(id), [this, id](const std::string& name) { return ResolveForContainer(id, name); },
+      DnsUpstreamsLocked(container));
   if (!server.ok()) {
     // The container runs on without names (as with a broken resolver), and the log says why.
     LogError("container {}: start the embedded DNS server: {}", id, server.status());

@@ -3,6 +3,7 @@
 #include "engine/daemon/container_user.h"
 #include <sys/prctl.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <cap-ng.h>
 #include <linux/capability.h>
@@ -340,24 +341,54 @@ absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
       linux["sysctl"][key] = value;
     }
   }
-  ordered_json& resources = linux["resources"];
+  LIMAN_ASSIGN_OR_RETURN(ordered_json resources, DockerResources(host));
   if (privileged) resources["devices"] = ordered_json::array({ordered_json{{"allow", true}, {"access", "rwm"}}});
-  if (int64_t memory = IntField(host, "Memory"); memory > 0) {
-    resources["memory"]["limit"] = memory;
-    if (int64_t swap = IntField(host, "MemorySwap"); swap != 0) resources["memory"]["swap"] = swap;
-  }
-  if (int64_t nano_cpus = IntField(host, "NanoCpus"); nano_cpus > 0) {
-    constexpr int64_t kPeriod = 100000;  // moby: quota = NanoCPUs * period / 1e9
-    resources["cpu"]["period"] = kPeriod;
-    resources["cpu"]["quota"] = nano_cpus * kPeriod / 1000000000;
-  }
-  if (int64_t shares = IntField(host, "CpuShares"); shares > 0) resources["cpu"]["shares"] = shares;
-  if (int64_t pids = IntField(host, "PidsLimit"); pids != 0) resources["pids"]["limit"] = pids;
+  if (!resources.empty()) linux["resources"].update(resources);
   if (privileged) {
     linux.erase("maskedPaths");
     linux.erase("readonlyPaths");
   }
   return spec;
+}
+
+absl::StatusOr<ordered_json> DockerResources(const json& host) {
+  // moby's verifyPlatformContainerResources, as far as these fields go.
+  int64_t memory = IntField(host, "Memory");
+  int64_t swap = IntField(host, "MemorySwap");
+  int64_t nano_cpus = IntField(host, "NanoCpus");
+  if (memory > 0 && memory < kMinimumMemory) return absl::InvalidArgumentError("Minimum memory limit allowed is 6MB");
+  if (memory > 0 && swap > 0 && swap < memory)
+    return absl::InvalidArgumentError("Minimum memoryswap limit should be larger than memory limit, see usage");
+  if (nano_cpus != 0 && IntField(host, "CpuPeriod") != 0)
+    return absl::InvalidArgumentError("Conflicting options: Nano CPUs and CPU Period cannot both be set");
+  if (nano_cpus != 0 && IntField(host, "CpuQuota") != 0)
+    return absl::InvalidArgumentError("Conflicting options: Nano CPUs and CPU Quota cannot both be set");
+  int64_t cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  if (nano_cpus < 0 || nano_cpus > cpus * 1000000000)
+    return absl::InvalidArgumentError(
+        fmt::format("Range of CPUs is from 0.01 to {}.00, as there are only {} CPUs available", cpus, cpus));
+
+  ordered_json resources = ordered_json::object();
+  if (memory > 0) resources["memory"]["limit"] = memory;
+  if (swap != 0) resources["memory"]["swap"] = swap;
+  if (int64_t reservation = IntField(host, "MemoryReservation"); reservation > 0)
+    resources["memory"]["reservation"] = reservation;
+  if (int64_t shares = IntField(host, "CpuShares"); shares > 0) resources["cpu"]["shares"] = shares;
+  if (nano_cpus > 0) {
+    constexpr int64_t kPeriod = 100000;  // moby: quota = NanoCPUs * period / 1e9
+    resources["cpu"]["period"] = kPeriod;
+    resources["cpu"]["quota"] = nano_cpus * kPeriod / 1000000000;
+  }
+  if (int64_t quota = IntField(host, "CpuQuota"); quota != 0) resources["cpu"]["quota"] = quota;
+  if (int64_t period = IntField(host, "CpuPeriod"); period != 0) resources["cpu"]["period"] = period;
+  if (std::string cpuset = StringField(host, "CpusetCpus"); !cpuset.empty()) resources["cpu"]["cpus"] = cpuset;
+  if (std::string mems = StringField(host, "CpusetMems"); !mems.empty()) resources["cpu"]["mems"] = mems;
+  if (int64_t pids = IntField(host, "PidsLimit"); pids != 0) resources["pids"]["limit"] = pids;
+  if (int64_t weight = IntField(host, "BlkioWeight"); weight > 0) {
+    if (weight < 10 || weight > 1000) return absl::InvalidArgumentError("Range of blkio weight is from 10 to 1000");
+    resources["blockIO"]["weight"] = weight;
+  }
+  return resources;
 }
 
 std::vector<std::string> StringList(const json& value) {

@@ -35,6 +35,14 @@ absl::StatusOr<std::vector<std::string>> ContainerArgs(const nlohmann::json& mer
 // kInvalidArgument for a request Docker refuses (bad bind, unknown capability, bad user…).
 absl::StatusOr<nlohmann::ordered_json> DockerSpec(const DockerSpecInputs& inputs);
 
+// moby's smallest memory limit.
+inline constexpr int64_t kMinimumMemory = 6 << 20;
+
+// HostConfig's resource fields (Memory, MemorySwap, MemoryReservation, CpuShares, NanoCpus,
+// CpuQuota, CpuPeriod, CpusetCpus, CpusetMems, PidsLimit, BlkioWeight) as OCI LinuxResources;
+// kInvalidArgument with moby's words for values it refuses.
+absl::StatusOr<nlohmann::ordered_json> DockerResources(const nlohmann::json& host_config);
+
 // The strings of a JSON string or array (other members are skipped; anything else: none).
 std::vector<std::string> StringList(const nlohmann::json& value);
 

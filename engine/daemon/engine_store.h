@@ -18,6 +18,8 @@ struct StoredContainer {
   std::string id;
   std::string name;  // "/web"
   nlohmann::json record;
+  // Docker's HasBeenManuallyStopped: kept beside the record because inspect does not show it.
+  bool manually_stopped = false;
 };
 
 class EngineStore {

@@ -107,4 +107,8 @@ std::string EmbeddedDnsResolvConf(const std::string& host_resolv_conf, const Dns
   return Lines(SearchLines(host, dns)) + fmt::format("nameserver {}\noptions {}\n", embedded_server, absl::StrJoin(options, " "));
 }
 
+std::vector<std::string> UpstreamNameservers(const std::string& host_resolv_conf, const DnsSettings& dns) {
+  return dns.servers.empty() ? SplitResolvConf(host_resolv_conf).servers : dns.servers;
+}
+
 }  // namespace liman::engine

@@ -34,4 +34,9 @@ absl::StatusOr<std::string> ContainerResolvConf(const std::string& host_resolv_c
 std::string EmbeddedDnsResolvConf(const std::string& host_resolv_conf, const DnsSettings& dns,
                                   const std::string& embedded_server);
 
+// The servers the embedded DNS server forwards unknown names to (moby's ExtServers): --dns if
+// given, else the host's name servers, loopback ones included (limand forwards from the host's
+// namespace, where they answer).
+std::vector<std::string> UpstreamNameservers(const std::string& host_resolv_conf, const DnsSettings& dns);
+
 }  // namespace liman::engine

@@ -39,6 +39,9 @@ absl::StatusOr<std::string> Daemon::CreateExec(const std::string& container_ref,
     if (!word.is_string()) return absl::InvalidArgumentError("json: cannot unmarshal Cmd: not a list of strings");
   std::lock_guard lock(mu_);
   LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, FindLocked(container_ref));
+  if (container->Restarting())
+    return absl::FailedPreconditionError(
+        fmt::format("Container {} is restarting, wait until the container is running", container->id));
   if (!container->Running())
     return absl::FailedPreconditionError(fmt::format("Container {} is not running", container->id));
   if (container->record["State"].value("Paused", false))
@@ -140,9 +143,8 @@ absl::Status Daemon::RunExec(const std::string& id, int conn, std::string buffer
   process["terminal"] = tty;
   process.erase("consoleSize");
   process["args"] = config["Cmd"];
-  std::vector<std::string> env = process.value("env", std::vector<std::string>());
-  if (config.contains("Env") && config["Env"].is_array())
-    env = ctr::MergeEnv(env, config["Env"].get<std::vector<std::string>>());
+  std::vector<std::string> exec_env = StringList(config.value("Env", json()));
+  std::vector<std::string> env = ctr::MergeEnv(process.value("env", std::vector<std::string>()), exec_env);
   process["env"] = env;
   if (std::string cwd = config.value("WorkingDir", ""); !cwd.empty()) process["cwd"] = cwd;
   if (std::string user = config.value("User", ""); !user.empty()) {
@@ -161,7 +163,7 @@ absl::Status Daemon::RunExec(const std::string& id, int conn, std::string buffer
     UniqueFd root(::open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) return record_failure(ErrnoError(fmt::format("open {}", Quote(root_path))));
     // HOME follows the exec's user unless the exec or the container set it explicitly.
-    if (!EnvSets(StringList(config.value("Env", json())), "HOME") && !EnvSets(container_env, "HOME")) {
+    if (!EnvSets(exec_env, "HOME") && !EnvSets(container_env, "HOME")) {
       std::erase_if(env, [](const std::string& entry) { return entry.starts_with("HOME="); });
       process["env"] = env;
     }

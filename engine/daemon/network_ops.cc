@@ -98,6 +98,7 @@ absl::Status Daemon::SetUpBridgeNetwork() {
   LIMAN_ASSIGN_OR_RETURN(network::Ipv4Net gateway, network::ParseIpv4Net(options_.bridge_cidr));
   LIMAN_RETURN_IF_ERROR(MkdirAll(options_.exec_root + "/netns", 0700));
   LIMAN_RETURN_IF_ERROR(network::EnsureBridge(options_.bridge, gateway));
+  host_gateway_ = gateway.AddressText();
   network::Ipv4Net subnet{gateway.address & gateway.Mask(), gateway.prefix};
   LIMAN_RETURN_IF_ERROR(network::EnsureNatTable(options_.bridge, subnet.CidrText(), options_.ip_masq));
   if (options_.ip_forward) LIMAN_RETURN_IF_ERROR(WriteFile("/proc/sys/net/ipv4/ip_forward", "1"));
@@ -258,11 +259,6 @@ void Daemon::DisconnectBridgeLocked(Container& container) {
   settings["Gateway"] = "";
   settings["MacAddress"] = "";
   settings["SandboxKey"] = "";
-}
-
-std::string Daemon::HostGateway() const {
-  if (options_.bridge == "none") return "";
-  return options_.bridge_cidr.substr(0, options_.bridge_cidr.find('/'));
 }
 
 }  // namespace liman::engine

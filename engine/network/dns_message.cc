@@ -90,7 +90,10 @@ std::string BuildDnsResponse(const DnsQuery& query, uint8_t rcode, const std::ve
   return out;
 }
 
-std::string AnswerDnsQuery(std::string_view packet, const DnsResolver& resolver) {
+namespace {
+
+// `forward`: nullopt for an unknown name instead of NXDOMAIN.
+std::optional<std::string> Answer(std::string_view packet, const DnsResolver& resolver, bool forward) {
   if (packet.size() < 4 || (static_cast<uint8_t>(packet[2]) & 0x80) != 0) return "";
   absl::StatusOr<DnsQuery> query = ParseDnsQuery(packet);
   if (!query.ok()) {
@@ -102,9 +105,27 @@ std::string AnswerDnsQuery(std::string_view packet, const DnsResolver& resolver)
   if (query->opcode != 0) return BuildDnsResponse(*query, kDnsNotImp, {});
   if (query->klass != kDnsClassIn) return BuildDnsResponse(*query, kDnsNotImp, {});
   std::optional<std::vector<uint32_t>> found = resolver(query->name);
-  if (!found) return BuildDnsResponse(*query, kDnsNxDomain, {});
+  if (!found) {
+    if (forward) return std::nullopt;
+    return BuildDnsResponse(*query, kDnsNxDomain, {});
+  }
   if (query->type != kDnsTypeA) return BuildDnsResponse(*query, kDnsNoError, {});
   return BuildDnsResponse(*query, kDnsNoError, *found);
+}
+
+}  // namespace
+
+std::string AnswerDnsQuery(std::string_view packet, const DnsResolver& resolver) {
+  return *Answer(packet, resolver, /*forward=*/false);
+}
+
+std::optional<std::string> AnswerDnsQueryOrForward(std::string_view packet, const DnsResolver& resolver) {
+  return Answer(packet, resolver, /*forward=*/true);
+}
+
+std::string ServerFailure(std::string_view packet) {
+  absl::StatusOr<DnsQuery> query = ParseDnsQuery(packet);
+  return query.ok() ? BuildDnsResponse(*query, kDnsServFail, {}) : "";
 }
 
 }  // namespace liman::engine::network

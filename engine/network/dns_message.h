@@ -52,4 +52,11 @@ using DnsResolver = std::function<std::optional<std::vector<uint32_t>>(const std
 // short to carry an id, or not a query).
 std::string AnswerDnsQuery(std::string_view packet, const DnsResolver& resolver);
 
+// As AnswerDnsQuery, but nullopt for the queries a server with upstream resolvers passes on
+// (moby's resolver forwards them): a standard IN query for a name `resolver` does not know.
+std::optional<std::string> AnswerDnsQueryOrForward(std::string_view packet, const DnsResolver& resolver);
+
+// SERVFAIL for a query nobody could answer; "" for a packet that is not a parsable query.
+std::string ServerFailure(std::string_view packet);
+
 }  // namespace liman::engine::network

@@ -1,12 +1,14 @@
 #include "engine/network/dns_server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <thread>
 
@@ -65,25 +67,103 @@ bool WriteFully(int fd, const std::string& data) {
   return true;
 }
 
+// A DNS message over TCP: its 2-byte length first (RFC 1035 4.2.2).
+std::string Framed(const std::string& message) {
+  std::string framed{static_cast<char>(message.size() >> 8), static_cast<char>(message.size() & 0xff)};
+  return framed + message;
+}
+
+// Reads one length-framed message; nullopt when the peer closes or stalls.
+std::optional<std::string> ReadFramed(int fd) {
+  unsigned char length[2];
+  if (!ReadFully(fd, reinterpret_cast<char*>(length), 2)) return std::nullopt;
+  std::string message((length[0] << 8) | length[1], '\0');
+  if (!ReadFully(fd, message.data(), message.size())) return std::nullopt;
+  return message;
+}
+
+// A socket connected to `upstream` (a connected UDP socket takes datagrams from it only), or
+// an invalid fd when the connection is refused or not made within the forward timeout.
+UniqueFd ConnectUpstream(const DnsUpstream& upstream, int type) {
+  UniqueFd fd(::socket(AF_INET, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd.valid()) return fd;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(upstream.port);
+  address.sin_addr.s_addr = htonl(upstream.address);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) return fd;
+  if (errno != EINPROGRESS) return UniqueFd();
+  pollfd p{fd.get(), POLLOUT, 0};
+  int error = 0;
+  socklen_t size = sizeof error;
+  if (::poll(&p, 1, kDnsForwardTimeoutMs) <= 0 || ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &size) != 0 || error != 0)
+    return UniqueFd();
+  return fd;
+}
+
+bool SameId(std::string_view query, std::string_view answer) {
+  return query.size() >= 2 && answer.size() >= 2 && query.substr(0, 2) == answer.substr(0, 2);
+}
+
+// Asks the upstreams in turn; the first answer carrying the query's id is the answer.
+std::optional<std::string> Forward(const std::string& query, const std::vector<DnsUpstream>& upstreams, bool tcp) {
+  for (const DnsUpstream& upstream : upstreams) {
+    UniqueFd fd = ConnectUpstream(upstream, tcp ? SOCK_STREAM : SOCK_DGRAM);
+    if (!fd.valid()) continue;
+    if (tcp) {
+      if (!WriteFully(fd.get(), Framed(query))) continue;
+      std::optional<std::string> answer = ReadFramed(fd.get());
+      if (answer && SameId(query, *answer)) return answer;
+      continue;
+    }
+    if (::send(fd.get(), query.data(), query.size(), MSG_NOSIGNAL) < 0) continue;
+    std::string buffer(65535, '\0');
+    for (pollfd p{fd.get(), POLLIN, 0}; ::poll(&p, 1, kDnsForwardTimeoutMs) > 0;) {
+      ssize_t n = ::recv(fd.get(), buffer.data(), buffer.size(), 0);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (n < 0) break;  // ECONNREFUSED: nobody listens there
+      buffer.resize(static_cast<size_t>(n));
+      if (SameId(query, buffer)) return buffer;
+      buffer.assign(65535, '\0');  // a stray datagram: keep waiting
+    }
+  }
+  return std::nullopt;
+}
+
 // One TCP connection: queries framed by a 2-byte length (RFC 1035 4.2.2), until the client
 // closes or stalls.
-void ServeTcpClient(UniqueFd client, const DnsResolver& resolver) {
-  while (true) {
-    unsigned char length[2];
-    if (!ReadFully(client.get(), reinterpret_cast<char*>(length), 2)) return;
-    std::string query((length[0] << 8) | length[1], '\0');
-    if (!ReadFully(client.get(), query.data(), query.size())) return;
-    std::string answer = AnswerDnsQuery(query, resolver);
-    if (answer.empty()) return;
-    std::string framed;
-    framed.push_back(static_cast<char>(answer.size() >> 8));
-    framed.push_back(static_cast<char>(answer.size() & 0xff));
-    framed += answer;
-    if (!WriteFully(client.get(), framed)) return;
+void ServeTcpClient(UniqueFd client, const DnsResolver& resolver, const std::vector<DnsUpstream>& upstreams) {
+  while (std::optional<std::string> query = ReadFramed(client.get())) {
+    std::optional<std::string> answer = upstreams.empty() ? AnswerDnsQuery(*query, resolver)
+                                                          : AnswerDnsQueryOrForward(*query, resolver);
+    if (!answer) answer = Forward(*query, upstreams, /*tcp=*/true).value_or(ServerFailure(*query));
+    if (answer->empty() || !WriteFully(client.get(), Framed(*answer))) return;
   }
 }
 
-void Serve(UniqueFd udp, UniqueFd tcp, UniqueFd stop, DnsResolver resolver) {
+// UDP queries are forwarded by threads of their own, so a slow upstream holds up no other
+// query; past this many at once the answer is SERVFAIL at once.
+constexpr int kMaxForwardsInFlight = 32;
+
+void ForwardUdp(int udp, const sockaddr_storage& peer, socklen_t peer_size, std::string query,
+                const std::vector<DnsUpstream>& upstreams, const std::shared_ptr<std::atomic<int>>& in_flight) {
+  UniqueFd reply(::fcntl(udp, F_DUPFD_CLOEXEC, 0));  // the thread's own: the server may end first
+  if (!reply.valid() || in_flight->fetch_add(1) >= kMaxForwardsInFlight) {
+    in_flight->fetch_sub(1);
+    std::string failure = ServerFailure(query);
+    (void)::sendto(udp, failure.data(), failure.size(), 0, reinterpret_cast<const sockaddr*>(&peer), peer_size);
+    return;
+  }
+  std::thread([reply = std::move(reply), peer, peer_size, query = std::move(query), upstreams, in_flight] {
+    std::string answer = Forward(query, upstreams, /*tcp=*/false).value_or(ServerFailure(query));
+    if (!answer.empty())
+      (void)::sendto(reply.get(), answer.data(), answer.size(), 0, reinterpret_cast<const sockaddr*>(&peer), peer_size);
+    in_flight->fetch_sub(1);
+  }).detach();
+}
+
+void Serve(UniqueFd udp, UniqueFd tcp, UniqueFd stop, DnsResolver resolver, std::vector<DnsUpstream> upstreams) {
+  auto in_flight = std::make_shared<std::atomic<int>>(0);
   pollfd fds[3] = {{udp.get(), POLLIN, 0}, {tcp.get(), POLLIN, 0}, {stop.get(), POLLIN, 0}};
   while (true) {
     if (::poll(fds, 3, -1) < 0) {
@@ -98,21 +178,33 @@ void Serve(UniqueFd udp, UniqueFd tcp, UniqueFd stop, DnsResolver resolver) {
       socklen_t peer_size = sizeof peer;
       ssize_t n = ::recvfrom(udp.get(), buffer, sizeof buffer, 0, reinterpret_cast<sockaddr*>(&peer), &peer_size);
       if (n > 0) {
-        std::string answer = AnswerDnsQuery(std::string_view(buffer, static_cast<size_t>(n)), resolver);
-        if (!answer.empty())
-          (void)::sendto(udp.get(), answer.data(), answer.size(), 0, reinterpret_cast<sockaddr*>(&peer), peer_size);
+        std::string_view query(buffer, static_cast<size_t>(n));
+        std::optional<std::string> answer =
+            upstreams.empty() ? AnswerDnsQuery(query, resolver) : AnswerDnsQueryOrForward(query, resolver);
+        if (!answer) {
+          ForwardUdp(udp.get(), peer, peer_size, std::string(query), upstreams, in_flight);
+        } else if (!answer->empty()) {
+          (void)::sendto(udp.get(), answer->data(), answer->size(), 0, reinterpret_cast<sockaddr*>(&peer), peer_size);
+        }
       }
     }
     if (fds[1].revents & POLLIN) {
       UniqueFd client(::accept4(tcp.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-      if (client.valid()) ServeTcpClient(std::move(client), resolver);
+      if (client.valid()) ServeTcpClient(std::move(client), resolver, upstreams);
     }
   }
 }
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<DnsServer>> DnsServer::Start(const std::string& netns_path, DnsResolver resolver) {
+std::optional<DnsUpstream> ParseDnsUpstream(const std::string& text) {
+  in_addr address{};
+  if (::inet_pton(AF_INET, text.c_str(), &address) != 1) return std::nullopt;
+  return DnsUpstream{ntohl(address.s_addr), 53};
+}
+
+absl::StatusOr<std::unique_ptr<DnsServer>> DnsServer::Start(const std::string& netns_path, DnsResolver resolver,
+                                                            std::vector<DnsUpstream> upstreams) {
   UniqueFd udp, tcp;
   LIMAN_RETURN_IF_ERROR(RunInNetns(netns_path, [&]() -> absl::Status {
     LIMAN_ASSIGN_OR_RETURN(udp, BoundSocket(SOCK_DGRAM));
@@ -123,7 +215,10 @@ absl::StatusOr<std::unique_ptr<DnsServer>> DnsServer::Start(const std::string& n
   if (!stop.valid()) return ErrnoError("eventfd");
   UniqueFd thread_stop(::dup(stop.get()));  // the thread's own copy: it outlives this object
   if (!thread_stop.valid()) return ErrnoError("dup");
-  std::thread(Serve, std::move(udp), std::move(tcp), std::move(thread_stop), std::move(resolver)).detach();
+  // The thread is made here, on a thread in limand's own namespace: its upstream sockets are
+  // the host's.
+  std::thread(Serve, std::move(udp), std::move(tcp), std::move(thread_stop), std::move(resolver), std::move(upstreams))
+      .detach();
   return std::unique_ptr<DnsServer>(new DnsServer(std::move(stop)));
 }
 

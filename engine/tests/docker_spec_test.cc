@@ -66,6 +66,34 @@ TEST_CASE("the spec: process, hostname, Docker's mounts, cgroup path") {
   CHECK(spec["process"]["capabilities"]["bounding"].size() == 14);
 }
 
+TEST_CASE("resources: every HostConfig field Docker maps, and moby's refusals") {
+  nlohmann::ordered_json resources = DockerResources({{"Memory", 64 << 20},
+                                                      {"MemorySwap", 128 << 20},
+                                                      {"MemoryReservation", 32 << 20},
+                                                      {"CpuShares", 512},
+                                                      {"CpuQuota", 20000},
+                                                      {"CpuPeriod", 50000},
+                                                      {"CpusetCpus", "0"},
+                                                      {"CpusetMems", "0"},
+                                                      {"PidsLimit", 30},
+                                                      {"BlkioWeight", 300}})
+                                          .value();
+  CHECK(json::parse(resources["memory"].dump()) == json{{"limit", 64 << 20}, {"swap", 128 << 20}, {"reservation", 32 << 20}});
+  CHECK(json::parse(resources["cpu"].dump()) == json{{"shares", 512}, {"quota", 20000}, {"period", 50000}, {"cpus", "0"}, {"mems", "0"}});
+  CHECK(resources["pids"]["limit"] == 30);
+  CHECK(resources["blockIO"]["weight"] == 300);
+  CHECK(DockerResources(json::object())->empty());
+  CHECK(DockerResources({{"Memory", 1 << 20}}).status().message() == "Minimum memory limit allowed is 6MB");
+  CHECK(DockerResources({{"Memory", 64 << 20}, {"MemorySwap", 32 << 20}}).status().message() ==
+        "Minimum memoryswap limit should be larger than memory limit, see usage");
+  CHECK(DockerResources({{"NanoCpus", 500000000}, {"CpuQuota", 1000}}).status().message() ==
+        "Conflicting options: Nano CPUs and CPU Quota cannot both be set");
+  CHECK(DockerResources({{"NanoCpus", 500000000}, {"CpuPeriod", 1000}}).status().message() ==
+        "Conflicting options: Nano CPUs and CPU Period cannot both be set");
+  CHECK(DockerResources({{"NanoCpus", int64_t{100000} * 1000000000}}).status().message().find("Range of CPUs is from 0.01 to ") == 0);
+  CHECK(DockerResources({{"BlkioWeight", 5}}).status().code() == absl::StatusCode::kInvalidArgument);
+}
+
 TEST_CASE("host config: binds, capabilities, resources, host network, privileged") {
   json host = {{"Binds", {"/srv/data:/data:ro"}},
                {"CapAdd", {"net_admin"}},

@@ -1,4 +1,6 @@
 // Container records in SQLite: a name is held by one container, records survive a reopen.
+#include <sqlite3.h>
+
 #include <catch2/catch.hpp>
 #include <cstdlib>
 
@@ -27,6 +29,40 @@ TEST_CASE("names are unique, updates and deletes persist across a reopen") {
   REQUIRE(list.size() == 1);
   CHECK(list[0].id == "id1");
   CHECK(list[0].record["State"]["Status"] == "running");
+  (void)RemoveAll(dir);
+}
+
+TEST_CASE("a version-0 database gains manually_stopped, which persists; a newer schema is refused") {
+  char templ[] = "/tmp/liman-store-test.XXXXXX";
+  std::string dir = ::mkdtemp(templ);
+  std::string path = dir + "/engine.db";
+  {
+    // The first schema, as limand wrote it before restart policies.
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(raw,
+                         "CREATE TABLE containers (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, record TEXT NOT NULL);"
+                         "INSERT INTO containers VALUES ('old', '/old', '{}')",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  {
+    auto store = EngineStore::Open(path).value();
+    auto list = store->List().value();
+    REQUIRE(list.size() == 1);
+    CHECK_FALSE(list[0].manually_stopped);
+    REQUIRE(store->Insert({"new", "/new", nlohmann::json::object(), true}).ok());
+    REQUIRE(store->Update({"old", "/old", nlohmann::json::object(), true}).ok());
+  }
+  auto store = EngineStore::Open(path).value();
+  for (const StoredContainer& container : store->List().value()) CHECK(container.manually_stopped);
+  store.reset();
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw, "PRAGMA user_version = 99", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(raw);
+  absl::StatusOr<std::unique_ptr<EngineStore>> newer = EngineStore::Open(path);
+  CHECK(newer.status().message().find("schema version 99 is newer") != std::string_view::npos);
   (void)RemoveAll(dir);
 }
 

@@ -48,5 +48,11 @@ TEST_CASE("resolv.conf on a user network: the embedded server, ndots:0 unless an
         "search x.test\nnameserver 127.0.0.11\noptions ndots:3 rotate\n");
 }
 
+TEST_CASE("embedded DNS upstreams: --dns, else every host name server, loopback ones too") {
+  CHECK(UpstreamNameservers(kHostResolvConf, {}) == std::vector<std::string>{"127.0.0.53", "10.0.0.2"});
+  CHECK(UpstreamNameservers(kHostResolvConf, {.servers = {"192.0.2.53"}}) == std::vector<std::string>{"192.0.2.53"});
+  CHECK(UpstreamNameservers("# nothing\n", {}).empty());
+}
+
 }  // namespace
 }  // namespace liman::engine

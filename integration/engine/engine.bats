@@ -492,6 +492,124 @@ setup() { dropin_setup; }
   assert_eq "$output" "lmvol"
 }
 
+@test "restart policies: on-failure:N, always with backoff, stop and kill end it, an outside kill does not, limand's restart brings back always but not unless-stopped" {
+  # Bad policies get the daemon's words (both CLIs pass the name through); --rm conflicts.
+  run dk run -d --restart sometimes --network none "$IMG" true
+  assert_failure
+  assert_output_contains "invalid restart policy: unknown policy 'sometimes'"
+  run lm run -d --restart always:3 --network none "$IMG" true
+  assert_failure
+  assert_output_contains "maximum retry count can only be used with 'on-failure'"
+  run lm run --rm --restart always --network none "$IMG" true
+  assert_failure
+  assert_output_contains "Conflicting options: --restart and --rm"
+  run api POST /v1.41/containers/create "{\"Image\":\"$IMG\",\"HostConfig\":{\"AutoRemove\":true,\"RestartPolicy\":{\"Name\":\"always\"}}}"
+  assert_output_contains "400 "
+  assert_output_contains "cannot use auto-remove and restart policy"
+
+  # on-failure:2: the first run and two restarts, then it stays exited.
+  dk run -d --name onfail --restart on-failure:2 --network none "$IMG" sh -c 'echo try; exit 3' >/dev/null
+  wait_for_value 20 "onfail after its retries" "exited 3 2" dk inspect -f '{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}}' onfail
+  run dk logs onfail
+  assert_eq "$(grep -c try <<<"$output")" "3"
+  # on-failure does not restart a clean exit.
+  dk run -d --name onfail0 --restart on-failure --network none "$IMG" true >/dev/null
+  wait_for_value 20 "onfail0" "exited 0 0" dk inspect -f '{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}}' onfail0
+
+  # always: clean exits restart too; docker ps lists it without -a while it comes and goes.
+  dk run -d --name always --restart always --network none "$IMG" sh -c 'echo up; sleep 0.2' >/dev/null
+  wait_for_value 20 "always restarted at least 3 times" "yes" bash -c \
+    "[ \$(DOCKER_HOST=unix://$ENGINE_SOCK ${DOCKER_CLIS%% *} inspect -f '{{.RestartCount}}' always) -ge 3 ] && echo yes"
+  run dk ps --format '{{.Names}}'
+  assert_output_contains always
+  # docker stop ends it for good: no restart follows.
+  run dk stop always
+  assert_success
+  assert_eq "$(state always Status)" "exited"
+  local count
+  count="$(dk inspect -f '{{.RestartCount}}' always)"
+  sleep 1.5
+  assert_eq "$(state always Status) $(dk inspect -f '{{.RestartCount}}' always)" "exited $count"
+  # docker start begins the count again.
+  dk start always >/dev/null
+  assert_eq "$(dk inspect -f '{{.RestartCount}}' always)" "0"
+
+  # unless-stopped: a kill from outside the engine is a crash, and it comes back with a new pid.
+  dk run -d --name unless --restart unless-stopped --network none "$IMG" sleep 1000 >/dev/null
+  local pid
+  pid="$(state unless Pid)"
+  kill -9 "$pid"
+  wait_for_value 20 "unless after an outside kill" "running 1" dk inspect -f '{{.State.Status}} {{.RestartCount}}' unless
+  [ "$(state unless Pid)" != "$pid" ] || fail "the restarted container kept pid $pid"
+  # docker kill is a manual stop: no restart.
+  run dk kill unless
+  assert_success
+  sleep 1
+  assert_eq "$(state unless Status) $(state unless ExitCode)" "exited 137"
+  dk stop always >/dev/null
+
+  # A new limand starts the always container stopped by hand, not the unless-stopped one
+  # (nor on-failure's, whose retries are used up).
+  stop_daemon limand
+  start_limand
+  wait_for_value 20 "always after limand's restart" "running" state always Status
+  assert_eq "$(state unless Status)" "exited"
+  assert_eq "$(state onfail Status)" "exited"
+  dk rm -f onfail onfail0 always unless >/dev/null
+}
+
+# pid_cg_read PID CONTROLLER V1FILE V2FILE: a file of the cgroup PID is in.
+pid_cg_read() {
+  local path
+  if cgroup_v2_only; then
+    path="$(sed -n 's/^0:://p' "/proc/$1/cgroup")"
+  else
+    path="$(awk -F: -v c="$2" '{ n = split($2, a, ","); for (i = 1; i <= n; i++) if (a[i] == c) print $3 }' "/proc/$1/cgroup")"
+  fi
+  cg_read "$2" "$3" "$4" "$path"
+}
+
+@test "docker update: memory, pids and CPU limits reach the running container's cgroup and its next start; the restart policy changes" {
+  dk run -d --name upd --network none -m 64m "$IMG" sleep 1000 >/dev/null
+  local pid
+  pid="$(state upd Pid)"
+  assert_eq "$(pid_cg_read "$pid" memory memory.limit_in_bytes memory.max)" "$((64 << 20))"
+  run dk update --memory 96m --memory-swap 192m --pids-limit 42 --cpus 0.5 upd
+  assert_success
+  assert_eq "$(pid_cg_read "$pid" memory memory.limit_in_bytes memory.max)" "$((96 << 20))"
+  assert_eq "$(pid_cg_read "$pid" pids pids.max pids.max)" "42"
+  if cgroup_v2_only; then
+    assert_eq "$(pid_cg_read "$pid" cpu cpu.cfs_quota_us cpu.max)" "50000 100000"
+  else
+    assert_eq "$(pid_cg_read "$pid" cpu cpu.cfs_quota_us cpu.max)" "50000"
+  fi
+  run dk inspect -f '{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.PidsLimit}} {{.HostConfig.NanoCpus}}' upd
+  assert_eq "$output" "$((96 << 20)) $((192 << 20)) 42 500000000"
+  # The next start has them too.
+  dk stop -t 0 upd >/dev/null
+  dk start upd >/dev/null
+  pid="$(state upd Pid)"
+  assert_eq "$(pid_cg_read "$pid" memory memory.limit_in_bytes memory.max)" "$((96 << 20))"
+  assert_eq "$(pid_cg_read "$pid" pids pids.max pids.max)" "42"
+  # The liman CLI: --restart, and the errors of docker and moby.
+  run lm update --restart on-failure:3 upd
+  assert_success
+  assert_eq "$(dk inspect -f '{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}' upd)" "on-failure 3"
+  run lm update upd
+  assert_failure
+  assert_output_contains "you must provide one or more flags when using this command"
+  run dk update --memory 1m upd
+  assert_failure
+  assert_output_contains "Minimum memory limit allowed is 6MB"
+  run dk update --memory 1g upd
+  assert_failure
+  assert_output_contains "Memory limit should be smaller than already set memoryswap limit"
+  run dk update --pids-limit 5 nosuchcontainer
+  assert_failure
+  assert_output_contains "No such container: nosuchcontainer"
+  dk rm -f upd >/dev/null
+}
+
 @test "live restore: 10 writers and a 1 MB/s writer run on through a 10 s outage of limand and liman-containerd; exits are kept" {
   local i
   for i in $(seq 1 10); do

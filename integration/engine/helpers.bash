@@ -37,6 +37,9 @@ engine_setup_file() {
   # change: the tests' traffic stays between the host and its containers).
   export ENGINE_BRIDGE="lmb${DROPIN_TMP##*.}"
   export ENGINE_SUBNET="172.31.$((RANDOM % 200 + 20))"
+  # limand's --dns: a loopback address of this run's own, where nothing answers unless a test
+  # puts liman-fake-dns there; the containers' name lookups never leave the machine.
+  export ENGINE_DNS="127.53.$((RANDOM % 250)).$((RANDOM % 250 + 2))"
   start_limand
 }
 
@@ -45,7 +48,7 @@ start_limand() {
   start_daemon limand "$LIMAN_LIMAND" --data-root "$ENGINE_DIR/data" --exec-root "$ENGINE_DIR/exec" \
     -H "unix://$ENGINE_SOCK" --containerd "$DROPIN_TMP/containerd.sock" --containerd-namespace "$ENGINE_NS" \
     --group root --cgroup-parent "/$DROPIN_TAG/engine" --log-level info \
-    --bridge "$ENGINE_BRIDGE" --bip "$ENGINE_SUBNET.1/24" --ip-forward=false
+    --bridge "$ENGINE_BRIDGE" --bip "$ENGINE_SUBNET.1/24" --ip-forward=false --dns "$ENGINE_DNS"
   wait_daemon limand curl -sf --unix-socket "$ENGINE_SOCK" http://d/_ping
 }
 

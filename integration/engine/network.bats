@@ -58,6 +58,7 @@ teardown_file() {
     ids="$(dk network ls -q --filter type=custom 2>/dev/null)" || true
     [ -z "$ids" ] || dk network rm $ids >/dev/null 2>&1 || true
   fi
+  [ ! -s "${DROPIN_TMP:-/nonexistent}/fake-dns.pid" ] || kill "$(cat "$DROPIN_TMP/fake-dns.pid")" 2>/dev/null || true
   engine_teardown_file
   local bridge
   while read -r bridge; do
@@ -208,7 +209,7 @@ setup() { dropin_setup; }
   dk network rm pubnet >/dev/null
 }
 
-@test "user networks are isolated from each other and from the default bridge; --internal reaches no other interface" {
+@test "user networks are isolated from each other and from the default bridge; --internal reaches no other interface; DNS forwarding" {
   local iso2
   net_create "${DOCKER_CLIS%% *}" iso1 --subnet "$NET_F.0/24" >/dev/null
   iso2="$(net_create "${DOCKER_CLIS%% *}" iso2 --internal --subnet "$NET_G.0/24")"
@@ -230,6 +231,24 @@ setup() { dropin_setup; }
   run nft list chain ip "liman-br-${iso2:0:12}" postrouting
   assert_output_not_contains "oifname != \"br-${iso2:0:12}\" masquerade"
   dk rm -f isosrv >/dev/null
+
+  # The embedded DNS forwards other names to limand's --dns from the host's namespace (here a
+  # stand-in on a loopback address, which the container itself could never reach); a container
+  # whose networks are all --internal gets no forwarding.
+  "$LIMAN_TESTS_BIN/liman-fake-dns" "$ENGINE_DNS" 192.0.2.77 >"$DROPIN_TMP/fake-dns.log" 2>&1 &
+  local fake=$!
+  echo "$fake" >"$DROPIN_TMP/fake-dns.pid"
+  wait_for_value 10 "liman-fake-dns on $ENGINE_DNS" listening head -n 1 "$DROPIN_TMP/fake-dns.log"
+  run dk run --rm --network iso1 "$IMG" nslookup outside.test
+  assert_success
+  assert_output_contains "192.0.2.77"
+  run dk run --rm --network iso2 "$IMG" nslookup inside-only.test
+  assert_failure
+  kill "$fake"
+  wait "$fake" 2>/dev/null || true
+  run cat "$DROPIN_TMP/fake-dns.log"
+  assert_output_contains "outside.test 1"
+  assert_output_not_contains "inside-only.test"
   dk network rm iso1 iso2 >/dev/null
 }
 

@@ -3,6 +3,9 @@
 #include "ctl/liman/run_options.h"
 
 using liman::cli::AddPublishedPort;
+using liman::cli::ApplyResourceFlags;
+using liman::cli::ParseRestartFlag;
+using liman::cli::ResourceFlags;
 using liman::cli::CreateRequest;
 using liman::cli::ParseMemoryBytes;
 using liman::cli::ParseMountFlag;
@@ -62,8 +65,8 @@ TEST_CASE("run flags become docker's create request") {
   flags.remove = true;
   flags.env = {"A=1"};
   flags.volumes = {"data:/data:ro", "/anon"};
-  flags.memory = "64m";
-  flags.cpus = 1.5;
+  flags.resources.memory = "64m";
+  flags.resources.cpus = 1.5;
   flags.network = "none";
   flags.ulimits = {"nofile=1024:2048"};
   flags.devices = {"/dev/fuse"};
@@ -95,4 +98,31 @@ TEST_CASE("run flags become docker's create request") {
   flags.ulimits.clear();
   flags.publish = {"x:y:z:w"};
   CHECK_FALSE(CreateRequest(flags).ok());
+}
+
+TEST_CASE("--restart as the docker CLI splits it; the name is left to the daemon") {
+  CHECK(*ParseRestartFlag("") == json({{"Name", "no"}, {"MaximumRetryCount", 0}}));
+  CHECK(*ParseRestartFlag("on-failure:5") == json({{"Name", "on-failure"}, {"MaximumRetryCount", 5}}));
+  CHECK(*ParseRestartFlag("sometimes") == json({{"Name", "sometimes"}, {"MaximumRetryCount", 0}}));
+  CHECK(ParseRestartFlag(":3").status().message() == "invalid restart policy format: no policy provided before colon");
+  CHECK(ParseRestartFlag("on-failure:x").status().message() ==
+        "invalid restart policy format: maximum retry count must be an integer");
+  RunFlags flags;
+  flags.image = "busybox";
+  flags.remove = true;
+  flags.restart = "always";
+  CHECK(CreateRequest(flags).status().message() == "Conflicting options: --restart and --rm");
+}
+
+TEST_CASE("resource flags shared by run and update") {
+  ResourceFlags flags;
+  flags.memory = "96m";
+  flags.memory_swap = "-1";
+  flags.cpuset_mems = "0";
+  flags.blkio_weight = 300;
+  json host = json::object();
+  REQUIRE(ApplyResourceFlags(flags, host).ok());
+  CHECK(host == json({{"Memory", 96 << 20}, {"MemorySwap", -1}, {"CpusetMems", "0"}, {"BlkioWeight", 300}}));
+  flags.memory = "lots";
+  CHECK(std::string(ApplyResourceFlags(flags, host).message()).find("-m, --memory") != std::string::npos);
 }
