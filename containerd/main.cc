@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/daemon_memory.h"
 #include "common/logging.h"
 #include "containerd/manager.h"
 #include "containerd/server/config.h"
@@ -61,6 +62,7 @@ int main(int argc, char** argv) {
   // Before any thread exists, so that all of them (gRPC's too) leave the signals to Daemon::Run.
   Daemon::BlockShutdownSignals();
   signal(SIGPIPE, SIG_IGN);
+  liman::LimitMallocArenas();
 
   DaemonFlags flags;
   bool exit_now = false;

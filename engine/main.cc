@@ -6,11 +6,13 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+
 #include <cstdlib>
 #include <iostream>
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "common/daemon_memory.h"
 #include "common/file_util.h"
 #include "common/fmt_absl.h"
 #include "common/logging.h"
@@ -140,6 +142,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  liman::LimitMallocArenas();
 
   Flags flags;
   CLI::App app{"limand: the Liman container engine (Docker Engine API)"};
@@ -151,7 +154,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--insecure-registry", flags.daemon.insecure_registries, "registry reached over plain HTTP (repeatable)")
       ->allow_extra_args(false);
-  app.add_option("--dns", flags.daemon.dns, "DNS server of containers without --dns of their own (repeatable)");
+  app.add_option("--dns", flags.daemon.dns, "DNS server of containers without --dns of their own (repeatable)")
+      ->allow_extra_args(false);
   app.add_option("--cgroup-parent", flags.daemon.cgroup_parent, "parent cgroup of containers")->capture_default_str();
   app.add_option("-b,--bridge", flags.daemon.bridge, "the default bridge network's bridge (none: no bridge network)")
       ->capture_default_str();

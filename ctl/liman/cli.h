@@ -61,6 +61,17 @@ absl::StatusOr<std::string> FiltersQuery(const std::vector<std::string>& filters
 // `GROUP inspect` (image, volume, network): InspectObjects restricted to `type`.
 void AddInspectCommand(CLI::App* group, CommandLine& line, const std::string& type, const std::string& help);
 
+// What `GROUP prune` removes, as docker words it.
+struct PruneKind {
+  std::string path;            // "/containers/prune"
+  std::string warning;         // "This will remove all stopped containers."
+  std::string deleted_key;     // "ContainersDeleted"
+  std::string deleted_title;   // "Deleted Containers:"
+  bool reports_space = true;   // "Total reclaimed space: …" (networks have none)
+};
+// `GROUP prune [-f] [--filter F]`: asks first unless -f, then prints what went and the space.
+void AddPruneCommand(CLI::App* group, CommandLine& line, const std::string& help, PruneKind kind);
+
 // "k=v" words (labels, driver options) as a JSON object; a word without '=' maps to "".
 nlohmann::json KeyValueObject(const std::vector<std::string>& pairs);
 

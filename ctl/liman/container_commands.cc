@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <iostream>
 #include <thread>
 
 #include "absl/strings/str_join.h"
@@ -372,6 +373,43 @@ void AddPerNameCommand(CLI::App& app, CommandLine& line, const std::string& verb
 
 }  // namespace
 
+struct PruneOptions {
+  bool force = false;
+  std::vector<std::string> filters;
+};
+
+void AddPruneCommand(CLI::App* group, CommandLine& line, const std::string& help, PruneKind kind) {
+  auto options = Options<PruneOptions>();
+  CLI::App* command = group->add_subcommand("prune", help);
+  command->add_flag("-f,--force", options->force, "do not prompt for confirmation");
+  AddRepeated(command, "--filter", options->filters, "provide filter values (e.g. 'until=<timestamp>')");
+  OnRun(command, line, [options, kind](EngineClient& client) -> absl::StatusOr<int> {
+    if (!options->force) {
+      // As docker's PromptForConfirmation: anything but y or Y declines.
+      WriteOut(fmt::format("WARNING! {}\nAre you sure you want to continue? [y/N] ", kind.warning));
+      std::string answer;
+      std::getline(std::cin, answer);
+      if (answer != "y" && answer != "Y") {
+        if (kind.reports_space) WriteOut("Total reclaimed space: 0B\n");
+        return 0;
+      }
+    }
+    LIMAN_ASSIGN_OR_RETURN(std::string filters, FiltersQuery(options->filters));
+    LIMAN_ASSIGN_OR_RETURN(json report, client.Call("POST", kind.path + (filters.empty() ? "" : "?" + filters.substr(1))));
+    const json& deleted = report.contains(kind.deleted_key) ? report[kind.deleted_key] : json();
+    double space = 0;
+    if (deleted.is_array() && !deleted.empty()) {
+      std::string out = kind.deleted_title + "\n";
+      for (const json& item : deleted)
+        if (item.is_string()) out += item.get<std::string>() + "\n";
+      WriteOut(out + "\n");
+      space = report.value("SpaceReclaimed", 0.0);
+    }
+    if (kind.reports_space) WriteOut("Total reclaimed space: " + ctr::HumanSize(space) + "\n");
+    return 0;
+  });
+}
+
 void AddContainerCommands(CLI::App& app, CommandLine& line) {
   auto stop_query = [](const SignalOptions& o) {
     std::string query = o.timeout >= 0 ? fmt::format("?t={}", o.timeout) : "";
@@ -386,6 +424,21 @@ void AddContainerCommands(CLI::App& app, CommandLine& line) {
   auto none = [](const SignalOptions&) { return std::string(); };
   AddPerNameCommand(app, line, "pause", "Pause all processes within one or more containers", none, false, false);
   AddPerNameCommand(app, line, "unpause", "Unpause all processes within one or more containers", none, false, false);
+
+  auto rename = Options<std::vector<std::string>>();
+  CLI::App* rename_command = app.add_subcommand("rename", "Rename a container");
+  rename_command->add_option("names", *rename, "CONTAINER NEW_NAME")->required()->expected(2);
+  OnRun(rename_command, line, [rename](EngineClient& client) -> absl::StatusOr<int> {
+    LIMAN_RETURN_IF_ERROR(
+        client.Call("POST", ContainerPath((*rename)[0], "/rename?name=" + QueryEscape((*rename)[1]))).status());
+    return 0;
+  });
+
+  CLI::App* container_group = app.add_subcommand("container", "Manage containers");
+  container_group->require_subcommand(1);
+  AddPruneCommand(container_group, line, "Remove all stopped containers",
+                  {"/containers/prune", "This will remove all stopped containers.", "ContainersDeleted",
+                   "Deleted Containers:", true});
 
   auto update = Options<UpdateOptions>();
   CLI::App* update_command = app.add_subcommand("update", "Update configuration of one or more containers");

@@ -1,4 +1,4 @@
-// network create, ls, inspect, rm, connect, disconnect.
+// network create, ls, inspect, rm, connect, disconnect, prune.
 #include "common/status.h"
 #include "ctl/liman/cli.h"
 #include "ctl/liman/format.h"
@@ -114,6 +114,9 @@ void AddNetworkCommands(CLI::App& app, CommandLine& line) {
   });
 
   AddInspectCommand(group, line, "network", "Display detailed information on one or more networks");
+  AddPruneCommand(group, line, "Remove all unused networks",
+                  {"/networks/prune", "This will remove all custom networks not used by at least one container.",
+                   "NetworksDeleted", "Deleted Networks:", false});
 
   for (bool connect : {true, false}) {
     auto options = Options<NetworkConnectOptions>();

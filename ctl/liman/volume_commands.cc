@@ -1,4 +1,4 @@
-// volume create, ls, inspect, rm.
+// volume create, ls, inspect, rm, prune.
 #include "common/status.h"
 #include "ctl/liman/cli.h"
 #include "ctl/liman/format.h"
@@ -103,6 +103,9 @@ void AddVolumeCommands(CLI::App& app, CommandLine& line) {
   });
 
   AddInspectCommand(group, line, "volume", "Display detailed information on one or more volumes");
+  AddPruneCommand(group, line, "Remove all unused local volumes",
+                  {"/volumes/prune", "This will remove all local volumes not used by at least one container.",
+                   "VolumesDeleted", "Deleted Volumes:", true});
 }
 
 }  // namespace liman::cli

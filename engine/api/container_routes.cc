@@ -1,4 +1,4 @@
-// /containers/…: create, start, stop, kill, restart, pause, wait, attach (hijacked), logs,
+// /containers/…: create, start, stop, kill, restart, update, rename, prune, pause, wait, attach (hijacked), logs,
 // resize, inspect, list, top, delete.
 #include <sys/socket.h>
 #include <unistd.h>
@@ -189,6 +189,17 @@ void AddContainerRoutes(http::Router& router, Daemon& daemon) {
     LIMAN_ASSIGN_OR_RETURN(json body, call.BodyJson());
     LIMAN_ASSIGN_OR_RETURN(json answer, daemon.UpdateContainer(call.Param("name"), body));
     call.Json(200, answer);
+    return absl::OkStatus();
+  });
+  router.Add("POST", "/containers/{name}/rename", [&daemon](http::Call& call) -> absl::Status {
+    LIMAN_RETURN_IF_ERROR(daemon.RenameContainer(call.Param("name"), call.request.Query("name").value_or("")));
+    call.NoContent();
+    return absl::OkStatus();
+  });
+  router.Add("POST", "/containers/prune", [&daemon](http::Call& call) -> absl::Status {
+    LIMAN_ASSIGN_OR_RETURN(json filters, QueryFilters(call));
+    LIMAN_ASSIGN_OR_RETURN(json pruned, daemon.PruneContainers(filters));
+    call.Json(200, pruned);
     return absl::OkStatus();
   });
   router.Add("POST", "/containers/{name}/kill", [&daemon](http::Call& call) -> absl::Status {

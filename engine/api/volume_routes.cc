@@ -1,4 +1,4 @@
-// /volumes: create, list, inspect, delete.
+// /volumes: create, list, inspect, delete, prune.
 #include "common/status.h"
 #include "engine/api/routes.h"
 
@@ -16,6 +16,12 @@ void AddVolumeRoutes(http::Router& router, Daemon& daemon) {
   router.Add("GET", "/volumes", [&daemon](http::Call& call) -> absl::Status {
     LIMAN_ASSIGN_OR_RETURN(json list, daemon.ListVolumes());
     call.Json(200, list);
+    return absl::OkStatus();
+  });
+  router.Add("POST", "/volumes/prune", [&daemon](http::Call& call) -> absl::Status {
+    LIMAN_ASSIGN_OR_RETURN(json filters, QueryFilters(call));
+    LIMAN_ASSIGN_OR_RETURN(json pruned, daemon.PruneVolumes(filters));
+    call.Json(200, pruned);
     return absl::OkStatus();
   });
   router.Add("GET", "/volumes/{name}", [&daemon](http::Call& call) -> absl::Status {

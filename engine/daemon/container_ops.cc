@@ -136,6 +136,18 @@ std::vector<std::string> FilterValues(const json& filters, const char* key) {
   return values;
 }
 
+bool LabelFiltersMatch(const json& labels, const json& filters) {
+  auto has = [&](const std::string& label) {
+    size_t equals = label.find('=');
+    std::string key = label.substr(0, equals);
+    if (!labels.is_object() || !labels.contains(key)) return false;
+    return equals == std::string::npos || labels[key] == label.substr(equals + 1);
+  };
+  std::vector<std::string> wanted = FilterValues(filters, "label");
+  std::vector<std::string> unwanted = FilterValues(filters, "label!");
+  return std::all_of(wanted.begin(), wanted.end(), has) && std::none_of(unwanted.begin(), unwanted.end(), has);
+}
+
 std::string Daemon::RuntimeFor(const json& host_config) const {
   std::string name = host_config.is_object() ? host_config.value("Runtime", "") : "";
   if (name.empty()) name = options_.default_runtime;
@@ -555,6 +567,34 @@ absl::Status Daemon::RestartContainer(const std::string& ref, std::optional<int>
   return StartContainer(ref).status();
 }
 
+absl::Status Daemon::RenameContainer(const std::string& ref, const std::string& requested) {
+  if (ref.empty() || requested.empty()) return absl::InvalidArgumentError("Neither old nor new names may be empty");
+  LIMAN_RETURN_IF_ERROR(ValidateName(requested));
+  std::string name = requested[0] == '/' ? requested : "/" + requested;
+  LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, Find(ref));
+  std::lock_guard lifecycle(container->lifecycle);
+  std::lock_guard lock(mu_);
+  if (container->name == name)
+    return absl::InvalidArgumentError("Renaming a container with the same name as its current name");
+  std::string holder = reserved_names_.count(name) ? "a container being created" : "";
+  for (const auto& [other_id, other] : containers_)
+    if (other->name == name) holder = other_id;
+  if (!holder.empty())
+    return absl::AlreadyExistsError(fmt::format(
+        "Error when allocating new name: Conflict. The container name \"{}\" is already in use by container \"{}\". "
+        "You have to remove (or rename) that container to be able to reuse that name.",
+        name, holder));
+  // The embedded DNS answers by container->name, so the new name resolves at once.
+  std::string old_name = std::exchange(container->name, name);
+  container->record["Name"] = name;
+  if (absl::Status saved = SaveLocked(*container); !saved.ok()) {
+    container->name = old_name;
+    container->record["Name"] = old_name;
+    return saved;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Daemon::PauseContainer(const std::string& ref, bool pause) {
   LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, Find(ref));
   {
@@ -670,7 +710,6 @@ absl::StatusOr<json> Daemon::ListContainers(bool all, int limit, const json& fil
   std::vector<std::string> statuses = FilterValues(filters, "status");
   std::vector<std::string> names = FilterValues(filters, "name");
   std::vector<std::string> ids = FilterValues(filters, "id");
-  std::vector<std::string> labels = FilterValues(filters, "label");
   if (!statuses.empty()) all = true;
   std::vector<json> rows;
   std::lock_guard lock(mu_);
@@ -687,13 +726,7 @@ absl::StatusOr<json> Daemon::ListContainers(bool all, int limit, const json& fil
     if (!ids.empty() && std::none_of(ids.begin(), ids.end(), [&](const std::string& prefix) { return id.rfind(prefix, 0) == 0; }))
       continue;
     const json& container_labels = record["Config"].value("Labels", json::object());
-    bool labels_match = std::all_of(labels.begin(), labels.end(), [&](const std::string& label) {
-      size_t equals = label.find('=');
-      std::string key = label.substr(0, equals);
-      if (!container_labels.contains(key)) return false;
-      return equals == std::string::npos || container_labels[key] == label.substr(equals + 1);
-    });
-    if (!labels_match) continue;
+    if (!LabelFiltersMatch(container_labels, filters)) continue;
     std::vector<std::string> command = {record.value("Path", "")};
     for (const json& arg : record["Args"]) command.push_back(arg.get<std::string>());
     rows.push_back(json{

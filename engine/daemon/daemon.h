@@ -123,6 +123,10 @@ std::vector<network::PortMapping> RecordedMappings(const nlohmann::json& record)
 // Docker's filters: {"status":{"exited":true}} (or the old ["exited"] form).
 std::vector<std::string> FilterValues(const nlohmann::json& filters, const char* key);
 
+// Whether `labels` (a Labels object) pass the filters' "label" (key or key=value, all must
+// hold) and "label!" (none may hold).
+bool LabelFiltersMatch(const nlohmann::json& labels, const nlohmann::json& filters);
+
 struct WaitResult {
   int64_t status_code = 0;
   std::string error;
@@ -158,6 +162,12 @@ class Daemon {
   absl::Status KillContainer(const std::string& ref, const std::string& signal);
   absl::Status RestartContainer(const std::string& ref, std::optional<int> timeout);
   absl::Status PauseContainer(const std::string& ref, bool pause);
+  // docker rename: kInvalidArgument for a bad or unchanged name, kAlreadyExists for a taken one.
+  absl::Status RenameContainer(const std::string& ref, const std::string& name);
+  // docker container prune: every container that is not running (nor paused, nor restarting)
+  // and passes the filters (label, label!, until) is removed.
+  // {"ContainersDeleted":[ids], "SpaceReclaimed":bytes of their writable layers}.
+  absl::StatusOr<nlohmann::json> PruneContainers(const nlohmann::json& filters);
   // docker update: resources (applied to the running task too) and the restart policy.
   // {"Warnings":[]}.
   absl::StatusOr<nlohmann::json> UpdateContainer(const std::string& ref, const nlohmann::json& update);
@@ -181,6 +191,9 @@ class Daemon {
   absl::StatusOr<nlohmann::json> InspectVolume(const std::string& name);
   // kFailedPrecondition while a container uses it.
   absl::Status RemoveVolume(const std::string& name, bool force);
+  // docker volume prune: unused volumes passing the label filters are removed (API 1.41: named
+  // ones too). {"VolumesDeleted":[names], "SpaceReclaimed":bytes}.
+  absl::StatusOr<nlohmann::json> PruneVolumes(const nlohmann::json& filters);
 
   // ---- networks ----
   // {"Id":…, "Warning":""}; kAlreadyExists for a name in use, kInvalidArgument for a bad request.

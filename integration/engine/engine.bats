@@ -610,6 +610,62 @@ pid_cg_read() {
   dk rm -f upd >/dev/null
 }
 
+@test "rename, container prune and volume prune: Docker's answers through both clients" {
+  dk run -d --name before --network none "$IMG" sleep 300 >/dev/null
+  run dk rename before after
+  assert_success
+  assert_eq "$(dk inspect -f '{{.Name}}' after)" "/after"
+  run dk inspect before
+  assert_failure
+  dk create --name other --network none "$IMG" true >/dev/null
+  run dk rename after other
+  assert_failure
+  assert_output_contains 'The container name "/other" is already in use'
+  run lm rename after after
+  assert_failure
+  assert_output_contains "Renaming a container with the same name as its current name"
+  run lm rename after 'bad/name'
+  assert_failure
+  assert_output_contains "Invalid container name (bad/name)"
+
+  # container prune: stopped containers go (the label filter first), running ones stay.
+  dk run --name done1 --network none --label keep=no "$IMG" sh -c 'head -c 100000 /dev/zero >/f' >/dev/null
+  dk run --name done2 --network none --label keep=yes "$IMG" true >/dev/null
+  local done1 done2 other
+  done1="$(dk inspect -f '{{.Id}}' done1)"
+  done2="$(dk inspect -f '{{.Id}}' done2)"
+  other="$(dk inspect -f '{{.Id}}' other)"
+  run dk container prune -f --filter label=keep=no
+  assert_success
+  assert_output_contains "Deleted Containers:"
+  assert_output_contains "$done1"
+  assert_output_matches "Total reclaimed space: [0-9.]+kB"
+  run dk inspect done2
+  assert_success
+  run lm container prune -f
+  assert_success
+  assert_output_contains "Deleted Containers:"
+  assert_output_contains "$done2"
+  assert_output_contains "$other"
+  run dk ps -a --format '{{.Names}}'
+  assert_eq "$output" "after"
+
+  # volume prune: unused volumes go with the space their files held; one in use stays.
+  dk volume create used >/dev/null
+  dk run --rm --network none -v unused:/data "$IMG" sh -c 'head -c 100000 /dev/zero >/data/blob'
+  dk run -d --name vuser --network none -v used:/data "$IMG" sleep 300 >/dev/null
+  run dk volume prune -f
+  assert_success
+  assert_output_contains "Deleted Volumes:"
+  assert_output_contains "unused"
+  ! grep -qx used <<<"$output" || fail "volume prune removed a volume in use"
+  assert_output_matches "Total reclaimed space: 10[0-9.]*kB"
+  run lm volume ls -q
+  assert_eq "$output" "used"
+  dk rm -f after vuser >/dev/null
+  dk volume rm used >/dev/null
+}
+
 @test "live restore: 10 writers and a 1 MB/s writer run on through a 10 s outage of limand and liman-containerd; exits are kept" {
   local i
   for i in $(seq 1 10); do

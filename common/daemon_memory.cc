@@ -1,0 +1,10 @@
+#include "common/daemon_memory.h"
+
+#include <malloc.h>
+
+namespace liman {
+
+// mallopt(3): M_ARENA_MAX.
+void LimitMallocArenas() { mallopt(M_ARENA_MAX, 2); }
+
+}  // namespace liman

@@ -1,0 +1,105 @@
+// docker container prune and docker volume prune: what is not in use goes, and the space it
+// held is reported as Docker reports it (a container's writable layer, a volume's files).
+#include <ftw.h>
+#include <sys/stat.h>
+
+#include <set>
+#include <utility>
+
+#include "absl/time/clock.h"
+#include "common/logging.h"
+#include "common/status.h"
+#include "containerd/services/snapshots/v1/snapshots.grpc.pb.h"
+#include "ctl/liman-ctr/run.h"
+#include "engine/daemon/daemon.h"
+#include "engine/daemon/json_log_reader.h"
+#include "fmt/format.h"
+
+namespace liman::engine {
+
+namespace snapshots = ::containerd::services::snapshots::v1;
+using nlohmann::json;
+
+namespace {
+
+// Bytes the files under `path` hold on disk (du's count: st_blocks, a hard link once).
+uint64_t DiskUsage(const std::string& path) {
+  // nftw(3) takes no context pointer: one walk at a time per thread adds up here.
+  static thread_local uint64_t total;
+  static thread_local std::set<std::pair<dev_t, ino_t>> linked;
+  total = 0;
+  linked.clear();
+  auto add = [](const char*, const struct stat* st, int type, FTW*) {
+    if (type != FTW_F) return 0;
+    if (st->st_nlink > 1 && !linked.insert({st->st_dev, st->st_ino}).second) return 0;
+    total += static_cast<uint64_t>(st->st_blocks) * 512;
+    return 0;
+  };
+  (void)::nftw(path.c_str(), add, 32, FTW_PHYS | FTW_MOUNT);
+  return total;
+}
+
+// The "until" filter: a time (or a duration back from now) before which a thing was created;
+// nullopt without one. kInvalidArgument for a value Docker would not read.
+absl::StatusOr<std::optional<absl::Time>> UntilFilter(const json& filters) {
+  std::vector<std::string> until = FilterValues(filters, "until");
+  if (until.empty()) return std::optional<absl::Time>();
+  absl::StatusOr<absl::Time> time = ParseLogTime(until.front(), absl::Now());
+  if (!time.ok()) return absl::InvalidArgumentError(fmt::format("invalid filter 'until={}'", until.front()));
+  return std::optional<absl::Time>(*time);
+}
+
+}  // namespace
+
+absl::StatusOr<json> Daemon::PruneContainers(const json& filters) {
+  LIMAN_ASSIGN_OR_RETURN(std::optional<absl::Time> until, UntilFilter(filters));
+  std::vector<std::string> candidates;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, container] : containers_) {
+      if (container->Running() || container->Restarting() || container->monitored) continue;
+      if (!LabelFiltersMatch(container->record["Config"].value("Labels", json::object()), filters)) continue;
+      absl::StatusOr<absl::Time> created = ParseLogTime(container->record.value("Created", ""), absl::Now());
+      if (until && created.ok() && *created >= *until) continue;
+      candidates.push_back(id);
+    }
+  }
+  json deleted = json::array();
+  uint64_t reclaimed = 0;
+  for (const std::string& id : candidates) {
+    snapshots::UsageRequest request;
+    request.set_snapshotter(ctr::kDefaultSnapshotter);
+    request.set_key(id);
+    snapshots::UsageResponse usage;
+    auto context = client_->Context();
+    bool sized = client_->Snapshots().Usage(context.get(), request, &usage).ok();
+    // Started since it was chosen: the removal refuses, and it stays.
+    absl::Status removed = RemoveContainer(id, /*force=*/false, /*remove_volumes=*/false);
+    if (!removed.ok()) {
+      LogInfo("container prune: {} stays: {}", id, removed);
+      continue;
+    }
+    deleted.push_back(id);
+    if (sized) reclaimed += static_cast<uint64_t>(usage.size());
+  }
+  return json{{"ContainersDeleted", deleted}, {"SpaceReclaimed", reclaimed}};
+}
+
+absl::StatusOr<json> Daemon::PruneVolumes(const json& filters) {
+  json deleted = json::array();
+  uint64_t reclaimed = 0;
+  std::lock_guard lock(mu_);
+  std::vector<std::string> names;
+  for (const auto& [name, volume] : volumes_)
+    if (VolumeUsersLocked(name).empty() && LabelFiltersMatch(volume.value("Labels", json::object()), filters))
+      names.push_back(name);
+  for (const std::string& name : names) {
+    uint64_t size = DiskUsage(options_.data_root + "/volumes/" + name);
+    LIMAN_RETURN_IF_ERROR(RemoveVolumeLocked(name, /*force=*/false));
+    deleted.push_back(name);
+    reclaimed += size;
+  }
+  return json{{"VolumesDeleted", deleted}, {"SpaceReclaimed", reclaimed}};
+}
+
+}  // namespace liman::engine
