@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/disk_usage.h"
 #include "common/mount.h"
 #include "containerd/core/content.h"
 
@@ -29,10 +30,8 @@ struct SnapshotInfo {
   absl::Time updated_at;
 };
 
-struct SnapshotUsage {
-  int64_t size = 0;    // bytes used by this snapshot's own layer
-  int64_t inodes = 0;
-};
+// Bytes and inodes used by a snapshot's own layer.
+using SnapshotUsage = ::liman::DiskUsage;
 
 class Snapshotter {
  public:

@@ -18,7 +18,6 @@
 #include "common/status.h"
 #include "common/unique_fd.h"
 #include "containerd/filters/filters.h"
-#include "containerd/snapshots/disk_usage.h"
 
 namespace liman::containerd::snapshots {
 namespace {
@@ -196,7 +195,7 @@ absl::StatusOr<SnapshotUsage> OverlaySnapshotter::Usage(std::string_view key) {
   // An active snapshot's layer is still changing: measure it now (committed ones were
   // measured once by Commit; views have no layer of their own).
   if (record.info.kind != SnapshotKind::kActive) return record.usage;
-  absl::StatusOr<SnapshotUsage> usage = DiskUsage(UpperPath(record.id));
+  absl::StatusOr<SnapshotUsage> usage = MeasureDiskUsage(UpperPath(record.id));
   if (!usage.ok()) return Annotate(usage.status(), fmt::format("usage of snapshot {}", Quote(key)));
   return usage;
 }
@@ -354,7 +353,7 @@ absl::Status OverlaySnapshotter::Commit(std::string_view name, std::string_view 
   }
   // Measured outside the lock: a large layer takes a while, and nobody else writes to it
   // (the caller has unmounted it before committing).
-  LIMAN_ASSIGN_OR_RETURN(SnapshotUsage usage, DiskUsage(UpperPath(id)));
+  LIMAN_ASSIGN_OR_RETURN(SnapshotUsage usage, MeasureDiskUsage(UpperPath(id)));
   std::lock_guard lock(mu_);
   return store_->Write([&](MetaTransaction& tx) -> absl::Status {
     int64_t current = 0;

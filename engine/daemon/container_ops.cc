@@ -120,6 +120,9 @@ json PortsForList(const json& settings) {
   return ports;
 }
 
+// The signal `docker stop` sends: the container's StopSignal, SIGTERM without one.
+absl::StatusOr<int> StopSignalOf(const json& config) { return SignalNumber(config.value("StopSignal", ""), SIGTERM); }
+
 }  // namespace
 
 // Docker's filters: {"status":{"exited":true}} (or the old ["exited"] form).
@@ -506,7 +509,7 @@ absl::StatusOr<bool> Daemon::StopContainer(const std::string& ref, std::optional
   }
   if (!container->Running()) return false;
   const json& config = container->record["Config"];
-  LIMAN_ASSIGN_OR_RETURN(int stop_signal, SignalNumber(signal.empty() ? config.value("StopSignal", "") : signal, SIGTERM));
+  LIMAN_ASSIGN_OR_RETURN(int stop_signal, signal.empty() ? StopSignalOf(config) : SignalNumber(signal, SIGTERM));
   int seconds = timeout.value_or(config.contains("StopTimeout") && config["StopTimeout"].is_number_integer()
                                      ? config["StopTimeout"].get<int>()
                                      : 10);
@@ -536,10 +539,10 @@ absl::Status Daemon::KillContainer(const std::string& ref, const std::string& si
     return absl::FailedPreconditionError(fmt::format("Cannot kill container: {}: Container {} is not running", ref, container->id));
   // As moby's killWithSignal: SIGKILL, the configured stop signal, or any signal when none is
   // configured ends the restarts; every kill counts as a manual stop (unless-stopped).
-  std::string stop_signal = container->record["Config"].value("StopSignal", "");
-  bool exit_on_next = true;
-  if (!stop_signal.empty() && number != SIGKILL) {
-    absl::StatusOr<int> configured = SignalNumber(stop_signal, SIGTERM);
+  const json& config = container->record["Config"];
+  bool exit_on_next = number == SIGKILL || config.value("StopSignal", "").empty();
+  if (!exit_on_next) {
+    absl::StatusOr<int> configured = StopSignalOf(config);
     exit_on_next = configured.ok() && *configured == number;
   }
   container->manually_stopped = true;

@@ -203,9 +203,9 @@ void Daemon::Monitor(std::shared_ptr<Container> container) {
   // As moby's handleContainerExit: the restart manager decides unless this exit was asked for.
   std::optional<absl::Duration> restart_delay;
   absl::StatusOr<RestartPolicy> policy = ParseRestartPolicy(container->record["HostConfig"]);
+  int64_t restart_count = container->record.value("RestartCount", int64_t{0});
   if (!std::exchange(container->exit_on_next, false) && !container->removed && !stopping_ && policy.ok())
-    restart_delay = container->backoff.AfterExit(*policy, exit_code, container->manually_stopped,
-                                                 container->record.value("RestartCount", int64_t{0}),
+    restart_delay = container->backoff.AfterExit(*policy, exit_code, container->manually_stopped, restart_count,
                                                  exited - ParseLogTime(state.value("StartedAt", ""), exited).value_or(exited));
   // While restarting Docker shows the container as running and restarting, without a pid.
   state["Running"] = restart_delay.has_value();
@@ -215,7 +215,7 @@ void Daemon::Monitor(std::shared_ptr<Container> container) {
   state["Pid"] = 0;
   state["ExitCode"] = exit_code;
   state["FinishedAt"] = FormatLogTime(exited);
-  if (restart_delay) container->record["RestartCount"] = container->record.value("RestartCount", int64_t{0}) + 1;
+  if (restart_delay) container->record["RestartCount"] = restart_count + 1;
   if (container->stdin_fd >= 0) {
     ::close(container->stdin_fd);
     container->stdin_fd = -1;

@@ -1,12 +1,7 @@
 // docker container prune and docker volume prune: what is not in use goes, and the space it
 // held is reported as Docker reports it (a container's writable layer, a volume's files).
-#include <ftw.h>
-#include <sys/stat.h>
-
-#include <set>
-#include <utility>
-
 #include "absl/time/clock.h"
+#include "common/disk_usage.h"
 #include "common/logging.h"
 #include "common/status.h"
 #include "containerd/services/snapshots/v1/snapshots.grpc.pb.h"
@@ -21,23 +16,6 @@ namespace snapshots = ::containerd::services::snapshots::v1;
 using nlohmann::json;
 
 namespace {
-
-// Bytes the files under `path` hold on disk (du's count: st_blocks, a hard link once).
-uint64_t DiskUsage(const std::string& path) {
-  // nftw(3) takes no context pointer: one walk at a time per thread adds up here.
-  static thread_local uint64_t total;
-  static thread_local std::set<std::pair<dev_t, ino_t>> linked;
-  total = 0;
-  linked.clear();
-  auto add = [](const char*, const struct stat* st, int type, FTW*) {
-    if (type != FTW_F) return 0;
-    if (st->st_nlink > 1 && !linked.insert({st->st_dev, st->st_ino}).second) return 0;
-    total += static_cast<uint64_t>(st->st_blocks) * 512;
-    return 0;
-  };
-  (void)::nftw(path.c_str(), add, 32, FTW_PHYS | FTW_MOUNT);
-  return total;
-}
 
 // The "until" filter: a time (or a duration back from now) before which a thing was created;
 // nullopt without one. kInvalidArgument for a value Docker would not read.
@@ -94,10 +72,11 @@ absl::StatusOr<json> Daemon::PruneVolumes(const json& filters) {
     if (VolumeUsersLocked(name).empty() && LabelFiltersMatch(volume.value("Labels", json::object()), filters))
       names.push_back(name);
   for (const std::string& name : names) {
-    uint64_t size = DiskUsage(options_.data_root + "/volumes/" + name);
+    // A volume that cannot be measured is still removed; it just adds nothing to the count.
+    absl::StatusOr<DiskUsage> usage = MeasureDiskUsage(options_.data_root + "/volumes/" + name);
     LIMAN_RETURN_IF_ERROR(RemoveVolumeLocked(name, /*force=*/false));
     deleted.push_back(name);
-    reclaimed += size;
+    if (usage.ok()) reclaimed += static_cast<uint64_t>(usage->size);
   }
   return json{{"VolumesDeleted", deleted}, {"SpaceReclaimed", reclaimed}};
 }

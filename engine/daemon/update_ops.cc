@@ -2,7 +2,6 @@
 // non-zero) replace the recorded ones in HostConfig, the result is checked as create checks it,
 // a running task gets the new limits through the manager's Tasks.Update (the runtime's
 // `update`), and the manager's spec takes them too, so the next start has them.
-#include "absl/strings/str_join.h"
 #include "common/status.h"
 #include "containerd/services/tasks/v1/tasks.grpc.pb.h"
 #include "ctl/liman-ctr/run.h"

@@ -1,4 +1,4 @@
-#include "containerd/snapshots/disk_usage.h"
+#include "common/disk_usage.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -6,10 +6,21 @@
 #include <catch2/catch.hpp>
 
 #include "common/file_util.h"
-#include "containerd/snapshots/testsuite.h"
 
-namespace liman::containerd::snapshots {
+namespace liman {
 namespace {
+
+std::string MakeTempDir() {
+  char tmpl[] = "/tmp/liman-du-XXXXXX";
+  REQUIRE(mkdtemp(tmpl) != nullptr);
+  return tmpl;
+}
+
+std::string Subdir(const std::string& parent, const std::string& name) {
+  std::string path = JoinPath(parent, name);
+  REQUIRE(mkdir(path.c_str(), 0755) == 0);
+  return path;
+}
 
 int64_t AllocatedBytes(const std::string& path) {
   struct stat st;
@@ -18,34 +29,36 @@ int64_t AllocatedBytes(const std::string& path) {
 }
 
 TEST_CASE("DiskUsage counts allocated blocks and distinct inodes") {
-  testsuite::TempDir dir("liman-du-");
-  std::string root = dir.Subdir("root");
+  std::string dir = MakeTempDir();
+  std::string root = Subdir(dir, "root");
 
-  SnapshotUsage empty = DiskUsage(root).value();
+  DiskUsage empty = MeasureDiskUsage(root).value();
   CHECK(empty.inodes == 1);
   CHECK(empty.size == AllocatedBytes(root));
 
-  std::string sub = dir.Subdir("root/sub");
+  std::string sub = Subdir(root, "sub");
   REQUIRE(WriteFileAtomic(JoinPath(sub, "file"), std::string(100000, 'x')).ok());
   REQUIRE(link(JoinPath(sub, "file").c_str(), JoinPath(root, "hardlink").c_str()) == 0);
   // A symlink counts as itself, never as what it points to.
-  REQUIRE(WriteFileAtomic(JoinPath(dir.path(), "outside"), std::string(500000, 'y')).ok());
-  REQUIRE(symlink(JoinPath(dir.path(), "outside").c_str(), JoinPath(root, "symlink").c_str()) == 0);
+  REQUIRE(WriteFileAtomic(JoinPath(dir, "outside"), std::string(500000, 'y')).ok());
+  REQUIRE(symlink(JoinPath(dir, "outside").c_str(), JoinPath(root, "symlink").c_str()) == 0);
 
-  SnapshotUsage usage = DiskUsage(root).value();
+  DiskUsage usage = MeasureDiskUsage(root).value();
   CHECK(usage.inodes == 4);  // root, sub, file (twice linked), symlink
   CHECK(usage.size == AllocatedBytes(root) + AllocatedBytes(sub) + AllocatedBytes(JoinPath(sub, "file")) +
                           AllocatedBytes(JoinPath(root, "symlink")));
   CHECK(usage.size >= 100000);
   CHECK(usage.size < 500000);
+  REQUIRE(RemoveAll(dir).ok());
 }
 
 TEST_CASE("DiskUsage of a missing directory is NotFound") {
-  testsuite::TempDir dir("liman-du-");
-  absl::StatusOr<SnapshotUsage> usage = DiskUsage(JoinPath(dir.path(), "missing"));
+  std::string dir = MakeTempDir();
+  absl::StatusOr<DiskUsage> usage = MeasureDiskUsage(JoinPath(dir, "missing"));
   CHECK(usage.status().code() == absl::StatusCode::kNotFound);
   CHECK(usage.status().message().find("missing") != std::string_view::npos);
+  REQUIRE(RemoveAll(dir).ok());
 }
 
 }  // namespace
-}  // namespace liman::containerd::snapshots
+}  // namespace liman

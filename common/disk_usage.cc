@@ -1,4 +1,4 @@
-#include "containerd/snapshots/disk_usage.h"
+#include "common/disk_usage.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -12,7 +12,7 @@
 #include "common/status.h"
 #include "common/unique_fd.h"
 
-namespace liman::containerd::snapshots {
+namespace liman {
 namespace {
 
 // st_blocks counts 512-byte units whatever the filesystem's block size (stat(2)).
@@ -62,16 +62,16 @@ class UsageWalker {
     usage_.inodes++;
   }
 
-  const SnapshotUsage& usage() const { return usage_; }
+  const DiskUsage& usage() const { return usage_; }
 
  private:
   std::set<std::pair<dev_t, ino_t>> seen_;
-  SnapshotUsage usage_;
+  DiskUsage usage_;
 };
 
 }  // namespace
 
-absl::StatusOr<SnapshotUsage> DiskUsage(const std::string& root) {
+absl::StatusOr<DiskUsage> MeasureDiskUsage(const std::string& root) {
   UniqueFd dir(open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!dir) return ErrnoError(fmt::format("open {}", Quote(root)));
   struct stat st;
@@ -82,4 +82,4 @@ absl::StatusOr<SnapshotUsage> DiskUsage(const std::string& root) {
   return walker.usage();
 }
 
-}  // namespace liman::containerd::snapshots
+}  // namespace liman
