@@ -19,12 +19,6 @@ namespace {
 constexpr absl::Duration kFirstLingerCheck = absl::Milliseconds(10);
 constexpr absl::Duration kMaxLingerCheck = absl::Seconds(1);
 
-std::string Dirname(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 }  // namespace
 
 FdSink::FdSink(EventLoop* loop, UniqueFd fd, std::string name, OnFinish on_finish)
@@ -136,7 +130,7 @@ void FdSink::Close() {
 }
 
 absl::StatusOr<std::unique_ptr<AppendFileSink>> AppendFileSink::Open(const std::string& path) {
-  LIMAN_RETURN_IF_ERROR(MkdirAll(Dirname(path), 0755));
+  LIMAN_RETURN_IF_ERROR(MkdirAll(ParentDirectory(path), 0755));
   UniqueFd fd(open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
   if (!fd) return ErrnoError(fmt::format("open {}", Quote(path)));
   return std::unique_ptr<AppendFileSink>(new AppendFileSink(std::move(fd), path));

@@ -61,12 +61,6 @@ absl::Status WriteAll(int fd, std::string_view data, const std::string& path) {
   return absl::OkStatus();
 }
 
-std::string Dirname(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 }  // namespace
 
 std::string_view LogStreamName(LogStream stream) { return stream == LogStream::kStdout ? "stdout" : "stderr"; }
@@ -188,7 +182,7 @@ std::string FormatJsonLogEntry(std::string_view log, std::string_view stream, ab
 }
 
 absl::StatusOr<std::unique_ptr<JsonFileLog>> JsonFileLog::Open(JsonFileLogOptions options) {
-  LIMAN_RETURN_IF_ERROR(MkdirAll(Dirname(options.path), 0755));
+  LIMAN_RETURN_IF_ERROR(MkdirAll(ParentDirectory(options.path), 0755));
   UniqueFd fd(open(options.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
   if (!fd) return ErrnoError(fmt::format("open {}", Quote(options.path)));
   struct stat st;

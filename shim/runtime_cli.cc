@@ -13,6 +13,7 @@
 #include <cctype>
 #include <cstring>
 
+#include "common/ascii.h"
 #include "common/pipe.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
@@ -101,12 +102,6 @@ std::string Trim(std::string_view text) {
   return begin < end ? std::string(begin, end) : std::string();
 }
 
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // Go's os/exec wording for how the process ended: "exit status 1", "signal: killed".
 std::string ExitDescription(int wait_status) {
   if (WIFSIGNALED(wait_status)) {
@@ -161,7 +156,7 @@ std::string LastLoggedError(const std::string& path, off_t offset) {
 // containerd turns a few of runc's messages into error codes (pkg/process: "does not exist"
 // means the container is gone); the same wording comes from crun and liman-runtime.
 absl::StatusCode CodeFor(std::string_view command, const std::string& message) {
-  std::string lower = Lower(message);
+  std::string lower = AsciiLower(message);
   if (lower.find("does not exist") != std::string::npos) return absl::StatusCode::kNotFound;
   // For create and exec "not found" is about the program to run (`executable file not found in
   // $PATH`), not about the container.
@@ -250,7 +245,7 @@ absl::Status RuntimeCli::Kill(const std::string& id, int signal, bool all) {
   absl::Status status = Run(call).status();
   if (status.ok() || status.code() == absl::StatusCode::kNotFound) return status;
   // containerd's checkKillError: signalling a process that already exited is NotFound.
-  std::string lower = Lower(std::string(status.message()));
+  std::string lower = AsciiLower(std::string(status.message()));
   for (std::string_view gone : {"container not running", "no such process", "process already finished"}) {
     if (lower.find(gone) != std::string::npos)
       return absl::NotFoundError(fmt::format("process already finished: {}", status.message()));

@@ -13,8 +13,6 @@
 namespace liman::ttrpc {
 namespace {
 
-constexpr size_t kReadChunk = 64 << 10;
-
 void PutUint32(std::string& out, uint32_t value) {
   out.push_back(static_cast<char>(value >> 24));
   out.push_back(static_cast<char>(value >> 16));

@@ -16,6 +16,8 @@ namespace liman::ttrpc {
 
 inline constexpr size_t kHeaderSize = 10;
 inline constexpr uint32_t kMaxMessageSize = 4 << 20;
+// Bytes taken from a connection per read(2), into a stack buffer, then fed to a FrameReader.
+inline constexpr size_t kReadChunk = 64 << 10;
 
 enum class MessageType : uint8_t { kRequest = 1, kResponse = 2, kData = 3 };
 

@@ -19,7 +19,6 @@ namespace {
 // Bytes read from one connection per loop round: epoll is level-triggered, so the rest waits for
 // the next round and one busy client cannot starve the others.
 constexpr size_t kMaxReadPerRound = 1 << 20;
-constexpr size_t kReadChunk = 64 << 10;
 // A client that sends requests without reading the answers stops being read from once this much
 // output is queued for it, until it catches up.
 constexpr size_t kMaxQueuedOutput = 16 << 20;

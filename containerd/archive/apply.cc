@@ -1,7 +1,5 @@
 #include "containerd/archive/apply.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -10,18 +8,12 @@
 #include "common/logging.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
+#include "containerd/archive/libarchive_handles.h"
 #include "containerd/archive/extractor.h"
 #include "containerd/archive/layer_stream.h"
 
 namespace liman::containerd::archive {
 namespace {
-
-struct ArchiveReadFree {
-  void operator()(::archive* reader) const { archive_read_free(reader); }
-};
-struct ArchiveEntryFree {
-  void operator()(archive_entry* entry) const { archive_entry_free(entry); }
-};
 
 // What libarchive's read callback reads from: the layer's chunks, the first one already taken to
 // see whether the layer is empty.
@@ -54,8 +46,8 @@ absl::Status ReadFailure(const ReadContext& context, const absl::Status& reporte
 }
 
 absl::Status ExtractAll(ReadContext& context, Extractor& extractor) {
-  std::unique_ptr<::archive, ArchiveReadFree> reader(archive_read_new());
-  std::unique_ptr<archive_entry, ArchiveEntryFree> entry(archive_entry_new());
+  ArchiveReader reader(archive_read_new());
+  ArchiveEntry entry(archive_entry_new());
   if (reader == nullptr || entry == nullptr) return absl::ResourceExhaustedError("libarchive: out of memory");
   // Tar only (ustar, pax, GNU, with their long names, xattrs and sparse files); decompression is
   // ours, so no filter is enabled.

@@ -1,7 +1,5 @@
 #include "containerd/archive/diff.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -21,20 +19,14 @@
 #include "common/unique_fd.h"
 #include "containerd/archive/digester.h"
 #include "containerd/archive/entry_path.h"
+#include "containerd/archive/libarchive_handles.h"
 #include "containerd/archive/root_dir.h"
+#include "containerd/archive/whiteouts.h"
 
 namespace liman::containerd::archive {
 namespace {
 
 constexpr size_t kFileBufferSize = 1 << 20;
-constexpr char kOpaqueXattr[] = "trusted.overlay.opaque";
-
-struct ArchiveWriteFree {
-  void operator()(::archive* writer) const { archive_write_free(writer); }
-};
-struct ArchiveEntryFree {
-  void operator()(archive_entry* entry) const { archive_entry_free(entry); }
-};
 
 // Where libarchive's tar bytes go: hashed (diff_id), then compressed into the caller's sink.
 struct WriteContext {
@@ -309,8 +301,8 @@ absl::StatusOr<LayerWritten> WriteLayer(Compression compression, bool overlay_up
   WriteContext context;
   context.compressor = compressor.get();
 
-  std::unique_ptr<::archive, ArchiveWriteFree> writer(archive_write_new());
-  std::unique_ptr<archive_entry, ArchiveEntryFree> entry(archive_entry_new());
+  ArchiveWriter writer(archive_write_new());
+  ArchiveEntry entry(archive_entry_new());
   if (writer == nullptr || entry == nullptr) return absl::ResourceExhaustedError("libarchive: out of memory");
   // pax, with extended headers only where ustar cannot say it (long names, xattrs, big ids and
   // sizes): what Go's archive/tar writes for containerd and Docker too. The last block is not

@@ -15,8 +15,6 @@
 namespace liman::containerd::archive {
 namespace {
 
-constexpr char kOpaqueXattr[] = "trusted.overlay.opaque";
-
 // A whiteout under a parent that does not exist (or is not a directory) in a merged tree has
 // nothing to delete.
 bool NothingThere(const absl::Status& status) {

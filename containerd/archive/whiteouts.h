@@ -20,6 +20,9 @@
 
 namespace liman::containerd::archive {
 
+// The xattr overlayfs reads as "this directory hides the lower layers' entries" (value "y").
+inline constexpr char kOpaqueXattr[] = "trusted.overlay.opaque";
+
 class Whiteouts {
  public:
   Whiteouts(bool overlay, ParentDirs& parents) : overlay_(overlay), parents_(parents) {}

@@ -5,9 +5,12 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <grpcpp/client_context.h>
+#include <grpcpp/support/status.h>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 
 namespace liman::containerd::client {
@@ -22,5 +25,9 @@ struct CallScope {
 
 // A fresh context for one call in `scope` (a gRPC context serves exactly one call).
 std::unique_ptr<grpc::ClientContext> NewCallContext(const CallScope& scope, bool with_deadline = true);
+
+// The outcome of a finished call: OK, or the service's error mapped back from its gRPC code with
+// `what` (the operation and its arguments) in front.
+absl::Status CallStatus(const grpc::Status& status, std::string_view what);
 
 }  // namespace liman::containerd::client

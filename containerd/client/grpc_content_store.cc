@@ -3,7 +3,6 @@
 #include "common/status.h"
 #include "containerd/client/grpc_content_writer.h"
 #include "containerd/client/proto_convert.h"
-#include "containerd/server/grpc_status.h"
 #include "fmt/format.h"
 
 namespace liman::containerd::client {
@@ -33,11 +32,6 @@ IngestStatus FromProto(const api::Status& status) {
       .started_at = FromProtoTime(status.started_at()),
       .updated_at = FromProtoTime(status.updated_at()),
   };
-}
-
-absl::Status CallStatus(const grpc::Status& status, std::string_view what) {
-  if (status.ok()) return absl::OkStatus();
-  return Annotate(server::FromGrpcStatus(status), what);
 }
 
 // A blob read with one Read stream per ReadAt (the service has no open/close of its own).

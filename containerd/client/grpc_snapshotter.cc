@@ -2,29 +2,28 @@
 
 #include "common/status.h"
 #include "containerd/client/proto_convert.h"
-#include "containerd/server/grpc_status.h"
 #include "fmt/format.h"
 
 namespace liman::containerd::client {
 
-namespace api = ::containerd::services::snapshots::v1;
+namespace snapshots_api = ::containerd::services::snapshots::v1;
 
 namespace {
 
-SnapshotKind FromProto(api::Kind kind) {
+SnapshotKind FromProto(snapshots_api::Kind kind) {
   switch (kind) {
-    case api::VIEW:
+    case snapshots_api::VIEW:
       return SnapshotKind::kView;
-    case api::ACTIVE:
+    case snapshots_api::ACTIVE:
       return SnapshotKind::kActive;
-    case api::COMMITTED:
+    case snapshots_api::COMMITTED:
       return SnapshotKind::kCommitted;
     default:
       return SnapshotKind::kUnknown;
   }
 }
 
-SnapshotInfo FromProto(const api::Info& info) {
+SnapshotInfo FromProto(const snapshots_api::Info& info) {
   return SnapshotInfo{
       .kind = FromProto(info.kind()),
       .name = info.name(),
@@ -35,39 +34,34 @@ SnapshotInfo FromProto(const api::Info& info) {
   };
 }
 
-absl::Status CallStatus(const grpc::Status& status, std::string_view what) {
-  if (status.ok()) return absl::OkStatus();
-  return Annotate(server::FromGrpcStatus(status), what);
-}
-
 }  // namespace
 
 GrpcSnapshotter::GrpcSnapshotter(const std::shared_ptr<grpc::Channel>& channel, std::string snapshotter,
                                  CallScope scope)
-    : stub_(api::Snapshots::NewStub(channel)), snapshotter_(std::move(snapshotter)), scope_(std::move(scope)) {}
+    : stub_(snapshots_api::Snapshots::NewStub(channel)), snapshotter_(std::move(snapshotter)), scope_(std::move(scope)) {}
 
 absl::StatusOr<SnapshotInfo> GrpcSnapshotter::Stat(std::string_view key) {
-  api::StatSnapshotRequest request;
+  snapshots_api::StatSnapshotRequest request;
   request.set_snapshotter(snapshotter_);
   request.set_key(std::string(key));
-  api::StatSnapshotResponse response;
+  snapshots_api::StatSnapshotResponse response;
   auto context = NewCallContext(scope_);
   LIMAN_RETURN_IF_ERROR(CallStatus(stub_->Stat(context.get(), request, &response), fmt::format("stat snapshot {}", Quote(key))));
   return FromProto(response.info());
 }
 
 absl::StatusOr<SnapshotInfo> GrpcSnapshotter::Update(const SnapshotInfo& info, const FieldPaths& paths) {
-  api::UpdateSnapshotRequest request;
+  snapshots_api::UpdateSnapshotRequest request;
   request.set_snapshotter(snapshotter_);
   // Only the name and labels mean anything to an update; the rest is sent as given, the server
   // ignores it (or refuses the paths that name it).
-  api::Info* out = request.mutable_info();
+  snapshots_api::Info* out = request.mutable_info();
   out->set_name(info.name);
   out->set_parent(info.parent);
-  out->set_kind(static_cast<api::Kind>(info.kind));
+  out->set_kind(static_cast<snapshots_api::Kind>(info.kind));
   ToProtoLabels(info.labels, out->mutable_labels());
   ToFieldMask(paths, request.mutable_update_mask());
-  api::UpdateSnapshotResponse response;
+  snapshots_api::UpdateSnapshotResponse response;
   auto context = NewCallContext(scope_);
   LIMAN_RETURN_IF_ERROR(
       CallStatus(stub_->Update(context.get(), request, &response), fmt::format("update snapshot {}", Quote(info.name))));
@@ -75,10 +69,10 @@ absl::StatusOr<SnapshotInfo> GrpcSnapshotter::Update(const SnapshotInfo& info, c
 }
 
 absl::StatusOr<SnapshotUsage> GrpcSnapshotter::Usage(std::string_view key) {
-  api::UsageRequest request;
+  snapshots_api::UsageRequest request;
   request.set_snapshotter(snapshotter_);
   request.set_key(std::string(key));
-  api::UsageResponse response;
+  snapshots_api::UsageResponse response;
   auto context = NewCallContext(scope_);
   LIMAN_RETURN_IF_ERROR(
       CallStatus(stub_->Usage(context.get(), request, &response), fmt::format("usage of snapshot {}", Quote(key))));
@@ -86,10 +80,10 @@ absl::StatusOr<SnapshotUsage> GrpcSnapshotter::Usage(std::string_view key) {
 }
 
 absl::StatusOr<std::vector<MountDescriptor>> GrpcSnapshotter::Mounts(std::string_view key) {
-  api::MountsRequest request;
+  snapshots_api::MountsRequest request;
   request.set_snapshotter(snapshotter_);
   request.set_key(std::string(key));
-  api::MountsResponse response;
+  snapshots_api::MountsResponse response;
   auto context = NewCallContext(scope_);
   LIMAN_RETURN_IF_ERROR(
       CallStatus(stub_->Mounts(context.get(), request, &response), fmt::format("mounts of snapshot {}", Quote(key))));
@@ -98,12 +92,12 @@ absl::StatusOr<std::vector<MountDescriptor>> GrpcSnapshotter::Mounts(std::string
 
 absl::StatusOr<std::vector<MountDescriptor>> GrpcSnapshotter::Prepare(std::string_view key, std::string_view parent,
                                                                       const Labels& labels) {
-  api::PrepareSnapshotRequest request;
+  snapshots_api::PrepareSnapshotRequest request;
   request.set_snapshotter(snapshotter_);
   request.set_key(std::string(key));
   request.set_parent(std::string(parent));
   ToProtoLabels(labels, request.mutable_labels());
-  api::PrepareSnapshotResponse response;
+  snapshots_api::PrepareSnapshotResponse response;
   auto context = NewCallContext(scope_);
   LIMAN_RETURN_IF_ERROR(CallStatus(stub_->Prepare(context.get(), request, &response),
                                    fmt::format("prepare snapshot {} on {}", Quote(key), Quote(parent))));
@@ -112,12 +106,12 @@ absl::StatusOr<std::vector<MountDescriptor>> GrpcSnapshotter::Prepare(std::strin
 
 absl::StatusOr<std::vector<MountDescriptor>> GrpcSnapshotter::View(std::string_view key, std::string_view parent,
                                                                    const Labels& labels) {
-  api::ViewSnapshotRequest request;
+  snapshots_api::ViewSnapshotRequest request;
   request.set_snapshotter(snapshotter_);
   request.set_key(std::string(key));
   request.set_parent(std::string(parent));
   ToProtoLabels(labels, request.mutable_labels());
-  api::ViewSnapshotResponse response;
+  snapshots_api::ViewSnapshotResponse response;
   auto context = NewCallContext(scope_);
   LIMAN_RETURN_IF_ERROR(CallStatus(stub_->View(context.get(), request, &response),
                                    fmt::format("view snapshot {} of {}", Quote(key), Quote(parent))));
@@ -125,7 +119,7 @@ absl::StatusOr<std::vector<MountDescriptor>> GrpcSnapshotter::View(std::string_v
 }
 
 absl::Status GrpcSnapshotter::Commit(std::string_view name, std::string_view key, const Labels& labels) {
-  api::CommitSnapshotRequest request;
+  snapshots_api::CommitSnapshotRequest request;
   request.set_snapshotter(snapshotter_);
   request.set_name(std::string(name));
   request.set_key(std::string(key));
@@ -137,7 +131,7 @@ absl::Status GrpcSnapshotter::Commit(std::string_view name, std::string_view key
 }
 
 absl::Status GrpcSnapshotter::Remove(std::string_view key) {
-  api::RemoveSnapshotRequest request;
+  snapshots_api::RemoveSnapshotRequest request;
   request.set_snapshotter(snapshotter_);
   request.set_key(std::string(key));
   google::protobuf::Empty response;
@@ -147,7 +141,7 @@ absl::Status GrpcSnapshotter::Remove(std::string_view key) {
 
 absl::Status GrpcSnapshotter::Walk(const std::vector<std::string>& filters,
                                    const std::function<absl::Status(const SnapshotInfo&)>& fn) {
-  api::ListSnapshotsRequest request;
+  snapshots_api::ListSnapshotsRequest request;
   request.set_snapshotter(snapshotter_);
   for (const std::string& filter : filters) request.add_filters(filter);
   // The whole listing first: `fn` may call back into the snapshotter (Stat in a walk), and the
@@ -156,9 +150,9 @@ absl::Status GrpcSnapshotter::Walk(const std::vector<std::string>& filters,
   {
     auto context = NewCallContext(scope_);
     auto stream = stub_->List(context.get(), request);
-    api::ListSnapshotsResponse response;
+    snapshots_api::ListSnapshotsResponse response;
     while (stream->Read(&response)) {
-      for (const api::Info& info : response.info()) infos.push_back(FromProto(info));
+      for (const snapshots_api::Info& info : response.info()) infos.push_back(FromProto(info));
     }
     LIMAN_RETURN_IF_ERROR(CallStatus(stream->Finish(), "list snapshots"));
   }
@@ -167,7 +161,7 @@ absl::Status GrpcSnapshotter::Walk(const std::vector<std::string>& filters,
 }
 
 absl::Status GrpcSnapshotter::Cleanup() {
-  api::CleanupRequest request;
+  snapshots_api::CleanupRequest request;
   request.set_snapshotter(snapshotter_);
   google::protobuf::Empty response;
   auto context = NewCallContext(scope_);

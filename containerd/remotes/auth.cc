@@ -5,17 +5,13 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/escaping.h"
+#include "common/ascii.h"
 #include "common/file_util.h"
+#include "common/json_member.h"
 #include "common/status.h"
 
 namespace liman::containerd::remotes {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // RFC 7230 tchar.
 bool IsTokenChar(char c) {
@@ -39,10 +35,10 @@ class ChallengeParser {
       if (pos_ < text_.size() && text_[pos_] == '=' && !challenges.empty()) {
         ++pos_;
         SkipSpaces();
-        challenges.back().params[Lower(token)] = Value();
+        challenges.back().params[AsciiLower(token)] = Value();
       } else {
         pos_ = after_token;
-        challenges.push_back(AuthChallenge{.scheme = Lower(token)});
+        challenges.push_back(AuthChallenge{.scheme = AsciiLower(token)});
       }
     }
     return challenges;
@@ -92,11 +88,6 @@ std::string HostOfKey(std::string_view key) {
   return std::string(key.substr(0, key.find('/')));
 }
 
-std::string StringField(const nlohmann::json& object, const char* key) {
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 }  // namespace
 
 std::vector<AuthChallenge> ParseWwwAuthenticate(std::string_view header) { return ChallengeParser(header).Parse(); }
@@ -121,15 +112,15 @@ absl::StatusOr<std::optional<Credentials>> LookupDockerConfigCredentials(const s
   auto auths = config.find("auths");
   if (auths == config.end() || !auths->is_object()) return std::nullopt;
 
-  std::vector<std::string> wanted = {Lower(registry_host)};
+  std::vector<std::string> wanted = {AsciiLower(registry_host)};
   if (wanted[0] == "docker.io" || wanted[0] == "index.docker.io" || wanted[0] == "registry-1.docker.io") {
     wanted = {"index.docker.io", "docker.io", "registry-1.docker.io"};
   }
   for (const std::string& host : wanted) {
     for (const auto& [key, entry] : auths->items()) {
-      if (Lower(HostOfKey(key)) != host || !entry.is_object()) continue;
+      if (AsciiLower(HostOfKey(key)) != host || !entry.is_object()) continue;
       Credentials credentials;
-      if (std::string encoded = StringField(entry, "auth"); !encoded.empty()) {
+      if (std::string encoded = StringMember(entry, "auth"); !encoded.empty()) {
         std::string decoded;
         if (!absl::Base64Unescape(encoded, &decoded)) {
           return absl::InvalidArgumentError(
@@ -143,8 +134,8 @@ absl::StatusOr<std::optional<Credentials>> LookupDockerConfigCredentials(const s
         credentials.username = decoded.substr(0, colon);
         credentials.password = decoded.substr(colon + 1);
       } else {
-        credentials.username = StringField(entry, "username");
-        credentials.password = StringField(entry, "password");
+        credentials.username = StringMember(entry, "username");
+        credentials.password = StringMember(entry, "password");
       }
       if (credentials.username.empty() && credentials.password.empty()) continue;
       return credentials;

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "absl/strings/cord.h"
+#include "common/ascii.h"
 #include "common/status.h"
 
 namespace liman::containerd::remotes {
@@ -21,12 +22,6 @@ constexpr long kReceiveBufferSize = 512 * 1024;
 // Easy handles kept for reuse: each keeps its own connections alive (libcurl's shared
 // connection cache is not safe across threads, see CURLSHOPT_SHARE).
 constexpr size_t kIdleHandles = 8;
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -53,7 +48,7 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   if (line.substr(0, 5) == "HTTP/") {
     transfer->response->headers.clear();  // a new response (after a redirect or 100-continue)
   } else if (size_t colon = line.find(':'); colon != std::string_view::npos) {
-    transfer->response->headers.emplace_back(Lower(Trim(line.substr(0, colon))),
+    transfer->response->headers.emplace_back(AsciiLower(Trim(line.substr(0, colon))),
                                              std::string(Trim(line.substr(colon + 1))));
   }
   return size * count;

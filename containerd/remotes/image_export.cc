@@ -8,6 +8,7 @@
 
 #include "common/status.h"
 #include "containerd/archive/digester.h"
+#include "containerd/archive/libarchive_handles.h"
 #include "containerd/remotes/content_util.h"
 #include "containerd/remotes/image_archive.h"
 #include "containerd/remotes/platforms.h"
@@ -19,7 +20,6 @@ namespace {
 using nlohmann::ordered_json;
 
 constexpr int64_t kCopyChunk = 1 << 20;
-constexpr int kMaxIndexDepth = 4;
 
 // One tar member: a directory, in-memory bytes, or a blob streamed from the store.
 struct Record {
@@ -30,10 +30,6 @@ struct Record {
 };
 
 std::string BlobName(const std::string& digest) { return "blobs/sha256/" + digest.substr(7); }
-
-struct ArchiveWriteFree {
-  void operator()(::archive* writer) const { archive_write_free(writer); }
-};
 
 struct SinkContext {
   const std::function<absl::Status(std::string_view)>* sink;
@@ -160,7 +156,7 @@ absl::StatusOr<std::string> Exporter::DockerManifests() {
 }
 
 absl::Status Exporter::WriteTar(const std::function<absl::Status(std::string_view)>& sink) {
-  std::unique_ptr<::archive, ArchiveWriteFree> writer(archive_write_new());
+  archive::ArchiveWriter writer(archive_write_new());
   if (writer == nullptr) return absl::ResourceExhaustedError("libarchive: out of memory");
   SinkContext context{.sink = &sink};
   auto failure = [&](std::string_view what) {
@@ -174,7 +170,7 @@ absl::Status Exporter::WriteTar(const std::function<absl::Status(std::string_vie
 
   std::unique_ptr<char[]> buffer;
   for (const auto& [name, record] : records_) {
-    std::unique_ptr<archive_entry, decltype(&archive_entry_free)> entry(archive_entry_new(), archive_entry_free);
+    archive::ArchiveEntry entry(archive_entry_new());
     archive_entry_set_pathname(entry.get(), name.c_str());
     archive_entry_set_perm(entry.get(), static_cast<mode_t>(record.mode));
     archive_entry_set_mtime(entry.get(), 0, 0);

@@ -7,6 +7,7 @@
 
 #include "common/sha256.h"
 #include "common/status.h"
+#include "containerd/archive/libarchive_handles.h"
 #include "containerd/remotes/content_util.h"
 #include "containerd/remotes/image_archive.h"
 #include "containerd/remotes/reference.h"
@@ -19,11 +20,6 @@ using nlohmann::ordered_json;
 
 constexpr int64_t kJsonLimit = 20 << 20;  // oci-layout and manifest.json, as containerd
 constexpr size_t kReadChunk = 1 << 20;
-constexpr int kMaxIndexDepth = 4;
-
-struct ArchiveReadFree {
-  void operator()(::archive* reader) const { archive_read_free(reader); }
-};
 
 // libarchive's read callback over a ByteSource.
 struct SourceContext {
@@ -152,7 +148,7 @@ absl::Status Importer::IngestFile(::archive* reader, const std::string& name, in
 }
 
 absl::Status Importer::ReadEntries(archive::ByteSource& tar) {
-  std::unique_ptr<::archive, ArchiveReadFree> reader(archive_read_new());
+  archive::ArchiveReader reader(archive_read_new());
   if (reader == nullptr) return absl::ResourceExhaustedError("libarchive: out of memory");
   archive_read_support_format_tar(reader.get());
   archive_read_support_filter_gzip(reader.get());

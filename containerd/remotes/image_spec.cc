@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_member.h"
 #include "common/status.h"
 #include "containerd/remotes/reference.h"
 
@@ -23,11 +24,6 @@ absl::StatusOr<json> ParseJson(std::string_view text, const Descriptor& desc, st
   return doc;
 }
 
-std::string StringField(const json& object, const char* key) {
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 bool IsSchema1Document(const json& doc) {
   auto version = doc.find("schemaVersion");
   return doc.contains("fsLayers") ||
@@ -37,10 +33,10 @@ bool IsSchema1Document(const json& doc) {
 std::optional<Platform> PlatformFromJson(const json& value) {
   if (!value.is_object()) return std::nullopt;
   Platform platform;
-  platform.os = StringField(value, "os");
-  platform.architecture = StringField(value, "architecture");
-  platform.variant = StringField(value, "variant");
-  platform.os_version = StringField(value, "os.version");
+  platform.os = StringMember(value, "os");
+  platform.architecture = StringMember(value, "architecture");
+  platform.variant = StringMember(value, "variant");
+  platform.os_version = StringMember(value, "os.version");
   if (auto it = value.find("os.features"); it != value.end() && it->is_array()) {
     for (const json& feature : *it) {
       if (feature.is_string()) platform.os_features.push_back(feature.get<std::string>());
@@ -52,8 +48,8 @@ std::optional<Platform> PlatformFromJson(const json& value) {
 absl::StatusOr<Descriptor> DescriptorFromJson(const json& value, const Descriptor& parent, std::string_view what) {
   if (!value.is_object()) return Malformed(parent, what, "descriptor is not an object");
   Descriptor desc;
-  desc.media_type = StringField(value, "mediaType");
-  desc.digest = StringField(value, "digest");
+  desc.media_type = StringMember(value, "mediaType");
+  desc.digest = StringMember(value, "digest");
   if (!IsValidSha256Digest(desc.digest)) {
     return Malformed(parent, what, fmt::format("invalid or unsupported descriptor digest {}", Quote(desc.digest)));
   }
@@ -84,7 +80,7 @@ absl::Status CheckDocumentKind(const json& doc, const Descriptor& desc, std::str
                     "(schema 2) or as OCI",
                     what, desc.digest));
   }
-  std::string declared = StringField(doc, "mediaType");
+  std::string declared = StringMember(doc, "mediaType");
   if (IsManifestType(desc.media_type) && (doc.contains("manifests") || IsIndexType(declared))) {
     return Malformed(desc, what, fmt::format("expected manifest but found index ({})", desc.media_type));
   }
@@ -166,9 +162,9 @@ absl::StatusOr<Manifest> ParseManifest(std::string_view text, const Descriptor& 
 absl::StatusOr<ImageConfig> ParseImageConfig(std::string_view text, const Descriptor& desc) {
   LIMAN_ASSIGN_OR_RETURN(json doc, ParseJson(text, desc, "image config"));
   ImageConfig config;
-  config.os = StringField(doc, "os");
-  config.architecture = StringField(doc, "architecture");
-  config.variant = StringField(doc, "variant");
+  config.os = StringMember(doc, "os");
+  config.architecture = StringMember(doc, "architecture");
+  config.variant = StringMember(doc, "variant");
   auto rootfs = doc.find("rootfs");
   if (rootfs == doc.end() || !rootfs->is_object()) return Malformed(desc, "image config", "no \"rootfs\" object");
   auto diff_ids = rootfs->find("diff_ids");
@@ -187,7 +183,7 @@ absl::StatusOr<ImageConfig> ParseImageConfig(std::string_view text, const Descri
 std::string DetectManifestMediaType(std::string_view text) {
   json doc = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (!doc.is_object()) return {};
-  if (std::string declared = StringField(doc, "mediaType"); !declared.empty()) return declared;
+  if (std::string declared = StringMember(doc, "mediaType"); !declared.empty()) return declared;
   if (IsSchema1Document(doc)) {
     return std::string(doc.contains("signatures") ? media_type::kDockerSchema1SignedManifest
                                                   : media_type::kDockerSchema1Manifest);

@@ -36,6 +36,8 @@ inline constexpr std::string_view kDockerForeignLayerGzip = "application/vnd.doc
 
 // Largest manifest or index accepted (containerd's limit).
 inline constexpr int64_t kMaxManifestSize = 4 << 20;
+// Nested indexes followed before giving up (an index naming itself would otherwise never end).
+inline constexpr int kMaxIndexDepth = 4;
 
 bool IsIndexType(std::string_view media_type);
 bool IsManifestType(std::string_view media_type);  // schema 2 / OCI (not schema 1)

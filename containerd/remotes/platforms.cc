@@ -7,16 +7,11 @@
 #include <limits>
 
 #include "absl/strings/str_split.h"
+#include "common/ascii.h"
 #include "common/status.h"
 
 namespace liman::containerd::remotes {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
 
 bool IsKnownArch(std::string_view arch) {
   static constexpr std::string_view kKnown[] = {"386",      "amd64",   "arm",     "arm64",  "ppc64le", "s390x",
@@ -65,9 +60,9 @@ bool SamePlatform(const Platform& a, const Platform& b) {
 }  // namespace
 
 Platform NormalizePlatform(Platform p) {
-  p.os = Lower(p.os);
+  p.os = AsciiLower(p.os);
   if (p.os == "macos") p.os = "darwin";
-  std::string arch = Lower(p.architecture), variant = Lower(p.variant);
+  std::string arch = AsciiLower(p.architecture), variant = AsciiLower(p.variant);
   if (arch == "i386") {
     arch = "386";
     variant.clear();
@@ -99,7 +94,7 @@ Platform DefaultPlatform() {
   Platform platform{.os = "linux", .architecture = "amd64"};
   struct utsname name;
   if (uname(&name) == 0) platform.architecture = name.machine;
-  std::string machine = Lower(platform.architecture);
+  std::string machine = AsciiLower(platform.architecture);
   // uname reports arm CPUs as armv6l, armv7l, armv8l…: the digit is the variant.
   if (machine.size() >= 5 && machine.substr(0, 4) == "armv" && std::isdigit(static_cast<unsigned char>(machine[4]))) {
     platform.architecture = "arm";
@@ -124,13 +119,13 @@ absl::StatusOr<Platform> ParsePlatform(std::string_view specifier) {
   switch (parts.size()) {
     case 1:
       // A bare component is an OS unless it is an architecture ("arm64" means linux/arm64).
-      if (IsKnownArch(Lower(parts[0]))) {
+      if (IsKnownArch(AsciiLower(parts[0]))) {
         platform.os = "linux";
         platform.architecture = parts[0];
       } else {
         platform.os = parts[0];
         platform.architecture = DefaultPlatform().architecture;
-        if (Lower(platform.os) == "linux") platform.variant = DefaultPlatform().variant;
+        if (AsciiLower(platform.os) == "linux") platform.variant = DefaultPlatform().variant;
       }
       break;
     case 2:

@@ -15,7 +15,6 @@ namespace liman::containerd::remotes {
 namespace {
 
 constexpr size_t kMaxLabelSize = 4096;  // containerd's labels.Validate: key plus value
-constexpr int kMaxIndexDepth = 4;       // nested indexes followed before giving up
 constexpr char kDistributionSourcePrefix[] = "containerd.io/distribution.source.";
 
 // containerd's appendDistributionSourceLabel: the repositories, sorted, without duplicates.

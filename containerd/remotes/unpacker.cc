@@ -24,7 +24,6 @@ namespace {
 
 // Bytes a layer's download may run ahead of its extraction.
 constexpr size_t kLayerPipeCapacity = 8 << 20;
-constexpr int kMaxIndexDepth = 4;  // nested indexes followed before giving up
 
 constexpr char kSnapshotRefLabel[] = "containerd.io/snapshot.ref";
 constexpr char kUncompressedLabel[] = "containerd.io/uncompressed";

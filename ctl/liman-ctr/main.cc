@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "common/file_util.h"
 #include "common/status.h"
 #include "ctl/liman-ctr/command.h"
 #include "ctl/liman-ctr/process.h"
@@ -14,10 +13,6 @@
 #include "fmt/format.h"
 
 namespace liman::ctr {
-
-void WriteOut(std::string_view text) {
-  if (!WriteAll(STDOUT_FILENO, text)) _exit(1);  // stdout gone (a closed pipe): nothing left to tell anyone
-}
 
 namespace {
 

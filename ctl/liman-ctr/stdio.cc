@@ -10,6 +10,7 @@
 
 #include "common/file_util.h"
 #include "common/status.h"
+#include "ctl/liman-ctr/command.h"
 #include "fmt/format.h"
 
 namespace liman::ctr {
@@ -21,6 +22,10 @@ absl::Status MakeFifo(const std::string& path) {
 }
 
 }  // namespace
+
+void WriteOut(std::string_view text) {
+  if (!WriteAll(STDOUT_FILENO, text)) _exit(1);  // stdout gone (a closed pipe): nothing left to tell anyone
+}
 
 absl::StatusOr<std::unique_ptr<FifoSet>> FifoSet::Create(const std::string& parent, const std::string& id,
                                                          bool terminal) {

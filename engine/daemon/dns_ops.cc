@@ -3,6 +3,7 @@
 // user-defined networks it shares with them), and where it forwards the others.
 #include <algorithm>
 
+#include "common/ascii.h"
 #include "common/file_util.h"
 #include "common/fmt_absl.h"
 #include "common/logging.h"
@@ -17,20 +18,15 @@ using nlohmann::json;
 
 namespace {
 
-std::string Lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
 // The names `container` is known by on a network where its endpoint is `endpoint`: its name,
 // its hostname, its network aliases (its short id among them).
 std::vector<std::string> NamesOn(const Container& container, const json& endpoint) {
-  std::vector<std::string> names{Lower(container.name.substr(1))};
+  std::vector<std::string> names{AsciiLower(container.name.substr(1))};
   std::string hostname = container.record["Config"].value("Hostname", "");
-  if (!hostname.empty()) names.push_back(Lower(hostname));
+  if (!hostname.empty()) names.push_back(AsciiLower(hostname));
   if (endpoint.contains("Aliases") && endpoint["Aliases"].is_array())
     for (const json& alias : endpoint["Aliases"])
-      if (alias.is_string()) names.push_back(Lower(alias.get<std::string>()));
+      if (alias.is_string()) names.push_back(AsciiLower(alias.get<std::string>()));
   return names;
 }
 
@@ -88,7 +84,7 @@ std::optional<std::vector<uint32_t>> Daemon::ResolveForContainer(const std::stri
     if (!UsesEmbeddedDns(net_name)) continue;  // no names on the default bridge, as Docker
     // "name" or "name.network" (dockerd answers both).
     std::string wanted = name;
-    std::string suffix = fmt::format(".{}", Lower(net_name));
+    std::string suffix = fmt::format(".{}", AsciiLower(net_name));
     if (wanted.size() > suffix.size() && wanted.compare(wanted.size() - suffix.size(), suffix.size(), suffix) == 0)
       wanted.resize(wanted.size() - suffix.size());
     for (const auto& [id, other] : containers_) {

@@ -1,6 +1,5 @@
 #include "engine/daemon/docker_spec.h"
 
-#include "engine/daemon/container_user.h"
 #include <sys/prctl.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -14,8 +13,10 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "common/json_member.h"
 #include "common/status.h"
 #include "ctl/liman-ctr/spec.h"
+#include "engine/daemon/container_user.h"
 #include "engine/daemon/seccomp_profile.h"
 #include "fmt/format.h"
 
@@ -27,12 +28,6 @@ using nlohmann::ordered_json;
 namespace {
 
 constexpr char kDefaultPath[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-std::string StringField(const json& object, const char* key) {
-  if (!object.is_object()) return "";
-  auto found = object.find(key);
-  return found != object.end() && found->is_string() ? found->get<std::string>() : "";
-}
 
 int64_t IntField(const json& object, const char* key) {
   if (!object.is_object()) return 0;
@@ -116,16 +111,16 @@ absl::StatusOr<ordered_json> ParseBind(const std::string& bind) {
 
 // One HostConfig.Mounts entry (--mount): bind and tmpfs.
 absl::StatusOr<ordered_json> ParseMount(const json& mount) {
-  std::string type = StringField(mount, "Type");
-  std::string target = StringField(mount, "Target");
+  std::string type = StringMember(mount, "Type");
+  std::string target = StringMember(mount, "Target");
   if (target.empty() || target[0] != '/')
     return absl::InvalidArgumentError(fmt::format("invalid mount config for type \"{}\": invalid mount path: '{}' mount path must be absolute", type, target));
   if (type == "bind") {
-    std::string source = StringField(mount, "Source");
+    std::string source = StringMember(mount, "Source");
     if (source.empty() || source[0] != '/')
       return absl::InvalidArgumentError(fmt::format("invalid mount config for type \"bind\": invalid mount path: '{}' mount path must be absolute", source));
     std::string propagation;
-    if (mount.contains("BindOptions")) propagation = StringField(mount["BindOptions"], "Propagation");
+    if (mount.contains("BindOptions")) propagation = StringMember(mount["BindOptions"], "Propagation");
     return BindMount(source, target, BoolField(mount, "ReadOnly"), propagation);
   }
   if (type == "tmpfs") {
@@ -182,14 +177,14 @@ json MergeImageConfig(const ctr::ImageConfig& image, const json& config) {
   if (!entrypoint_given) merged["Entrypoint"] = image.entrypoint.empty() ? json(nullptr) : json(image.entrypoint);
   // An entrypoint given without a command drops the image's command (moby's merge).
   if (!cmd_given) merged["Cmd"] = entrypoint_given || image.cmd.empty() ? json(nullptr) : json(image.cmd);
-  if (StringField(config, "WorkingDir").empty()) merged["WorkingDir"] = image.working_dir;
-  if (StringField(config, "User").empty()) merged["User"] = image.user;
+  if (StringMember(config, "WorkingDir").empty()) merged["WorkingDir"] = image.working_dir;
+  if (StringMember(config, "User").empty()) merged["User"] = image.user;
   json labels = json::object();
   for (const auto& [key, value] : image.labels) labels[key] = value;
   if (config.contains("Labels") && config["Labels"].is_object())
     for (const auto& [key, value] : config["Labels"].items()) labels[key] = value;
   merged["Labels"] = labels;
-  if (StringField(config, "StopSignal").empty() && !image.stop_signal.empty()) merged["StopSignal"] = image.stop_signal;
+  if (StringMember(config, "StopSignal").empty() && !image.stop_signal.empty()) merged["StopSignal"] = image.stop_signal;
   // The image's exposed ports join the request's (--expose).
   json exposed = config.contains("ExposedPorts") && config["ExposedPorts"].is_object() ? config["ExposedPorts"] : json::object();
   for (const std::string& port : image.exposed_ports)
@@ -219,7 +214,7 @@ absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
   std::vector<std::string> env = {kDefaultPath, "HOSTNAME=" + in.hostname};
   if (tty) env.push_back("TERM=xterm");
   env = ctr::MergeEnv(env, StringList(config.value("Env", json())));
-  std::string cwd = StringField(config, "WorkingDir");
+  std::string cwd = StringMember(config, "WorkingDir");
   if (cwd.empty()) cwd = "/";
   std::vector<std::string> default_caps = spec["process"]["capabilities"]["bounding"].get<std::vector<std::string>>();
   std::vector<std::string> caps;
@@ -241,7 +236,7 @@ absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
   if (host.contains("Ulimits") && host["Ulimits"].is_array()) {
     for (const json& limit : host["Ulimits"]) {
       std::string type;
-      LIMAN_RETURN_IF_ERROR(UlimitType(StringField(limit, "Name"), &type).status());
+      LIMAN_RETURN_IF_ERROR(UlimitType(StringMember(limit, "Name"), &type).status());
       rlimits.push_back(ordered_json{{"type", type}, {"hard", IntField(limit, "Hard")}, {"soft", IntField(limit, "Soft")}});
     }
   }
@@ -320,7 +315,7 @@ absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
     if (!seccomp.ok()) return absl::InvalidArgumentError(fmt::format("invalid --security-opt seccomp: {}", seccomp.status().message()));
     linux["seccomp"] = *std::move(seccomp);
   }
-  std::string network_mode = StringField(host, "NetworkMode");
+  std::string network_mode = StringMember(host, "NetworkMode");
   if (network_mode == "host") {
     ordered_json namespaces = ordered_json::array();
     for (ordered_json& ns : linux["namespaces"])
@@ -331,7 +326,7 @@ absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
     for (ordered_json& ns : linux["namespaces"])
       if (ns["type"] == "network") ns["path"] = in.netns_path;
   }
-  std::string parent = StringField(host, "CgroupParent");
+  std::string parent = StringMember(host, "CgroupParent");
   if (parent.empty()) parent = in.cgroup_parent;
   linux["cgroupsPath"] = parent + "/" + in.id;
   // --sysctl: the runtime refuses a key that its namespaces do not cover (runc's rules).
@@ -381,8 +376,8 @@ absl::StatusOr<ordered_json> DockerResources(const json& host) {
   }
   if (int64_t quota = IntField(host, "CpuQuota"); quota != 0) resources["cpu"]["quota"] = quota;
   if (int64_t period = IntField(host, "CpuPeriod"); period != 0) resources["cpu"]["period"] = period;
-  if (std::string cpuset = StringField(host, "CpusetCpus"); !cpuset.empty()) resources["cpu"]["cpus"] = cpuset;
-  if (std::string mems = StringField(host, "CpusetMems"); !mems.empty()) resources["cpu"]["mems"] = mems;
+  if (std::string cpuset = StringMember(host, "CpusetCpus"); !cpuset.empty()) resources["cpu"]["cpus"] = cpuset;
+  if (std::string mems = StringMember(host, "CpusetMems"); !mems.empty()) resources["cpu"]["mems"] = mems;
   if (int64_t pids = IntField(host, "PidsLimit"); pids != 0) resources["pids"]["limit"] = pids;
   if (int64_t weight = IntField(host, "BlkioWeight"); weight > 0) {
     if (weight < 10 || weight > 1000) return absl::InvalidArgumentError("Range of blkio weight is from 10 to 1000");
@@ -425,7 +420,7 @@ absl::Status CompleteProcessUser(int root_fd, std::string_view user_spec, const 
 absl::Status CompleteSpecUser(int root_fd, const nlohmann::json& config, const nlohmann::json& host_config,
                               ordered_json& spec) {
   std::vector<std::string> group_add = StringList(host_config.is_object() ? host_config.value("GroupAdd", json()) : json());
-  return CompleteProcessUser(root_fd, StringField(config, "User"), group_add, spec["process"]);
+  return CompleteProcessUser(root_fd, StringMember(config, "User"), group_add, spec["process"]);
 }
 
 }  // namespace liman::engine

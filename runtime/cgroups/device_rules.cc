@@ -156,15 +156,20 @@ bool DevicePolicyAllows(const DevicePolicy& policy, char type, int64_t major, in
   return false;
 }
 
+oci::DeviceCgroupRule MakeDeviceRule(bool allow, const char* type, std::optional<int64_t> major,
+                                     std::optional<int64_t> minor, const char* access) {
+  oci::DeviceCgroupRule rule;
+  rule.allow = allow;
+  rule.type = type;
+  rule.major = major;
+  rule.minor = minor;
+  rule.access = access;
+  return rule;
+}
+
 std::vector<oci::DeviceCgroupRule> RuncDefaultDeviceRules() {
   auto rule = [](const char* type, std::optional<int64_t> major, std::optional<int64_t> minor, const char* access) {
-    oci::DeviceCgroupRule r;
-    r.allow = true;
-    r.type = type;
-    r.major = major;
-    r.minor = minor;
-    r.access = access;
-    return r;
+    return MakeDeviceRule(true, type, major, minor, access);
   };
   return {
       rule("c", std::nullopt, std::nullopt, "m"),  // mknod of any character device

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,5 +64,9 @@ bool DevicePolicyAllows(const DevicePolicy& policy, char type, int64_t major, in
 // container's rules append these after the spec's rules, as runc does; the cgroup manager itself
 // applies exactly what it is given.
 std::vector<oci::DeviceCgroupRule> RuncDefaultDeviceRules();
+
+// One linux.resources.devices entry; a nullopt major or minor is the spec's wildcard.
+oci::DeviceCgroupRule MakeDeviceRule(bool allow, const char* type, std::optional<int64_t> major,
+                                     std::optional<int64_t> minor, const char* access);
 
 }  // namespace liman::cgroups

@@ -14,17 +14,6 @@ using namespace liman::cgroups;
 
 namespace {
 
-oci::DeviceCgroupRule Rule(bool allow, const char* type, std::optional<int64_t> major, std::optional<int64_t> minor,
-                           const char* access) {
-  oci::DeviceCgroupRule r;
-  r.allow = allow;
-  r.type = type;
-  r.major = major;
-  r.minor = minor;
-  r.access = access;
-  return r;
-}
-
 // Runs a BPF_PROG_TYPE_CGROUP_DEVICE program on one request; throws on anything unexpected.
 int Run(const std::vector<bpf_insn>& program, char type, uint32_t major, uint32_t minor, uint8_t access) {
   uint32_t ctx[3] = {(static_cast<uint32_t>(access) << 16) |
@@ -106,9 +95,9 @@ void CheckProgramMatchesPolicy(const DevicePolicy& policy) {
 TEST_CASE("device emulation follows the kernel's v1 rules") {
   // Deny-all base, allow list built up, "deny" removing bits of an exact match only.
   auto policy =
-      EmulateDeviceRules({Rule(true, "c", 1, 3, "rw"), Rule(true, "c", 1, 3, "m"),
-                          Rule(true, "c", 5, std::nullopt, "rwm"), Rule(false, "c", 5, std::nullopt, "w"),
-                          Rule(false, "c", 5, 1, "rwm"), Rule(true, "b", 8, 0, "r"), Rule(false, "b", 8, 0, "r")});
+      EmulateDeviceRules({MakeDeviceRule(true, "c", 1, 3, "rw"), MakeDeviceRule(true, "c", 1, 3, "m"),
+                          MakeDeviceRule(true, "c", 5, std::nullopt, "rwm"), MakeDeviceRule(false, "c", 5, std::nullopt, "w"),
+                          MakeDeviceRule(false, "c", 5, 1, "rwm"), MakeDeviceRule(true, "b", 8, 0, "r"), MakeDeviceRule(false, "b", 8, 0, "r")});
   REQUIRE(policy.ok());
   CHECK(!policy->default_allow);
   CHECK(policy->exceptions ==
@@ -119,8 +108,8 @@ TEST_CASE("device emulation follows the kernel's v1 rules") {
   CHECK(!DevicePolicyAllows(*policy, 'b', 8, 0, kDevAccessRead));
 
   // "a" resets: later deny rules become a deny list.
-  auto deny_list = EmulateDeviceRules({Rule(true, "c", 1, 3, "rwm"), Rule(true, "", std::nullopt, std::nullopt, "rwm"),
-                                       Rule(false, "b", std::nullopt, std::nullopt, "w"), Rule(false, "c", 1, 9, "r")});
+  auto deny_list = EmulateDeviceRules({MakeDeviceRule(true, "c", 1, 3, "rwm"), MakeDeviceRule(true, "", std::nullopt, std::nullopt, "rwm"),
+                                       MakeDeviceRule(false, "b", std::nullopt, std::nullopt, "w"), MakeDeviceRule(false, "c", 1, 9, "r")});
   REQUIRE(deny_list.ok());
   CHECK(deny_list->default_allow);
   CHECK(deny_list->exceptions.size() == 2);
@@ -129,15 +118,15 @@ TEST_CASE("device emulation follows the kernel's v1 rules") {
   CHECK(!DevicePolicyAllows(*deny_list, 'c', 1, 9, kDevAccessRead));
   CHECK(DevicePolicyAllows(*deny_list, 'c', 1, 9, kDevAccessWrite));
 
-  CHECK(!EmulateDeviceRules({Rule(true, "p", 1, 1, "r")}).ok());
-  CHECK(!EmulateDeviceRules({Rule(true, "c", 1, 1, "x")}).ok());
+  CHECK(!EmulateDeviceRules({MakeDeviceRule(true, "p", 1, 1, "r")}).ok());
+  CHECK(!EmulateDeviceRules({MakeDeviceRule(true, "c", 1, 1, "x")}).ok());
 }
 
 TEST_CASE("device rule lines and devices.list parsing") {
-  CHECK(*DeviceRuleLine(Rule(false, "", 1, 2, "r")) == "a *:* rwm");
-  CHECK(*DeviceRuleLine(Rule(true, "c", 136, std::nullopt, "rwm")) == "c 136:* rwm");
-  CHECK(*DeviceRuleLine(Rule(true, "b", std::nullopt, std::nullopt, "mr")) == "b *:* rm");
-  CHECK(*DeviceRuleLine(Rule(true, "c", -1, 3, "")) == "c *:3 rwm");
+  CHECK(*DeviceRuleLine(MakeDeviceRule(false, "", 1, 2, "r")) == "a *:* rwm");
+  CHECK(*DeviceRuleLine(MakeDeviceRule(true, "c", 136, std::nullopt, "rwm")) == "c 136:* rwm");
+  CHECK(*DeviceRuleLine(MakeDeviceRule(true, "b", std::nullopt, std::nullopt, "mr")) == "b *:* rm");
+  CHECK(*DeviceRuleLine(MakeDeviceRule(true, "c", -1, 3, "")) == "c *:3 rwm");
   auto listed = ParseDevicesList("c 1:3 rwm\nb *:* m\n");
   REQUIRE(listed.ok());
   CHECK(!listed->default_allow);
@@ -148,7 +137,7 @@ TEST_CASE("device rule lines and devices.list parsing") {
 
 TEST_CASE("the eBPF device program decides like the kernel's v1 checks") {
   SECTION("runc's defaults on top of deny-all") {
-    std::vector<oci::DeviceCgroupRule> rules = {Rule(false, "a", std::nullopt, std::nullopt, "rwm")};
+    std::vector<oci::DeviceCgroupRule> rules = {MakeDeviceRule(false, "a", std::nullopt, std::nullopt, "rwm")};
     for (const auto& r : RuncDefaultDeviceRules()) rules.push_back(r);
     auto policy = EmulateDeviceRules(rules);
     REQUIRE(policy.ok());
@@ -161,14 +150,14 @@ TEST_CASE("the eBPF device program decides like the kernel's v1 checks") {
   }
   SECTION("a deny list with partial access and wildcards") {
     auto policy =
-        EmulateDeviceRules({Rule(true, "a", std::nullopt, std::nullopt, "rwm"), Rule(false, "c", 1, std::nullopt, "w"),
-                            Rule(false, "b", 8, 0, "rwm"), Rule(false, "c", 5, 3, "m")});
+        EmulateDeviceRules({MakeDeviceRule(true, "a", std::nullopt, std::nullopt, "rwm"), MakeDeviceRule(false, "c", 1, std::nullopt, "w"),
+                            MakeDeviceRule(false, "b", 8, 0, "rwm"), MakeDeviceRule(false, "c", 5, 3, "m")});
     REQUIRE(policy.ok());
     CheckProgramMatchesPolicy(*policy);
   }
   SECTION("an allow list with partial access and numbers above INT32_MAX") {
-    auto policy = EmulateDeviceRules({Rule(true, "c", 1, 3, "r"), Rule(true, "c", 4000000000, 4000000001, "rw"),
-                                      Rule(true, "b", std::nullopt, 5, "wm"), Rule(true, "c", 5, std::nullopt, "rwm")});
+    auto policy = EmulateDeviceRules({MakeDeviceRule(true, "c", 1, 3, "r"), MakeDeviceRule(true, "c", 4000000000, 4000000001, "rw"),
+                                      MakeDeviceRule(true, "b", std::nullopt, 5, "wm"), MakeDeviceRule(true, "c", 5, std::nullopt, "rwm")});
     REQUIRE(policy.ok());
     CheckProgramMatchesPolicy(*policy);
   }

@@ -6,6 +6,7 @@
 
 #include "common/file_util.h"
 #include "common/status.h"
+#include "runtime/cgroups/device_rules.h"
 #include "runtime/cgroups/manager.h"
 #include "runtime/cgroups/v1/blkio.h"
 #include "runtime/tests/cgroup_fixture.h"
@@ -101,17 +102,6 @@ struct V1Fixture {
     return std::move(*manager);
   }
 };
-
-oci::DeviceCgroupRule Rule(bool allow, const char* type, std::optional<int64_t> major, std::optional<int64_t> minor,
-                           const char* access) {
-  oci::DeviceCgroupRule r;
-  r.allow = allow;
-  r.type = type;
-  r.major = major;
-  r.minor = minor;
-  r.access = access;
-  return r;
-}
 
 }  // namespace
 
@@ -268,9 +258,9 @@ TEST_CASE("v1 devices: deny-all base, then the rules in order") {
   {
     WriteLog log;
     oci::Resources r;
-    r.devices = {Rule(false, "", std::nullopt, std::nullopt, "rwm"), Rule(true, "c", 1, 3, "rwm"),
-                 Rule(true, "c", std::nullopt, std::nullopt, "m"), Rule(false, "c", 1, 3, "w"),
-                 Rule(true, "b", 8, std::nullopt, "")};
+    r.devices = {MakeDeviceRule(false, "", std::nullopt, std::nullopt, "rwm"), MakeDeviceRule(true, "c", 1, 3, "rwm"),
+                 MakeDeviceRule(true, "c", std::nullopt, std::nullopt, "m"), MakeDeviceRule(false, "c", 1, 3, "w"),
+                 MakeDeviceRule(true, "b", 8, std::nullopt, "")};
     REQUIRE(manager->Apply(r).ok());
     CHECK(log.Relative(f.Dir("devices")) == Strings{
                                                 "devices.deny=a *:* rwm",
@@ -284,7 +274,7 @@ TEST_CASE("v1 devices: deny-all base, then the rules in order") {
     // Without a leading reset the deny-all base is written first.
     WriteLog log;
     oci::Resources r;
-    r.devices = {Rule(true, "c", 1, 5, "rw")};
+    r.devices = {MakeDeviceRule(true, "c", 1, 5, "rw")};
     REQUIRE(manager->Apply(r).ok());
     CHECK(log.Relative(f.Dir("devices")) == Strings{"devices.deny=a *:* rwm", "devices.allow=c 1:5 rw"});
   }
@@ -293,15 +283,15 @@ TEST_CASE("v1 devices: deny-all base, then the rules in order") {
     Put(f.Dir("devices") + "/devices.list", "c 1:5 rw\nc 1:3 rwm\n");
     WriteLog log;
     oci::Resources r;
-    r.devices = {Rule(false, "a", std::nullopt, std::nullopt, "rwm"), Rule(true, "c", 1, 3, "rwm"),
-                 Rule(true, "c", 1, 5, "rw")};
+    r.devices = {MakeDeviceRule(false, "a", std::nullopt, std::nullopt, "rwm"), MakeDeviceRule(true, "c", 1, 3, "rwm"),
+                 MakeDeviceRule(true, "c", 1, 5, "rw")};
     REQUIRE(manager->Apply(r).ok());
     CHECK(log.writes().empty());
   }
   oci::Resources bad;
-  bad.devices = {Rule(true, "x", 1, 1, "rwm")};
+  bad.devices = {MakeDeviceRule(true, "x", 1, 1, "rwm")};
   CHECK(manager->Apply(bad).code() == absl::StatusCode::kInvalidArgument);
-  bad.devices = {Rule(true, "c", 1, 1, "rwq")};
+  bad.devices = {MakeDeviceRule(true, "c", 1, 1, "rwq")};
   CHECK(manager->Apply(bad).code() == absl::StatusCode::kInvalidArgument);
 }
 

@@ -9,22 +9,14 @@
 #include "common/file_util.h"
 #include "common/status.h"
 #include "shim/rfc3339.h"
+#include "shim/tests/test_util.h"
 
 using namespace liman;
 using namespace liman::shim;
-
-namespace {
-
-std::string MakeTempDir() {
-  char tmpl[] = "/tmp/liman-bundle-test-XXXXXX";
-  REQUIRE(mkdtemp(tmpl) != nullptr);
-  return tmpl;
-}
-
-}  // namespace
+using namespace liman::shim::testing;
 
 TEST_CASE("Exit records round-trip for the init and for execs") {
-  std::string bundle = MakeTempDir();
+  std::string bundle = MakeTempDir("liman-bundle-test");
   ExitRecord init{"", 4242, 137, absl::FromUnixNanos(1700000000123456789)};
   ExitRecord exec{"exec-1.a_b", 77, 3, absl::FromUnixSeconds(1700000001)};
   REQUIRE(WriteExitRecord(bundle, init).ok());
@@ -55,7 +47,7 @@ TEST_CASE("Exit records round-trip for the init and for execs") {
 }
 
 TEST_CASE("Writing an exit record is atomic: no temporary file remains, the file is private") {
-  std::string bundle = MakeTempDir();
+  std::string bundle = MakeTempDir("liman-bundle-test");
   REQUIRE(WriteExitRecord(bundle, {"", 1, 0, absl::Now()}).ok());
   REQUIRE(WriteExitRecord(bundle, {"", 1, 1, absl::Now()}).ok());
   auto names = ListDir(JoinPath(bundle, "exits"));
@@ -69,7 +61,7 @@ TEST_CASE("Writing an exit record is atomic: no temporary file remains, the file
 }
 
 TEST_CASE("A damaged exit record is an error naming its path") {
-  std::string bundle = MakeTempDir();
+  std::string bundle = MakeTempDir("liman-bundle-test");
   REQUIRE(MkdirAll(JoinPath(bundle, "exits")).ok());
   std::string path = JoinPath(bundle, "exits/init.json");
   REQUIRE(WriteFileAtomic(path, "{\"exec_id\":\"\",\"pid\":-1").ok());
@@ -95,7 +87,7 @@ TEST_CASE("Exec ids follow containerd's identifier rules and may not be \"init\"
 }
 
 TEST_CASE("Pid files: digits and an optional newline, errors name the path") {
-  std::string dir = MakeTempDir();
+  std::string dir = MakeTempDir("liman-bundle-test");
   std::string path = JoinPath(dir, "init.pid");
   auto write = [&](const std::string& text) { REQUIRE(WriteFileAtomic(path, text).ok()); };
 

@@ -12,20 +12,16 @@
 #include "absl/strings/str_split.h"
 #include "common/file_util.h"
 #include "fmt/format.h"
+#include "shim/tests/test_util.h"
 
 using namespace liman;
 using namespace liman::shim;
+using namespace liman::shim::testing;
 
 namespace {
 
 // 2026-12-02T13:52:03Z
 const absl::Time kBase = absl::FromUnixSeconds(1796219523);
-
-std::string MakeTempDir() {
-  char tmpl[] = "/tmp/liman-jsonlog-XXXXXX";
-  REQUIRE(mkdtemp(tmpl) != nullptr);
-  return tmpl;
-}
 
 // A clock that advances 1 ms at every reading, so each log line's time tells which reading it got.
 struct FakeClock {
@@ -115,7 +111,7 @@ TEST_CASE("json-file options come from the URI's query") {
 }
 
 TEST_CASE("Lines are split per stream; a partial line waits for its newline or Flush") {
-  std::string dir = MakeTempDir();
+  std::string dir = MakeTempDir("liman-jsonlog");
   std::string path = JoinPath(dir, "sub/dir/c-json.log");  // parents are made
   JsonFileLogOptions options;
   options.path = path;
@@ -143,7 +139,7 @@ TEST_CASE("Lines are split per stream; a partial line waits for its newline or F
 }
 
 TEST_CASE("A line longer than 16 KiB is logged in 16 KiB pieces sharing the first piece's time") {
-  std::string dir = MakeTempDir();
+  std::string dir = MakeTempDir("liman-jsonlog");
   std::string path = JoinPath(dir, "log");
   JsonFileLogOptions options;
   options.path = path;
@@ -169,7 +165,7 @@ TEST_CASE("A line longer than 16 KiB is logged in 16 KiB pieces sharing the firs
 }
 
 TEST_CASE("Rotation keeps max-file files of at most max-size, losing or repeating no line") {
-  std::string dir = MakeTempDir();
+  std::string dir = MakeTempDir("liman-jsonlog");
   std::string path = JoinPath(dir, "c-json.log");
   const int kLines = 50;
   for (int64_t max_size : {100, 400}) {
@@ -208,7 +204,7 @@ TEST_CASE("Rotation keeps max-file files of at most max-size, losing or repeatin
 }
 
 TEST_CASE("With max-file 1 the log is truncated in place") {
-  std::string dir = MakeTempDir();
+  std::string dir = MakeTempDir("liman-jsonlog");
   std::string path = JoinPath(dir, "log");
   JsonFileLogOptions options;
   options.path = path;
@@ -226,7 +222,7 @@ TEST_CASE("With max-file 1 the log is truncated in place") {
 }
 
 TEST_CASE("An existing log is appended to and its size counts toward rotation") {
-  std::string dir = MakeTempDir();
+  std::string dir = MakeTempDir("liman-jsonlog");
   std::string path = JoinPath(dir, "log");
   REQUIRE(WriteFileAtomic(path, std::string(150, 'z') + "\n").ok());
   JsonFileLogOptions options;

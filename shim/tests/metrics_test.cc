@@ -14,7 +14,7 @@ namespace v2 = io::containerd::cgroups::v2;
 
 namespace {
 
-std::string Fixture(const std::string& name) {
+std::string FixturePath(const std::string& name) {
   std::string here = __FILE__;
   auto text = ReadFile(JoinPath(here.substr(0, here.rfind('/')), "testdata/" + name));
   REQUIRE(text.ok());
@@ -24,7 +24,7 @@ std::string Fixture(const std::string& name) {
 }  // namespace
 
 TEST_CASE("runc's stats JSON becomes io.containerd.cgroups.v1.Metrics") {
-  auto metrics = StatsToV1Metrics(Fixture("events_stats_v1.json"));
+  auto metrics = StatsToV1Metrics(FixturePath("events_stats_v1.json"));
   REQUIRE(metrics.ok());
 
   const v1::CPUStat& cpu = metrics->cpu();
@@ -89,7 +89,7 @@ TEST_CASE("runc's stats JSON becomes io.containerd.cgroups.v1.Metrics") {
 }
 
 TEST_CASE("On a unified host the stats become io.containerd.cgroups.v2.Metrics") {
-  auto metrics = StatsToV2Metrics(Fixture("events_stats_v2.json"));
+  auto metrics = StatsToV2Metrics(FixturePath("events_stats_v2.json"));
   REQUIRE(metrics.ok());
   CHECK(metrics->pids().current() == 2);
   CHECK(metrics->pids().limit() == 0);
@@ -132,7 +132,7 @@ TEST_CASE("On a unified host the stats become io.containerd.cgroups.v2.Metrics")
 }
 
 TEST_CASE("Metrics travel in an Any with containerd's bare type URL") {
-  std::string json = Fixture("events_stats_v1.json");
+  std::string json = FixturePath("events_stats_v1.json");
   auto any = StatsToMetricsAny(json, /*unified=*/false);
   REQUIRE(any.ok());
   CHECK(any->type_url() == "io.containerd.cgroups.v1.Metrics");
@@ -140,7 +140,7 @@ TEST_CASE("Metrics travel in an Any with containerd's bare type URL") {
   REQUIRE(decoded.ParseFromString(any->value()));
   CHECK(decoded.cpu().usage().total() == 123456789);
 
-  any = StatsToMetricsAny(Fixture("events_stats_v2.json"), /*unified=*/true);
+  any = StatsToMetricsAny(FixturePath("events_stats_v2.json"), /*unified=*/true);
   REQUIRE(any.ok());
   CHECK(any->type_url() == "io.containerd.cgroups.v2.Metrics");
   v2::Metrics decoded_v2;

@@ -15,17 +15,13 @@
 #include "common/file_util.h"
 #include "common/status.h"
 #include "fmt/format.h"
+#include "shim/tests/test_util.h"
 
 using namespace liman;
 using namespace liman::shim;
+using namespace liman::shim::testing;
 
 namespace {
-
-std::string MakeTempDir() {
-  char tmpl[] = "/tmp/liman-oom-test-XXXXXX";
-  REQUIRE(mkdtemp(tmpl) != nullptr);
-  return tmpl;
-}
 
 void Write(const std::string& path, const std::string& text) {
   REQUIRE(MkdirAll(path.substr(0, path.rfind('/'))).ok());
@@ -34,12 +30,6 @@ void Write(const std::string& path, const std::string& text) {
   REQUIRE(fd >= 0);
   REQUIRE(write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
   close(fd);
-}
-
-template <typename Done>
-void RunFor(EventLoop& loop, absl::Duration limit, Done done) {
-  absl::Time deadline = absl::Now() + limit;
-  while (!done() && absl::Now() < deadline) REQUIRE(loop.RunOnce(absl::Milliseconds(20)).ok());
 }
 
 // Why a root-only test cannot run here, or empty when it can.
@@ -86,7 +76,7 @@ pid_t ForkWorker(int go, bool allocate) {
 }  // namespace
 
 TEST_CASE("FindMemoryCgroup reads the process's cgroups and the cgroup mounts") {
-  std::string proc = MakeTempDir();
+  std::string proc = MakeTempDir("liman-oom-test");
   // A hybrid host: v1 controllers plus cgroup2 at unified/; mount points with a space (\040).
   Write(JoinPath(proc, "self/mountinfo"),
         "22 1 0:21 / / rw - ext4 /dev/sda1 rw\n"
@@ -127,7 +117,7 @@ TEST_CASE("FindMemoryCgroup reads the process's cgroups and the cgroup mounts") 
 }
 
 TEST_CASE("The v2 watch reports growth of memory.events' oom_kill and stops with the file") {
-  std::string dir = MakeTempDir();
+  std::string dir = MakeTempDir("liman-oom-test");
   std::string events = JoinPath(dir, "memory.events");
   Write(events, "low 0\nhigh 0\nmax 0\noom 0\noom_kill 2\n");  // kills before the watch are old news
   auto loop = EventLoop::Create();
@@ -138,21 +128,21 @@ TEST_CASE("The v2 watch reports growth of memory.events' oom_kill and stops with
   CHECK((*watch)->active());
 
   Write(events, "low 0\nhigh 0\nmax 5\noom 0\noom_kill 2\n");  // another counter moved
-  RunFor(**loop, absl::Milliseconds(200), [&] { return ooms > 0; });
+  RunUntil(**loop, [&] { return ooms > 0; }, absl::Milliseconds(200));
   CHECK(ooms == 0);
   Write(events, "low 0\nhigh 0\nmax 6\noom 1\noom_kill 3\n");
-  RunFor(**loop, absl::Seconds(2), [&] { return ooms > 0; });
+  RunUntil(**loop, [&] { return ooms > 0; }, absl::Seconds(2));
   CHECK(ooms == 1);
 
   REQUIRE(unlink(events.c_str()) == 0);  // the cgroup went away
-  RunFor(**loop, absl::Seconds(2), [&] { return !(*watch)->active(); });
+  RunUntil(**loop, [&] { return !(*watch)->active(); }, absl::Seconds(2));
   CHECK(!(*watch)->active());
   CHECK(ooms == 1);
   REQUIRE(RemoveAll(dir).ok());
 }
 
 TEST_CASE("A watch may be destroyed from its own callback") {
-  std::string dir = MakeTempDir();
+  std::string dir = MakeTempDir("liman-oom-test");
   std::string events = JoinPath(dir, "memory.events");
   Write(events, "oom_kill 0\n");
   auto loop = EventLoop::Create();
@@ -166,7 +156,7 @@ TEST_CASE("A watch may be destroyed from its own callback") {
   REQUIRE(created.ok());
   watch = std::move(*created);
   Write(events, "oom_kill 1\n");
-  RunFor(**loop, absl::Seconds(2), [&] { return watch == nullptr; });
+  RunUntil(**loop, [&] { return watch == nullptr; }, absl::Seconds(2));
   CHECK(ooms == 1);
   CHECK(watch == nullptr);
   REQUIRE(RemoveAll(dir).ok());
@@ -196,7 +186,7 @@ TEST_CASE("The v1 watch reports a real OOM kill, and a removed cgroup is not an 
     REQUIRE(watch.ok());
     REQUIRE(write(go[1], "x", 1) == 1);
     close(go[1]);
-    RunFor(**loop, absl::Seconds(10), [&] { return ooms > 0; });
+    RunUntil(**loop, [&] { return ooms > 0; }, absl::Seconds(10));
     CHECK(ooms >= 1);
     int status = 0;
     REQUIRE(waitpid(child, &status, 0) == child);
@@ -204,10 +194,10 @@ TEST_CASE("The v1 watch reports a real OOM kill, and a removed cgroup is not an 
     CHECK(WTERMSIG(status) == SIGKILL);
 
     // The group goes away after its process: the watch notices and reports nothing more.
-    RunFor(**loop, absl::Milliseconds(200), [] { return false; });  // notifications still queued
+    RunFor(**loop, absl::Milliseconds(200));  // notifications still queued
     int before = ooms;
     REQUIRE(rmdir(cgroup.path.c_str()) == 0);
-    RunFor(**loop, absl::Seconds(2), [&] { return !(*watch)->active(); });
+    RunUntil(**loop, [&] { return !(*watch)->active(); }, absl::Seconds(2));
     CHECK(!(*watch)->active());
     CHECK(ooms == before);
   }
@@ -228,7 +218,7 @@ TEST_CASE("The v1 watch reports a real OOM kill, and a removed cgroup is not an 
     REQUIRE(waitpid(child, &status, 0) == child);
     CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
     REQUIRE(rmdir(cgroup.path.c_str()) == 0);
-    RunFor(**loop, absl::Seconds(2), [&] { return !(*watch)->active(); });
+    RunUntil(**loop, [&] { return !(*watch)->active(); }, absl::Seconds(2));
     CHECK(!(*watch)->active());  // the removal was seen…
     CHECK(ooms == 0);            // …and not taken for an OOM
   }

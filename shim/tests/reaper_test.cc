@@ -10,9 +10,11 @@
 #include <set>
 
 #include "common/event_loop.h"
+#include "shim/tests/test_util.h"
 
 using namespace liman;
 using namespace liman::shim;
+using namespace liman::shim::testing;
 
 namespace {
 
@@ -29,13 +31,6 @@ pid_t ForkChild(int delay_ms, int code, int signal = 0) {
     _exit(code);
   }
   return pid;
-}
-
-// Runs the loop until `done` or five seconds have passed.
-template <typename Done>
-void RunUntil(EventLoop& loop, Done done) {
-  absl::Time deadline = absl::Now() + absl::Seconds(5);
-  while (!done() && absl::Now() < deadline) REQUIRE(loop.RunOnce(absl::Milliseconds(100)).ok());
 }
 
 // Waits until `pid` has exited without reaping it (waitid(2) WNOWAIT).

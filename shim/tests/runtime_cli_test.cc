@@ -13,9 +13,11 @@
 #include "common/status.h"
 #include "common/unique_fd.h"
 #include "fmt/format.h"
+#include "shim/tests/test_util.h"
 
 using namespace liman;
 using namespace liman::shim;
+using namespace liman::shim::testing;
 
 namespace {
 
@@ -103,14 +105,6 @@ struct Fixture {
     return all;
   }
 };
-
-std::string ReadAll(int fd) {
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  return out;
-}
 
 }  // namespace
 

@@ -12,9 +12,11 @@
 #include "common/status.h"
 #include "common/unique_fd.h"
 #include "fmt/format.h"
+#include "shim/tests/test_util.h"
 
 using namespace liman;
 using namespace liman::shim;
+using namespace liman::shim::testing;
 
 namespace {
 
@@ -26,14 +28,6 @@ TestPipe MakePipe() {
   int fds[2];
   REQUIRE(pipe2(fds, O_CLOEXEC) == 0);
   return {UniqueFd(fds[0]), UniqueFd(fds[1])};
-}
-
-std::string ReadAll(int fd) {
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  return out;
 }
 
 int Wait(pid_t pid) {

@@ -18,9 +18,11 @@
 #include "common/file_util.h"
 #include "common/unix_socket.h"
 #include "fmt/format.h"
+#include "shim/tests/test_util.h"
 
 using namespace liman;
 using namespace liman::shim;
+using namespace liman::shim::testing;
 
 namespace {
 
@@ -41,22 +43,6 @@ std::unique_ptr<EventLoop> NewLoop() {
   auto loop = EventLoop::Create();
   REQUIRE(loop.ok());
   return std::move(*loop);
-}
-
-// Runs the loop until `done` holds; false after `timeout`. Counts rounds in `rounds` if given.
-bool RunUntil(EventLoop& loop, const std::function<bool()>& done, absl::Duration timeout = absl::Seconds(10),
-              int* rounds = nullptr) {
-  absl::Time deadline = absl::Now() + timeout;
-  while (!done()) {
-    if (absl::Now() >= deadline) return false;
-    REQUIRE(loop.RunOnce(absl::Milliseconds(20)).ok());
-    if (rounds) ++*rounds;
-  }
-  return true;
-}
-
-void RunFor(EventLoop& loop, absl::Duration duration, int* rounds = nullptr) {
-  RunUntil(loop, [] { return false; }, duration, rounds);
 }
 
 // A copy of a child end, as the process would hold it after the runtime handed it over.

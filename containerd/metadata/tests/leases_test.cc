@@ -3,7 +3,7 @@
 namespace liman::containerd::metadata::testing {
 namespace {
 
-const std::string kDigest = "sha256:" + std::string(64, 'c');
+const std::string kLeasedDigest = "sha256:" + std::string(64, 'c');
 
 std::vector<std::string> LeaseIds(DB& db, const std::string& ns, const std::vector<std::string>& filters = {}) {
   std::vector<std::string> ids;
@@ -43,11 +43,11 @@ TEST_CASE("leases: resources") {
   Must(leases.Create("default", {.id = "l"}));
   Must(leases.AddResource("default", "l", {.id = "snap-b", .type = "snapshots/overlayfs"}));
   Must(leases.AddResource("default", "l", {.id = "ref-1", .type = "ingests"}));
-  Must(leases.AddResource("default", "l", {.id = kDigest, .type = "content"}));
-  Must(leases.AddResource("default", "l", {.id = kDigest, .type = "content"}));  // twice is fine
+  Must(leases.AddResource("default", "l", {.id = kLeasedDigest, .type = "content"}));
+  Must(leases.AddResource("default", "l", {.id = kLeasedDigest, .type = "content"}));  // twice is fine
   Must(leases.AddResource("default", "l", {.id = "snap-a", .type = "snapshots/overlayfs"}));
   Must(leases.AddResource("default", "l", {.id = "snap-a", .type = "snapshots/native"}));
-  CHECK(Must(leases.ListResources("default", "l")) == std::vector<LeaseResource>{{kDigest, "content"},
+  CHECK(Must(leases.ListResources("default", "l")) == std::vector<LeaseResource>{{kLeasedDigest, "content"},
                                                                                  {"ref-1", "ingests"},
                                                                                  {"snap-a", "snapshots/native"},
                                                                                  {"snap-a", "snapshots/overlayfs"},
@@ -67,7 +67,7 @@ TEST_CASE("leases: resources") {
   CHECK(CodeOf(leases.AddResource("default", "l", {.id = "x", .type = "snapshots/a/b"})) ==
         absl::StatusCode::kInvalidArgument);
   CHECK(CodeOf(leases.AddResource("default", "l", {.id = "x", .type = "volumes"})) == absl::StatusCode::kUnimplemented);
-  CHECK(CodeOf(leases.AddResource("default", "missing", {.id = kDigest, .type = "content"})) ==
+  CHECK(CodeOf(leases.AddResource("default", "missing", {.id = kLeasedDigest, .type = "content"})) ==
         absl::StatusCode::kNotFound);
   CHECK(CodeOf(leases.ListResources("default", "missing")) == absl::StatusCode::kNotFound);
   CHECK(CodeOf(leases.ListResources("other", "l")) == absl::StatusCode::kNotFound);

@@ -7,23 +7,12 @@
 
 #include "common/file_util.h"
 #include "containerd/remotes/registry.h"
+#include "containerd/remotes/tests/test_registry.h"
 
 namespace liman::containerd::remotes {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/liman-remotes-auth-XXXXXX";
-    REQUIRE(mkdtemp(pattern) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() { RemoveAll(path_).IgnoreError(); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 TEST_CASE("WWW-Authenticate: a bearer challenge as registries send it") {
   std::vector<AuthChallenge> challenges = ParseWwwAuthenticate(

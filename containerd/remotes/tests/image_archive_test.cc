@@ -34,10 +34,6 @@ using Type = TarEntry::Type;
 
 const Platform kAmd64{.os = "linux", .architecture = "amd64"};
 
-Descriptor DescriptorOf(const TestBlob& blob) {
-  return Descriptor{.media_type = blob.media_type, .digest = blob.digest, .size = blob.size()};
-}
-
 // A two-platform image written straight into a content store.
 struct StoredImage {
   TestLayer base = MakeLayer({{.path = "etc", .type = Type::kDir, .mode = 0755}, {.path = "etc/base", .data = "base"}});

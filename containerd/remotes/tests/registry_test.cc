@@ -29,10 +29,6 @@ std::unique_ptr<RegistryClient> Client(const std::string& ref, RegistryOptions o
   return std::move(*client);
 }
 
-Descriptor DescriptorOf(const TestBlob& blob) {
-  return Descriptor{.media_type = blob.media_type, .digest = blob.digest, .size = blob.size()};
-}
-
 absl::StatusOr<std::string> FetchAll(RegistryClient& client, const Descriptor& desc) {
   std::string data;
   absl::Status status = client.FetchBlob(desc, [&](std::string_view chunk) {

@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/unique_fd.h"
+#include "containerd/remotes/image_spec.h"
 
 namespace liman::containerd::remotes::testing {
 
@@ -120,6 +121,9 @@ struct TestBlob {
   std::string media_type;
   int64_t size() const { return static_cast<int64_t>(data.size()); }
 };
+inline Descriptor DescriptorOf(const TestBlob& blob) {
+  return Descriptor{.media_type = blob.media_type, .digest = blob.digest, .size = blob.size()};
+}
 struct TestLayer {
   TestBlob blob;        // tar+gzip
   std::string diff_id;  // of the tar

@@ -7,6 +7,7 @@
 
 #include "common/file_util.h"
 #include "common/mount.h"
+#include "common/tests/temp_dir.h"
 #include "containerd/tasks/bundle.h"
 
 using namespace liman;
@@ -14,21 +15,11 @@ using namespace liman::containerd::tasks;
 
 namespace {
 
-class TempDir {
+// A temporary directory whose bundle's rootfs may be mounted: unmounted before the removal.
+class BundleDir : public liman::test_support::TempDir {
  public:
-  TempDir() {
-    char dir[] = "/tmp/liman-bundle-XXXXXX";
-    REQUIRE(mkdtemp(dir) != nullptr);
-    path_ = dir;
-  }
-  ~TempDir() {
-    (void)UnmountAll(JoinPath(path_, "state/ns/c1/rootfs"));
-    (void)RemoveAll(path_);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  BundleDir() : TempDir("liman-bundle") {}
+  ~BundleDir() { (void)UnmountAll(JoinPath(path(), "state/ns/c1/rootfs")); }
 };
 
 mode_t ModeOf(const std::string& path) {
@@ -40,7 +31,7 @@ mode_t ModeOf(const std::string& path) {
 }  // namespace
 
 TEST_CASE("a bundle is laid out as containerd lays it out", "[bundle]") {
-  TempDir dir;
+  BundleDir dir;
   BundleRoots roots{JoinPath(dir.path(), "state"), JoinPath(dir.path(), "root")};
   absl::StatusOr<Bundle> bundle = CreateBundle(roots, "ns", "c1", R"({"ociVersion":"1.0.2"})");
   REQUIRE(bundle.ok());
@@ -65,7 +56,7 @@ TEST_CASE("a bundle is laid out as containerd lays it out", "[bundle]") {
 }
 
 TEST_CASE("user-namespaced specs get a bundle their root group can enter", "[bundle]") {
-  TempDir dir;
+  BundleDir dir;
   BundleRoots roots{JoinPath(dir.path(), "state"), ""};
   absl::StatusOr<Bundle> bundle = CreateBundle(
       roots, "ns", "c2",
@@ -80,7 +71,7 @@ TEST_CASE("user-namespaced specs get a bundle their root group can enter", "[bun
 }
 
 TEST_CASE("bad ids and specs leave nothing behind", "[bundle]") {
-  TempDir dir;
+  BundleDir dir;
   BundleRoots roots{JoinPath(dir.path(), "state"), ""};
   CHECK(CreateBundle(roots, "ns", "../x", "{}").status().code() == absl::StatusCode::kInvalidArgument);
   CHECK(CreateBundle(roots, "ns", "", "{}").status().code() == absl::StatusCode::kInvalidArgument);

@@ -7,26 +7,14 @@
 #include <string>
 
 #include "common/file_util.h"
+#include "common/tests/temp_dir.h"
 #include "containerd/tasks/shim_binary.h"
 
 using namespace liman;
 using namespace liman::containerd::tasks;
+using liman::test_support::TempDir;
 
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    char dir[] = "/tmp/liman-shimbin-XXXXXX";
-    REQUIRE(mkdtemp(dir) != nullptr);
-    path_ = dir;
-  }
-  ~TempDir() { (void)RemoveAll(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 void MakeExecutable(const std::string& path) {
   REQUIRE(WriteFileAtomic(path, "#!/bin/sh\n", 0755).ok());

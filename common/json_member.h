@@ -1,0 +1,19 @@
+// Lenient reads of JSON written by others (image configs, registry credentials, Docker requests):
+// a member that is missing or of another type reads as empty, as Go's json.Unmarshal leaves it.
+#pragma once
+
+#include <string>
+
+#include "nlohmann/json.hpp"
+
+namespace liman {
+
+// The string member `key` of `object`; empty when `object` is not an object, or the member is
+// missing or not a string.
+inline std::string StringMember(const nlohmann::json& object, const char* key) {
+  if (!object.is_object()) return std::string();
+  auto found = object.find(key);
+  return found != object.end() && found->is_string() ? found->get<std::string>() : std::string();
+}
+
+}  // namespace liman
