@@ -68,8 +68,11 @@ struct PruneKind {
   std::string deleted_key;     // "ContainersDeleted"
   std::string deleted_title;   // "Deleted Containers:"
   bool reports_space = true;   // "Total reclaimed space: …" (networks have none)
+  // Images: `-a` prunes every unused image (filter dangling=false), with this warning.
+  std::string all_warning;
 };
 // `GROUP prune [-f] [--filter F]`: asks first unless -f, then prints what went and the space.
+// Deleted items are ids or names, or (images) {"Untagged": name} / {"Deleted": id}.
 void AddPruneCommand(CLI::App* group, CommandLine& line, const std::string& help, PruneKind kind);
 
 // "k=v" words (labels, driver options) as a JSON object; a word without '=' maps to "".

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/ascii.h"
 #include "common/status.h"
 #include "ctl/liman-ctr/command_split.h"
 #include "ctl/liman-ctr/table.h"
@@ -375,18 +376,34 @@ void AddPerNameCommand(CLI::App& app, CommandLine& line, const std::string& verb
 
 struct PruneOptions {
   bool force = false;
+  bool all = false;
   std::vector<std::string> filters;
 };
+
+namespace {
+
+// One line of "Deleted …:" as docker prints it: an id or name, or "untagged: x" / "deleted: y".
+std::string PrunedLine(const json& item) {
+  if (item.is_string()) return item.get<std::string>();
+  if (!item.is_object() || item.empty() || !item.begin()->is_string()) return item.dump();
+  return AsciiLower(item.begin().key()) + ": " + item.begin()->get<std::string>();
+}
+
+}  // namespace
 
 void AddPruneCommand(CLI::App* group, CommandLine& line, const std::string& help, PruneKind kind) {
   auto options = Options<PruneOptions>();
   CLI::App* command = group->add_subcommand("prune", help);
   command->add_flag("-f,--force", options->force, "do not prompt for confirmation");
   AddRepeated(command, "--filter", options->filters, "provide filter values (e.g. 'until=<timestamp>')");
+  if (!kind.all_warning.empty())
+    command->add_flag("-a,--all", options->all, "remove all unused images, not just dangling ones");
   OnRun(command, line, [options, kind](EngineClient& client) -> absl::StatusOr<int> {
+    if (options->all) options->filters.push_back("dangling=false");
     if (!options->force) {
       // As docker's PromptForConfirmation: anything but y or Y declines.
-      WriteOut(fmt::format("WARNING! {}\nAre you sure you want to continue? [y/N] ", kind.warning));
+      WriteOut(fmt::format("WARNING! {}\nAre you sure you want to continue? [y/N] ",
+                           options->all ? kind.all_warning : kind.warning));
       std::string answer;
       std::getline(std::cin, answer);
       if (answer != "y" && answer != "Y") {
@@ -400,8 +417,7 @@ void AddPruneCommand(CLI::App* group, CommandLine& line, const std::string& help
     double space = 0;
     if (deleted.is_array() && !deleted.empty()) {
       std::string out = kind.deleted_title + "\n";
-      for (const json& item : deleted)
-        if (item.is_string()) out += item.get<std::string>() + "\n";
+      for (const json& item : deleted) out += PrunedLine(item) + "\n";
       WriteOut(out + "\n");
       space = report.value("SpaceReclaimed", 0.0);
     }

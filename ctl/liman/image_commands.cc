@@ -138,6 +138,12 @@ void AddImageCommands(CLI::App& app, CommandLine& line) {
   CLI::App* image_group = app.add_subcommand("image", "Manage images");
   image_group->require_subcommand(1);
   AddInspectCommand(image_group, line, "image", "Display detailed information on one or more images");
+  AddPruneCommand(image_group, line, "Remove unused images",
+                  {.path = "/images/prune",
+                   .warning = "This will remove all dangling images.",
+                   .deleted_key = "ImagesDeleted",
+                   .deleted_title = "Deleted Images:",
+                   .all_warning = "This will remove all images without at least one container associated to them."});
 }
 
 }  // namespace liman::cli

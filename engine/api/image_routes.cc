@@ -35,6 +35,12 @@ void AddImageRoutes(http::Router& router, Daemon& daemon) {
     call.Json(200, list);
     return absl::OkStatus();
   });
+  router.Add("POST", "/images/prune", [&daemon](http::Call& call) -> absl::Status {
+    LIMAN_ASSIGN_OR_RETURN(json filters, QueryFilters(call));
+    LIMAN_ASSIGN_OR_RETURN(json pruned, daemon.PruneImages(filters));
+    call.Json(200, pruned);
+    return absl::OkStatus();
+  });
   router.Add("GET", "/images/{name*}/json", [&daemon](http::Call& call) -> absl::Status {
     LIMAN_ASSIGN_OR_RETURN(json image, daemon.InspectImage(call.Param("name")));
     call.Json(200, image);

@@ -18,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "ctl/liman-ctr/client.h"
 #include "engine/daemon/engine_store.h"
 #include "engine/daemon/json_log_reader.h"
@@ -127,6 +128,10 @@ std::vector<std::string> FilterValues(const nlohmann::json& filters, const char*
 // hold) and "label!" (none may hold).
 bool LabelFiltersMatch(const nlohmann::json& labels, const nlohmann::json& filters);
 
+// The "until" filter of the prune requests: a time (or a duration back from now) before which a
+// thing was created; nullopt without one. kInvalidArgument for a value Docker would not read.
+absl::StatusOr<std::optional<absl::Time>> UntilFilter(const nlohmann::json& filters);
+
 struct WaitResult {
   int64_t status_code = 0;
   std::string error;
@@ -151,6 +156,10 @@ class Daemon {
   absl::StatusOr<nlohmann::json> InspectImage(const std::string& name);
   absl::Status TagImage(const std::string& source, const std::string& repo, const std::string& tag);
   absl::StatusOr<nlohmann::json> RemoveImage(const std::string& name, bool force);
+  // docker image prune: images no container uses and passing the filters (dangling, default true:
+  // only images without a tag; label, label!, until) lose every name and go.
+  // {"ImagesDeleted":[{"Untagged":name}…, {"Deleted":id}] or null, "SpaceReclaimed":bytes}.
+  absl::StatusOr<nlohmann::json> PruneImages(const nlohmann::json& filters);
 
   // ---- containers ----
   // {"Id":…, "Warnings":[]}; kNotFound "No such image: …" makes the CLI pull.

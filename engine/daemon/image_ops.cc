@@ -6,6 +6,8 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/time/clock.h"
+#include "common/logging.h"
 #include "common/status.h"
 #include "containerd/remotes/reference.h"
 #include "containerd/services/images/v1/images.grpc.pb.h"
@@ -181,6 +183,36 @@ absl::StatusOr<std::vector<ImageEntry>> LoadImages(ctr::Client& client) {
   return entries;
 }
 
+// An image config's Labels ({} without any).
+json ImageLabels(const json& config) {
+  json labels = config.contains("config") && config["config"].is_object() ? config["config"].value("Labels", json())
+                                                                          : json();
+  return labels.is_object() ? labels : json::object();
+}
+
+// What `docker rmi` says it untagged for a record: the tagged name, or the name with its digest.
+std::string UntaggedName(const std::string& record_name) {
+  absl::StatusOr<Reference> ref = ParseReference(record_name);
+  return ref.ok() && !ref->tag.empty() ? FamiliarString(*ref) : FamiliarName(record_name);
+}
+
+bool HasTag(const ImageEntry& entry) {
+  absl::StatusOr<Reference> ref = ParseReference(entry.record.name());
+  return ref.ok() && !ref->tag.empty();
+}
+
+// Deletes the image record `name` (gone already counts as deleted).
+absl::Status DeleteImageRecord(ctr::Client& client, const std::string& name) {
+  images::DeleteImageRequest request;
+  request.set_name(name);
+  google::protobuf::Empty empty;
+  auto context = client.Context();
+  grpc::Status status = client.Images().Delete(context.get(), request, &empty);
+  if (!status.ok() && status.error_code() != grpc::StatusCode::NOT_FOUND)
+    return ctr::CallError(status, fmt::format("delete image {}", name));
+  return absl::OkStatus();
+}
+
 // The records an image reference names: a name (normalized), "sha256:<id>" or an ID prefix.
 std::vector<const ImageEntry*> MatchImages(const std::vector<ImageEntry>& entries, const std::string& ref,
                                            bool* by_id) {
@@ -208,9 +240,6 @@ absl::StatusOr<json> Daemon::ListImages() {
   for (const ImageEntry& entry : entries) {
     json& row = by_id[entry.config_digest];
     if (row.is_null()) {
-      json labels = entry.config.contains("config") && entry.config["config"].is_object()
-                        ? entry.config["config"].value("Labels", json())
-                        : json();
       row = json{{"Id", entry.config_digest},
                  {"ParentId", ""},
                  {"RepoTags", json::array()},
@@ -219,7 +248,7 @@ absl::StatusOr<json> Daemon::ListImages() {
                  {"Size", entry.size},
                  {"SharedSize", -1},
                  {"VirtualSize", entry.size},
-                 {"Labels", labels.is_object() ? labels : json::object()},
+                 {"Labels", ImageLabels(entry.config)},
                  {"Containers", -1}};
     }
     absl::StatusOr<Reference> ref = ParseReference(entry.record.name());
@@ -324,18 +353,57 @@ absl::StatusOr<json> Daemon::RemoveImage(const std::string& name, bool force) {
   }
   json result = json::array();
   for (const ImageEntry* entry : by_id ? same_image : matches) {
-    images::DeleteImageRequest request;
-    request.set_name(entry->record.name());
-    google::protobuf::Empty empty;
-    auto context = client_->Context();
-    grpc::Status status = client_->Images().Delete(context.get(), request, &empty);
-    if (!status.ok() && status.error_code() != grpc::StatusCode::NOT_FOUND)
-      return ctr::CallError(status, fmt::format("delete image {}", entry->record.name()));
-    absl::StatusOr<Reference> ref = ParseReference(entry->record.name());
-    result.push_back({{"Untagged", ref.ok() && !ref->tag.empty() ? FamiliarString(*ref) : FamiliarName(entry->record.name())}});
+    LIMAN_RETURN_IF_ERROR(DeleteImageRecord(*client_, entry->record.name()));
+    result.push_back({{"Untagged", UntaggedName(entry->record.name())}});
   }
   if (last_name) result.push_back({{"Deleted", config_digest}});
   return result;
+}
+
+absl::StatusOr<json> Daemon::PruneImages(const json& filters) {
+  bool dangling_only = true;
+  if (std::vector<std::string> dangling = FilterValues(filters, "dangling"); !dangling.empty()) {
+    const std::string& value = dangling.front();
+    if (value == "false" || value == "0") {
+      dangling_only = false;
+    } else if (value != "true" && value != "1") {
+      return absl::InvalidArgumentError(fmt::format("invalid filter 'dangling={}'", value));
+    }
+  }
+  LIMAN_ASSIGN_OR_RETURN(std::optional<absl::Time> until, UntilFilter(filters));
+  LIMAN_ASSIGN_OR_RETURN(std::vector<ImageEntry> entries, LoadImages(*client_));
+  std::set<std::string> in_use;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, container] : containers_) in_use.insert(container->record.value("Image", ""));
+  }
+  std::map<std::string, std::vector<const ImageEntry*>> by_id;
+  for (const ImageEntry& entry : entries) by_id[entry.config_digest].push_back(&entry);
+  json deleted = json::array();
+  uint64_t reclaimed = 0;
+  for (const auto& [id, names] : by_id) {
+    const ImageEntry& image = *names.front();
+    if (in_use.contains(id)) continue;
+    if (dangling_only && std::any_of(names.begin(), names.end(), [](const ImageEntry* e) { return HasTag(*e); })) continue;
+    if (!LabelFiltersMatch(ImageLabels(image.config), filters)) continue;
+    absl::StatusOr<absl::Time> created = ParseLogTime(image.config.value("created", ""), absl::Now());
+    if (until && created.ok() && *created >= *until) continue;
+    bool all_gone = true;
+    for (const ImageEntry* entry : names) {
+      // One name that cannot go (the manager refused) keeps the image; the others are untagged.
+      if (absl::Status removed = DeleteImageRecord(*client_, entry->record.name()); !removed.ok()) {
+        LogInfo("image prune: {} stays: {}", entry->record.name(), removed);
+        all_gone = false;
+        continue;
+      }
+      deleted.push_back({{"Untagged", UntaggedName(entry->record.name())}});
+    }
+    if (!all_gone) continue;
+    deleted.push_back({{"Deleted", id}});
+    reclaimed += static_cast<uint64_t>(image.size);
+  }
+  // As moby: null, not [], when nothing went.
+  return json{{"ImagesDeleted", deleted.empty() ? json() : deleted}, {"SpaceReclaimed", reclaimed}};
 }
 
 }  // namespace liman::engine

@@ -1,4 +1,4 @@
-// docker container prune and docker volume prune: what is not in use goes, and the space it
+// docker container prune and docker volume prune (image prune is with the images): what is not in use goes, and the space it
 // held is reported as Docker reports it (a container's writable layer, a volume's files).
 #include "absl/time/clock.h"
 #include "common/disk_usage.h"
@@ -15,10 +15,6 @@ namespace liman::engine {
 namespace snapshots = ::containerd::services::snapshots::v1;
 using nlohmann::json;
 
-namespace {
-
-// The "until" filter: a time (or a duration back from now) before which a thing was created;
-// nullopt without one. kInvalidArgument for a value Docker would not read.
 absl::StatusOr<std::optional<absl::Time>> UntilFilter(const json& filters) {
   std::vector<std::string> until = FilterValues(filters, "until");
   if (until.empty()) return std::optional<absl::Time>();
@@ -26,8 +22,6 @@ absl::StatusOr<std::optional<absl::Time>> UntilFilter(const json& filters) {
   if (!time.ok()) return absl::InvalidArgumentError(fmt::format("invalid filter 'until={}'", until.front()));
   return std::optional<absl::Time>(*time);
 }
-
-}  // namespace
 
 absl::StatusOr<json> Daemon::PruneContainers(const json& filters) {
   LIMAN_ASSIGN_OR_RETURN(std::optional<absl::Time> until, UntilFilter(filters));

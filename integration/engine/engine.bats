@@ -610,7 +610,7 @@ pid_cg_read() {
   dk rm -f upd >/dev/null
 }
 
-@test "rename, container prune and volume prune: Docker's answers through both clients" {
+@test "rename, container, volume and image prune: Docker's answers through both clients" {
   dk run -d --name before --network none "$IMG" sleep 300 >/dev/null
   run dk rename before after
   assert_success
@@ -664,6 +664,38 @@ pid_cg_read() {
   assert_output_matches "Total reclaimed space: 1[0-4][0-9.]*kB"
   run lm volume ls -q
   assert_eq "$output" "used"
+
+  # image prune: an image left with no tag (pulled by digest, then its tag removed) is dangling
+  # and goes; -a takes every image that no container uses; the busybox of `after` stays.
+  local hello="$REGISTRY/liman/hello:1" hello_digest hello_id
+  dk pull -q "$hello" >/dev/null
+  hello_digest="$(dk inspect -f '{{index .RepoDigests 0}}' "$hello")"
+  hello_id="$(dk inspect -f '{{.Id}}' "$hello")"
+  dk pull -q "$hello_digest" >/dev/null
+  dk rmi "$hello" >/dev/null
+  run dk image prune -f --filter dangling=maybe
+  assert_failure
+  assert_output_contains "invalid filter 'dangling=maybe'"
+  run dk image prune -f
+  assert_success
+  assert_output_contains "Deleted Images:"
+  assert_output_contains "untagged: $hello_digest"
+  assert_output_contains "deleted: $hello_id"
+  assert_output_matches "Total reclaimed space: [0-9.]+[kM]B"
+  run dk image inspect "$hello_id"
+  assert_failure
+  dk pull -q "$hello" >/dev/null
+  run lm image prune -f
+  assert_success
+  assert_eq "$output" "Total reclaimed space: 0B"
+  run lm image prune -a -f
+  assert_success
+  assert_output_contains "untagged: $hello"
+  assert_output_contains "deleted: $hello_id"
+  run dk image inspect "$hello"
+  assert_failure
+  run dk image inspect "$IMG"
+  assert_success
   dk rm -f after vuser >/dev/null
   dk volume rm used >/dev/null
 }
