@@ -8,6 +8,7 @@
 #include <chrono>
 #include <optional>
 
+#include "common/file_util.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
 #include "ctl/liman-ctr/labels.h"
@@ -109,37 +110,23 @@ absl::StatusOr<int> Import(Client& client, const ImportOptions& options) {
     if (!owned) return ErrnoError(fmt::format("open {}", Quote(options.file)));
     fd = owned.get();
   }
-  auto context = client.Context();
-  transfer::ImportResponse response;
-  auto writer = client.Transfer().Import(context.get(), &response);
-  transfer::ImportRequest first;
-  auto* opts = first.mutable_options();
-  opts->set_snapshotter(options.snapshotter);
-  opts->set_no_unpack(options.no_unpack);
-  opts->set_base_name(options.base_name);
-  opts->set_all_platforms(options.all_platforms);
-  for (const auto& [key, value] : ParseLabels(options.labels)) (*opts->mutable_labels())[key] = value;
-  bool open_stream = writer->Write(first);
+  transfer::ImportOptions opts;
+  opts.set_snapshotter(options.snapshotter);
+  opts.set_no_unpack(options.no_unpack);
+  opts.set_base_name(options.base_name);
+  opts.set_all_platforms(options.all_platforms);
+  for (const auto& [key, value] : ParseLabels(options.labels)) (*opts.mutable_labels())[key] = value;
   std::string buffer(kChunkSize, '\0');
-  absl::Status read_error;
-  while (open_stream) {
-    ssize_t n = read(fd, buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      read_error = ErrnoError(fmt::format("read {}", Quote(options.file)));
-      context->TryCancel();
-      break;
+  auto read_next = [&]() -> absl::StatusOr<std::string_view> {
+    while (true) {
+      ssize_t n = read(fd, buffer.data(), buffer.size());
+      if (n >= 0) return std::string_view(buffer.data(), static_cast<size_t>(n));
+      if (errno != EINTR) return ErrnoError(fmt::format("read {}", Quote(options.file)));
     }
-    if (n == 0) break;
-    transfer::ImportRequest chunk;
-    chunk.set_data(buffer.data(), n);
-    open_stream = writer->Write(chunk);
-  }
-  writer->WritesDone();
-  grpc::Status status = writer->Finish();
-  if (!read_error.ok()) return read_error;
-  if (!status.ok()) return CallError(status, fmt::format("import {}", options.file));
-  for (const auto& image : response.images()) {
+  };
+  absl::StatusOr<transfer::ImportResponse> response = ImportImageArchive(client, opts, read_next);
+  if (!response.ok()) return Annotate(response.status(), Quote(options.file));
+  for (const auto& image : response->images()) {
     if (options.no_unpack) continue;
     WriteOut(fmt::format("unpacking {} ({})...done\n", image.name(), image.target().digest()));
   }
@@ -165,31 +152,63 @@ absl::StatusOr<int> Export(Client& client, const ExportOptions& options) {
   for (const auto& name : options.names) request.add_names(name);
   request.set_platform(options.platform);
   request.set_skip_docker_manifest(options.skip_docker_manifest);
-  auto context = client.Context();
-  auto reader = client.Transfer().Export(context.get(), request);
-  transfer::ExportChunk chunk;
-  absl::Status write_error;
-  while (write_error.ok() && reader->Read(&chunk)) {
-    std::string_view data = chunk.data();
-    while (!data.empty()) {
-      ssize_t n = write(fd, data.data(), data.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        write_error = ErrnoError(fmt::format("write {}", Quote(options.file)));
-        context->TryCancel();
-        break;
-      }
-      data.remove_prefix(n);
-    }
-  }
-  grpc::Status status = reader->Finish();
-  if (!write_error.ok()) return write_error;
-  if (!status.ok()) return CallError(status, "export");
+  LIMAN_RETURN_IF_ERROR(ExportImageArchive(client, request, [&](std::string_view data) -> absl::Status {
+    if (!WriteAll(fd, data)) return ErrnoError(fmt::format("write {}", Quote(options.file)));
+    return absl::OkStatus();
+  }));
   if (owned && fsync(owned.get()) != 0) return ErrnoError(fmt::format("fsync {}", Quote(options.file)));
   return 0;
 }
 
 }  // namespace
+
+absl::Status ExportImageArchive(Client& client, const transfer::ExportRequest& request,
+                                const std::function<absl::Status(std::string_view)>& sink) {
+  auto context = client.Context();
+  auto reader = client.Transfer().Export(context.get(), request);
+  transfer::ExportChunk chunk;
+  absl::Status sink_error;
+  while (reader->Read(&chunk)) {
+    sink_error = sink(chunk.data());
+    if (!sink_error.ok()) {
+      context->TryCancel();
+      break;
+    }
+  }
+  grpc::Status status = reader->Finish();
+  if (!sink_error.ok()) return sink_error;
+  if (!status.ok()) return CallError(status, "export image archive");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<transfer::ImportResponse> ImportImageArchive(
+    Client& client, const transfer::ImportOptions& options,
+    const std::function<absl::StatusOr<std::string_view>()>& source) {
+  auto context = client.Context();
+  transfer::ImportResponse response;
+  auto writer = client.Transfer().Import(context.get(), &response);
+  transfer::ImportRequest first;
+  *first.mutable_options() = options;
+  bool open_stream = writer->Write(first);
+  absl::Status source_error;
+  while (open_stream) {
+    absl::StatusOr<std::string_view> data = source();
+    if (!data.ok()) {
+      source_error = data.status();
+      context->TryCancel();
+      break;
+    }
+    if (data->empty()) break;
+    transfer::ImportRequest chunk;
+    chunk.set_data(data->data(), data->size());
+    open_stream = writer->Write(chunk);
+  }
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  if (!source_error.ok()) return source_error;
+  if (!status.ok()) return CallError(status, "import image archive");
+  return response;
+}
 
 std::string PullView::Update(const transfer::PullProgress& progress) {
   std::string lines;

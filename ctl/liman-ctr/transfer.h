@@ -2,9 +2,14 @@
 // unpacks and records; liman-ctr only streams bytes and shows progress).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 #include "ctl/liman-ctr/command.h"
 #include "liman/services/transfer/v1/transfer.pb.h"
@@ -12,6 +17,17 @@
 namespace liman::ctr {
 
 void AddTransferCommands(CLI::App& images_group, CommandLine& line);
+
+// Streams an image archive (Transfer.Export) to `sink`, chunk by chunk; an error of the sink
+// cancels the export and is returned as it is.
+absl::Status ExportImageArchive(Client& client, const ::liman::services::transfer::v1::ExportRequest& request,
+                                const std::function<absl::Status(std::string_view)>& sink);
+
+// Imports an image archive (Transfer.Import) read from `source`: each call gives the next bytes,
+// empty at the end; an error of the source cancels the import and is returned as it is.
+absl::StatusOr<::liman::services::transfer::v1::ImportResponse> ImportImageArchive(
+    Client& client, const ::liman::services::transfer::v1::ImportOptions& options,
+    const std::function<absl::StatusOr<std::string_view>()>& source);
 
 // The state of a pull as its progress messages tell it, one row per digest in first-seen order.
 class PullView {

@@ -1,7 +1,11 @@
-// /images/…: pull (POST /images/create, streamed JSON progress), list, inspect, tag, delete.
+// /images/…: pull (POST /images/create, streamed JSON progress), list, inspect, tag, delete,
+// prune, save (GET /images/get, a tar stream) and load (POST /images/load).
+#include "common/fmt_absl.h"
+#include "common/logging.h"
 #include "common/status.h"
 #include "engine/api/routes.h"
 #include "fmt/format.h"
+#include "fmt/ranges.h"
 
 namespace liman::engine::api {
 
@@ -27,6 +31,45 @@ void AddImageRoutes(http::Router& router, Daemon& daemon) {
       std::string text(pulled.message());
       call.response.Write(json{{"errorDetail", {{"message", text}}}, {"error", text}}.dump() + "\r\n");
     }
+    call.response.End();
+    return absl::OkStatus();
+  });
+  // docker save: an error before the first byte is a plain HTTP error; one after it breaks the
+  // transfer, so that no truncated archive looks whole.
+  auto save = [&daemon](http::Call& call, const std::vector<std::string>& names) -> absl::Status {
+    absl::Status saved = daemon.SaveImages(names, [&](std::string_view data) -> absl::Status {
+      if (!call.response.replied() && !call.response.StartStream(200, "application/x-tar"))
+        return absl::CancelledError("the client went away");
+      if (!call.response.Write(data)) return absl::CancelledError("the client went away");
+      return absl::OkStatus();
+    });
+    if (!saved.ok() && !call.response.replied()) return saved;
+    if (!saved.ok()) {
+      LogWarn("docker save {}: {}", fmt::join(names, " "), saved);
+      call.response.Abort();
+      return absl::OkStatus();
+    }
+    if (!call.response.replied()) call.response.StartStream(200, "application/x-tar");  // no bytes at all
+    call.response.End();
+    return absl::OkStatus();
+  };
+  router.Add("GET", "/images/get", [save](http::Call& call) -> absl::Status {
+    return save(call, call.request.QueryAll("names"));
+  });
+  router.Add("GET", "/images/{name*}/get", [save](http::Call& call) -> absl::Status {
+    return save(call, {call.Param("name")});
+  });
+  // docker load: the archive is the request body; each loaded image is a JSON message.
+  router.Add("POST", "/images/load", [&daemon](http::Call& call) -> absl::Status {
+    bool given = false;
+    LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> loaded,
+                           daemon.LoadImages([&]() -> absl::StatusOr<std::string_view> {
+                             if (given) return std::string_view();
+                             given = true;
+                             return std::string_view(call.request.body);
+                           }));
+    call.response.StartStream(200, "application/json");
+    for (const std::string& line : loaded) call.response.Write(json{{"stream", line + "\n"}}.dump() + "\r\n");
     call.response.End();
     return absl::OkStatus();
   });

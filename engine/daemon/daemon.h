@@ -160,6 +160,14 @@ class Daemon {
   // only images without a tag; label, label!, until) lose every name and go.
   // {"ImagesDeleted":[{"Untagged":name}…, {"Deleted":id}] or null, "SpaceReclaimed":bytes}.
   absl::StatusOr<nlohmann::json> PruneImages(const nlohmann::json& filters);
+  // docker save: the images `refs` name (names or IDs), for the host's platform, as one archive
+  // (an OCI layout with Docker's manifest.json) given to `sink` piece by piece. kNotFound, before
+  // any byte, for a reference that names no image.
+  absl::Status SaveImages(const std::vector<std::string>& refs, const std::function<absl::Status(std::string_view)>& sink);
+  // docker load: records and unpacks the images of an archive (docker save's or an OCI layout)
+  // read from `source` (the next bytes each call, empty at the end); what docker prints for each:
+  // "Loaded image: NAME", or "Loaded image ID: sha256:…" for one without a name.
+  absl::StatusOr<std::vector<std::string>> LoadImages(const std::function<absl::StatusOr<std::string_view>()>& source);
 
   // ---- containers ----
   // {"Id":…, "Warnings":[]}; kNotFound "No such image: …" makes the CLI pull.

@@ -12,6 +12,7 @@
 #include "containerd/remotes/reference.h"
 #include "containerd/services/images/v1/images.grpc.pb.h"
 #include "ctl/liman-ctr/image_resolve.h"
+#include "ctl/liman-ctr/transfer.h"
 #include "engine/daemon/daemon.h"
 #include "fmt/format.h"
 #include "liman/services/transfer/v1/transfer.grpc.pb.h"
@@ -158,7 +159,7 @@ absl::Status Daemon::PullImage(const std::string& image, const std::string& tag,
 namespace {
 
 // Every image record with its config, for the host's platform.
-absl::StatusOr<std::vector<ImageEntry>> LoadImages(ctr::Client& client) {
+absl::StatusOr<std::vector<ImageEntry>> ListImageEntries(ctr::Client& client) {
   images::ListImagesRequest request;
   images::ListImagesResponse response;
   auto context = client.Context();
@@ -235,7 +236,7 @@ std::vector<const ImageEntry*> MatchImages(const std::vector<ImageEntry>& entrie
 }  // namespace
 
 absl::StatusOr<json> Daemon::ListImages() {
-  LIMAN_ASSIGN_OR_RETURN(std::vector<ImageEntry> entries, LoadImages(*client_));
+  LIMAN_ASSIGN_OR_RETURN(std::vector<ImageEntry> entries, ListImageEntries(*client_));
   std::map<std::string, json> by_id;
   for (const ImageEntry& entry : entries) {
     json& row = by_id[entry.config_digest];
@@ -267,7 +268,7 @@ absl::StatusOr<json> Daemon::ListImages() {
 }
 
 absl::StatusOr<json> Daemon::InspectImage(const std::string& name) {
-  LIMAN_ASSIGN_OR_RETURN(std::vector<ImageEntry> entries, LoadImages(*client_));
+  LIMAN_ASSIGN_OR_RETURN(std::vector<ImageEntry> entries, ListImageEntries(*client_));
   bool by_id = false;
   std::vector<const ImageEntry*> matches = MatchImages(entries, name, &by_id);
   if (matches.empty()) return absl::NotFoundError(fmt::format("No such image: {}", name));
@@ -301,7 +302,7 @@ absl::StatusOr<json> Daemon::InspectImage(const std::string& name) {
 }
 
 absl::Status Daemon::TagImage(const std::string& source, const std::string& repo, const std::string& tag) {
-  LIMAN_ASSIGN_OR_RETURN(std::vector<ImageEntry> entries, LoadImages(*client_));
+  LIMAN_ASSIGN_OR_RETURN(std::vector<ImageEntry> entries, ListImageEntries(*client_));
   bool by_id = false;
   std::vector<const ImageEntry*> matches = MatchImages(entries, source, &by_id);
   if (matches.empty()) return absl::NotFoundError(fmt::format("No such image: {}", source));
@@ -328,7 +329,7 @@ absl::Status Daemon::TagImage(const std::string& source, const std::string& repo
 }
 
 absl::StatusOr<json> Daemon::RemoveImage(const std::string& name, bool force) {
-  LIMAN_ASSIGN_OR_RETURN(std::vector<ImageEntry> entries, LoadImages(*client_));
+  LIMAN_ASSIGN_OR_RETURN(std::vector<ImageEntry> entries, ListImageEntries(*client_));
   bool by_id = false;
   std::vector<const ImageEntry*> matches = MatchImages(entries, name, &by_id);
   if (matches.empty()) return absl::NotFoundError(fmt::format("No such image: {}", name));
@@ -371,7 +372,7 @@ absl::StatusOr<json> Daemon::PruneImages(const json& filters) {
     }
   }
   LIMAN_ASSIGN_OR_RETURN(std::optional<absl::Time> until, UntilFilter(filters));
-  LIMAN_ASSIGN_OR_RETURN(std::vector<ImageEntry> entries, LoadImages(*client_));
+  LIMAN_ASSIGN_OR_RETURN(std::vector<ImageEntry> entries, ListImageEntries(*client_));
   std::set<std::string> in_use;
   {
     std::lock_guard lock(mu_);
@@ -404,6 +405,38 @@ absl::StatusOr<json> Daemon::PruneImages(const json& filters) {
   }
   // As moby: null, not [], when nothing went.
   return json{{"ImagesDeleted", deleted.empty() ? json() : deleted}, {"SpaceReclaimed", reclaimed}};
+}
+
+absl::Status Daemon::SaveImages(const std::vector<std::string>& refs,
+                                const std::function<absl::Status(std::string_view)>& sink) {
+  if (refs.empty()) return absl::InvalidArgumentError("no images given to save");
+  LIMAN_ASSIGN_OR_RETURN(std::vector<ImageEntry> entries, ListImageEntries(*client_));
+  transfer::ExportRequest request;
+  std::set<std::string> names;
+  for (const std::string& ref : refs) {
+    bool by_id = false;
+    std::vector<const ImageEntry*> matches = MatchImages(entries, ref, &by_id);
+    if (matches.empty()) return absl::NotFoundError(fmt::format("No such image: {}", ref));
+    // By ID: one of its names carries the content (moby saves such an image without its tags).
+    for (const ImageEntry* match : by_id ? std::vector<const ImageEntry*>{matches.front()} : matches)
+      if (names.insert(match->record.name()).second) request.add_names(match->record.name());
+  }
+  request.set_platform(ctr::FormatPlatform(ctr::HostPlatform()));
+  return ctr::ExportImageArchive(*client_, request, sink);
+}
+
+absl::StatusOr<std::vector<std::string>> Daemon::LoadImages(
+    const std::function<absl::StatusOr<std::string_view>()>& source) {
+  transfer::ImportOptions options;
+  options.set_snapshotter(ctr::kDefaultSnapshotter);
+  LIMAN_ASSIGN_OR_RETURN(transfer::ImportResponse response, ctr::ImportImageArchive(*client_, options, source));
+  std::vector<std::string> loaded;
+  for (const transfer::ImageResult& image : response.images()) {
+    absl::StatusOr<Reference> ref = ParseReference(image.name());
+    loaded.push_back(ref.ok() && !ref->tag.empty() ? "Loaded image: " + FamiliarString(*ref)
+                                                   : "Loaded image ID: " + image.config_digest());
+  }
+  return loaded;
 }
 
 }  // namespace liman::engine

@@ -93,6 +93,11 @@ void ResponseWriter::End() {
   Send("0\r\n\r\n");
 }
 
+void ResponseWriter::Abort() {
+  streaming_ = false;
+  keep_alive_ = false;
+}
+
 HijackedStream ResponseWriter::Hijack(std::string_view content_type, std::string buffered) {
   replied_ = true;
   keep_alive_ = false;

@@ -39,6 +39,9 @@ class ResponseWriter {
   bool StartStream(int status, std::string_view content_type);
   bool Write(std::string_view data);
   void End();
+  // Ends a stream that failed half-way without its last chunk and closes the connection: the
+  // client sees a broken transfer, not a complete (truncated) body.
+  void Abort();
   // Sends "101 UPGRADED" with `content_type` and hands over the connection.
   HijackedStream Hijack(std::string_view content_type, std::string buffered);
 

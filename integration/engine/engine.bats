@@ -700,6 +700,42 @@ pid_cg_read() {
   dk volume rm used >/dev/null
 }
 
+@test "docker save and load: an image goes out as an archive (OCI layout and manifest.json) and comes back under its name" {
+  local archive="$DROPIN_TMP/saved.tar" id
+  dk pull -q "$IMG" >/dev/null
+  id="$(dk inspect -f '{{.Id}}' "$IMG")"
+  run dk save -o "$DROPIN_TMP/none.tar" "$REGISTRY/liman/nothere:1"
+  assert_failure
+  assert_output_contains "No such image: $REGISTRY/liman/nothere:1"
+  dk tag "$IMG" saved/busybox:v1
+  run dk save -o "$archive" saved/busybox:v1
+  assert_success
+  run tar -tf "$archive"
+  assert_success
+  assert_output_contains "manifest.json"
+  assert_output_contains "index.json"
+  assert_output_contains "blobs/sha256/${id#sha256:}"
+  [ "$(tar -xOf "$archive" manifest.json | jq -r '.[0].RepoTags[0]')" = "saved/busybox:v1" ] ||
+    fail "manifest.json does not name saved/busybox:v1"
+  dk rmi saved/busybox:v1 >/dev/null
+  run dk image inspect saved/busybox:v1
+  assert_failure
+  run dk load -i "$archive"
+  assert_success
+  assert_output_contains "Loaded image: saved/busybox:v1"
+  assert_eq "$(dk inspect -f '{{.Id}}' saved/busybox:v1)" "$id"
+  run dk run --rm --network none saved/busybox:v1 echo loaded
+  assert_success
+  assert_output_contains "loaded"
+  # A damaged archive is refused with the reason, and nothing is recorded.
+  head -c 3000 "$archive" >"$DROPIN_TMP/cut.tar"
+  dk rmi saved/busybox:v1 >/dev/null
+  run dk load -i "$DROPIN_TMP/cut.tar"
+  assert_failure
+  run dk image inspect saved/busybox:v1
+  assert_failure
+}
+
 @test "live restore: 10 writers and a 1 MB/s writer run on through a 10 s outage of limand and liman-containerd; exits are kept" {
   local i
   for i in $(seq 1 10); do

@@ -256,8 +256,9 @@ class TransferService final : public api::Transfer::Service {
     remotes::ImportOptions import_options;
     if (!options.base_name().empty()) import_options.ref_name_translator = BaseNameTranslator(options.base_name());
     ImportStreamSource source(context, reader, std::move(*first.mutable_data()));
+    // ImportArchive's errors begin with "import" already.
     absl::StatusOr<remotes::ImportResult> imported = remotes::ImportArchive(source, *stores->content, import_options);
-    if (!imported.ok()) return Annotate(imported.status(), "import");
+    if (!imported.ok()) return imported.status();
     // Whatever follows the archive's end is read and dropped, so that the client's writes succeed.
     LIMAN_RETURN_IF_ERROR(remotes::DrainSource(source));
 
