@@ -191,17 +191,24 @@ absl::StatusOr<UniqueFd> EngineClient::Connect() {
 
 absl::StatusOr<UniqueFd> EngineClient::Send(const std::string& method, const std::string& path, const json* body,
                                             const std::map<std::string, std::string>& headers, bool upgrade) {
-  LIMAN_ASSIGN_OR_RETURN(UniqueFd fd, Connect());
   std::string payload = body ? body->dump() : "";
+  return SendBytes(method, path, body ? std::optional<std::string_view>(payload) : std::nullopt, "application/json",
+                   headers, upgrade);
+}
+
+absl::StatusOr<UniqueFd> EngineClient::SendBytes(const std::string& method, const std::string& path,
+                                                 std::optional<std::string_view> body, std::string_view content_type,
+                                                 const std::map<std::string, std::string>& headers, bool upgrade) {
+  LIMAN_ASSIGN_OR_RETURN(UniqueFd fd, Connect());
   std::string request = fmt::format("{} /v{}{} HTTP/1.1\r\nHost: api\r\nUser-Agent: liman-cli/{}\r\n", method,
                                     kApiVersion, path, kApiVersion);
   request += upgrade ? "Connection: Upgrade\r\nUpgrade: tcp\r\n" : "Connection: close\r\n";
   for (const auto& [name, value] : headers) request += fmt::format("{}: {}\r\n", name, value);
-  if (body) request += fmt::format("Content-Type: application/json\r\nContent-Length: {}\r\n", payload.size());
+  if (body) request += fmt::format("Content-Type: {}\r\nContent-Length: {}\r\n", content_type, body->size());
   else if (method == "POST" || method == "PUT") request += "Content-Length: 0\r\n";
   request += "\r\n";
-  request += payload;
-  if (!SendAll(fd.get(), request)) return ErrnoError(fmt::format("send {} {} to {}", method, path, host_));
+  if (!SendAll(fd.get(), request) || (body && !SendAll(fd.get(), *body)))
+    return ErrnoError(fmt::format("send {} {} to {}", method, path, host_));
   return fd;
 }
 
@@ -209,6 +216,17 @@ absl::Status EngineClient::Stream(const std::string& method, const std::string& 
                                   const std::function<bool(std::string_view)>& on_data, HttpHead* head,
                                   const std::map<std::string, std::string>& headers) {
   LIMAN_ASSIGN_OR_RETURN(UniqueFd fd, Send(method, path, body, headers, /*upgrade=*/false));
+  return ReadStream(fd.get(), on_data, head);
+}
+
+absl::Status EngineClient::StreamBytes(const std::string& method, const std::string& path, std::string_view body,
+                                       std::string_view content_type,
+                                       const std::function<bool(std::string_view)>& on_data) {
+  LIMAN_ASSIGN_OR_RETURN(UniqueFd fd, SendBytes(method, path, body, content_type, {}, /*upgrade=*/false));
+  return ReadStream(fd.get(), on_data, nullptr);
+}
+
+absl::Status EngineClient::ReadStream(int fd, const std::function<bool(std::string_view)>& on_data, HttpHead* head) {
   ResponseParser parser;
   std::string error_body;
   // The body goes to the caller only for a success; an error's body is the daemon's message.
@@ -217,7 +235,7 @@ absl::Status EngineClient::Stream(const std::string& method, const std::string& 
     error_body.append(data);
     return true;
   };
-  LIMAN_RETURN_IF_ERROR(ReadResponse(fd.get(), parser, [&] { return parser.message_done; }, nullptr));
+  LIMAN_RETURN_IF_ERROR(ReadResponse(fd, parser, [&] { return parser.message_done; }, nullptr));
   if (head) *head = parser.head;
   if (parser.head.status < 200 || parser.head.status >= 300) return DaemonError(parser.head.status, error_body);
   return absl::OkStatus();

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -43,6 +44,9 @@ class EngineClient {
   absl::Status Stream(const std::string& method, const std::string& path, const nlohmann::json* body,
                       const std::function<bool(std::string_view)>& on_data, HttpHead* head = nullptr,
                       const std::map<std::string, std::string>& headers = {});
+  // The same with a body of another type (docker load's tar).
+  absl::Status StreamBytes(const std::string& method, const std::string& path, std::string_view body,
+                           std::string_view content_type, const std::function<bool(std::string_view)>& on_data);
 
   // A request whose head is read before it returns (wait: the daemon flushes the head at once,
   // so the waiter is registered), and whose JSON body Finish() reads later.
@@ -75,6 +79,12 @@ class EngineClient {
                                        const std::map<std::string, std::string>& headers);
   absl::StatusOr<UniqueFd> Send(const std::string& method, const std::string& path, const nlohmann::json* body,
                                 const std::map<std::string, std::string>& headers, bool upgrade);
+  // The request with `body` (none: nullopt) as `content_type`.
+  absl::StatusOr<UniqueFd> SendBytes(const std::string& method, const std::string& path,
+                                     std::optional<std::string_view> body, std::string_view content_type,
+                                     const std::map<std::string, std::string>& headers, bool upgrade);
+  // Reads the answer on `fd`: the body to `on_data` for a success, the daemon's error otherwise.
+  absl::Status ReadStream(int fd, const std::function<bool(std::string_view)>& on_data, HttpHead* head);
   std::string host_;
 };
 

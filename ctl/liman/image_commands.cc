@@ -1,9 +1,15 @@
-// Image commands: pull (with progress), images, rmi, tag, image inspect.
+// Image commands: pull (with progress), images, rmi, tag, save, load, image inspect|prune.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <set>
 
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "common/file_util.h"
 #include "common/status.h"
+#include "common/unique_fd.h"
 #include "ctl/liman-ctr/table.h"
 #include "ctl/liman/cli.h"
 #include "ctl/liman/format.h"
@@ -27,6 +33,79 @@ absl::StatusOr<int> Pull(EngineClient& client, const PullOptions& options) {
   fflush(stdout);
   LIMAN_RETURN_IF_ERROR(PullImage(client, reference, stdout, options.quiet));
   WriteOut(reference.String() + "\n");
+  return 0;
+}
+
+struct SaveOptions {
+  std::string output;
+  std::vector<std::string> images;
+};
+
+// docker save: the archive to -o FILE (written beside it, then renamed: an interrupted save
+// leaves no partial FILE) or to stdout when that is not a terminal.
+absl::StatusOr<int> Save(EngineClient& client, const SaveOptions& options) {
+  if (options.output.empty() && isatty(STDOUT_FILENO))
+    return absl::InvalidArgumentError("cowardly refusing to save to a terminal. Use the -o flag or redirect");
+  std::string path = "/images/get?";
+  for (const std::string& image : options.images) path += "names=" + QueryEscape(image) + "&";
+  path.pop_back();
+  if (options.output.empty()) {
+    LIMAN_RETURN_IF_ERROR(client.Stream("GET", path, nullptr, [](std::string_view data) {
+      return WriteAll(STDOUT_FILENO, data);
+    }));
+    return 0;
+  }
+  std::string temp = fmt::format("{}.liman-tmp-{}", options.output, getpid());
+  UniqueFd fd(open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd) return ErrnoError(fmt::format("open {}", Quote(temp)));
+  absl::Status write_error;
+  absl::Status saved = client.Stream("GET", path, nullptr, [&](std::string_view data) {
+    if (WriteAll(fd.get(), data)) return true;
+    write_error = ErrnoError(fmt::format("write {}", Quote(temp)));
+    return false;
+  });
+  if (saved.ok()) saved = write_error;
+  if (saved.ok() && fsync(fd.get()) != 0) saved = ErrnoError(fmt::format("fsync {}", Quote(temp)));
+  if (saved.ok() && rename(temp.c_str(), options.output.c_str()) != 0)
+    saved = ErrnoError(fmt::format("rename {} to {}", Quote(temp), Quote(options.output)));
+  if (!saved.ok()) unlink(temp.c_str());
+  LIMAN_RETURN_IF_ERROR(saved);
+  return 0;
+}
+
+struct LoadOptions {
+  std::string input;
+  bool quiet = false;
+};
+
+// docker load: the archive from -i FILE or stdin; prints the daemon's "Loaded image: …" lines.
+absl::StatusOr<int> Load(EngineClient& client, const LoadOptions& options) {
+  std::string archive;
+  if (!options.input.empty()) {
+    LIMAN_ASSIGN_OR_RETURN(archive, ReadFile(options.input));
+  } else {
+    if (isatty(STDIN_FILENO)) return absl::InvalidArgumentError("requested load from stdin, but stdin is empty");
+    char buffer[1 << 16];
+    while (true) {
+      ssize_t n = read(STDIN_FILENO, buffer, sizeof buffer);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return ErrnoError("read stdin");
+      if (n == 0) break;
+      archive.append(buffer, static_cast<size_t>(n));
+    }
+  }
+  std::string answer;
+  LIMAN_RETURN_IF_ERROR(client.StreamBytes("POST", fmt::format("/images/load?quiet={}", options.quiet ? 1 : 0), archive,
+                                           "application/x-tar", [&](std::string_view data) {
+                                             answer.append(data);
+                                             return true;
+                                           }));
+  for (absl::string_view line : absl::StrSplit(answer, '\n', absl::SkipWhitespace())) {
+    json message = json::parse(line, nullptr, false);
+    if (!message.is_object()) continue;
+    if (message.contains("error")) return absl::UnknownError(message.value("error", ""));
+    WriteOut(message.value("stream", ""));
+  }
   return 0;
 }
 
@@ -134,6 +213,18 @@ void AddImageCommands(CLI::App& app, CommandLine& line) {
                               .status());
     return 0;
   });
+
+  auto save = Options<SaveOptions>();
+  CLI::App* save_command = app.add_subcommand("save", "Save one or more images to a tar archive (streamed to STDOUT by default)");
+  save_command->add_option("-o,--output", save->output, "write to a file, instead of STDOUT");
+  save_command->add_option("images", save->images, "IMAGE...")->required();
+  OnRun(save_command, line, [save](EngineClient& client) { return Save(client, *save); });
+
+  auto load = Options<LoadOptions>();
+  CLI::App* load_command = app.add_subcommand("load", "Load an image from a tar archive or STDIN");
+  load_command->add_option("-i,--input", load->input, "read from tar archive file, instead of STDIN");
+  load_command->add_flag("-q,--quiet", load->quiet, "suppress the load output");
+  OnRun(load_command, line, [load](EngineClient& client) { return Load(client, *load); });
 
   CLI::App* image_group = app.add_subcommand("image", "Manage images");
   image_group->require_subcommand(1);

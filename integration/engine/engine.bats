@@ -734,6 +734,23 @@ pid_cg_read() {
   assert_failure
   run dk image inspect saved/busybox:v1
   assert_failure
+
+  # The same through liman: save to a file (no partial file left behind), load it back.
+  dk tag "$IMG" saved/busybox:v2
+  run lm save -o "$DROPIN_TMP/lm.tar" saved/busybox:v2
+  assert_success
+  [ "$(tar -xOf "$DROPIN_TMP/lm.tar" manifest.json | jq -r '.[0].RepoTags[0]')" = "saved/busybox:v2" ] ||
+    fail "liman's archive does not name saved/busybox:v2"
+  run lm save -o "$DROPIN_TMP/lm-none.tar" saved/busybox:nothere
+  assert_failure
+  assert_output_contains "No such image: saved/busybox:nothere"
+  [ -z "$(ls "$DROPIN_TMP" | grep lm-none)" ] || fail "a failed save left a file behind"
+  dk rmi saved/busybox:v2 >/dev/null
+  run lm load -i "$DROPIN_TMP/lm.tar"
+  assert_success
+  assert_output_contains "Loaded image: saved/busybox:v2"
+  assert_eq "$(dk inspect -f '{{.Id}}' saved/busybox:v2)" "$id"
+  dk rmi saved/busybox:v2 >/dev/null
 }
 
 @test "live restore: 10 writers and a 1 MB/s writer run on through a 10 s outage of limand and liman-containerd; exits are kept" {
