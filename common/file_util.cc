@@ -164,16 +164,48 @@ bool PathExists(const std::string& path) {
   return lstat(path.c_str(), &st) == 0;
 }
 
-absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) {
+namespace {
+// Names in `path` without "." and ".."; only directories when `directories_only`, told by the
+// d_type readdir(3) gives (cgroupfs, ext4, tmpfs and overlayfs fill it) and lstat(2) otherwise.
+absl::StatusOr<std::vector<std::string>> ReadDirectory(const std::string& path, bool directories_only) {
   DIR* dir = opendir(path.c_str());
   if (dir == nullptr) return ErrnoError(absl::StrCat("opendir ", Quote(path)));
   std::vector<std::string> names;
   while (dirent* entry = readdir(dir)) {
     std::string_view name = entry->d_name;
-    if (name != "." && name != "..") names.emplace_back(name);
+    if (name == "." || name == "..") continue;
+    if (directories_only) {
+      if (entry->d_type == DT_UNKNOWN) {
+        struct stat st;
+        if (fstatat(dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)) continue;
+      } else if (entry->d_type != DT_DIR) {
+        continue;
+      }
+    }
+    names.emplace_back(name);
   }
   closedir(dir);
   return names;
+}
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) { return ReadDirectory(path, false); }
+
+absl::StatusOr<std::vector<std::string>> ListSubdirectories(const std::string& path) {
+  return ReadDirectory(path, true);
+}
+
+absl::StatusOr<std::string> ReadLink(const std::string& path) {
+  std::string target(256, '\0');
+  for (;;) {
+    ssize_t n = readlink(path.c_str(), target.data(), target.size());
+    if (n < 0) return ErrnoError(absl::StrCat("readlink ", Quote(path)));
+    if (static_cast<size_t>(n) < target.size()) {
+      target.resize(static_cast<size_t>(n));
+      return target;
+    }
+    target.resize(target.size() * 2);  // maybe truncated: readlink(2) does not say
+  }
 }
 
 std::string ParentDirectory(const std::string& path) {

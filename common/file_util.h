@@ -46,9 +46,14 @@ bool PathExists(const std::string& path);
 
 // Entries of a directory, without "." and "..".
 absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path);
+// Only the entries that are directories (not symlinks to them).
+absl::StatusOr<std::vector<std::string>> ListSubdirectories(const std::string& path);
 
 // Joins path components with exactly one '/' between them.
 std::string JoinPath(std::string_view a, std::string_view b);
+
+// The target of the symbolic link `path` (readlink(2)), of any length.
+absl::StatusOr<std::string> ReadLink(const std::string& path);
 
 // The directory part of `path`, like dirname(1): "/a/b" -> "/a", "/a" -> "/", "a" -> ".".
 std::string ParentDirectory(const std::string& path);

@@ -135,7 +135,8 @@ absl::StatusOr<pid_t> ForkStage1(const ContainerPlan& plan, UniqueFd& parent_end
 
 absl::Status WritePidFile(const std::string& path, pid_t pid) {
   if (path.empty()) return absl::OkStatus();
-  return Annotate(WriteFileAtomic(path, std::to_string(pid), 0644), "write pid file");
+  // Atomic for its reader; no fsync, as for state.json: a pid means nothing after a crash.
+  return Annotate(ReplaceFile(path, std::to_string(pid), 0644), "write pid file");
 }
 
 absl::StatusOr<ContainerState> CreateContainer(const StateStore& store, const CreateOptions& options) {

@@ -17,27 +17,10 @@
 
 #include "common/unique_fd.h"
 #include "common/unix_socket.h"
+#include "runtime/mount_api.h"
 
 namespace liman::runtime {
 namespace {
-
-// Debian 12's glibc declares the new mount API in <sys/mount.h> but not mount_setattr's struct
-// helpers for every field; the raw syscalls keep this file independent of the libc version.
-int OpenTree(int dirfd, const char* path, unsigned flags) {
-  return static_cast<int>(syscall(SYS_open_tree, dirfd, path, flags));
-}
-int MoveMount(int from_fd, int to_fd) {
-  return static_cast<int>(syscall(SYS_move_mount, from_fd, "", to_fd, "",
-                                  MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
-}
-int MountSetattr(int fd, const char* path, unsigned flags, mount_attr* attr) {
-  return static_cast<int>(syscall(SYS_mount_setattr, fd, path, flags, attr, sizeof *attr));
-}
-int FsOpen(const char* type) { return static_cast<int>(syscall(SYS_fsopen, type, FSOPEN_CLOEXEC)); }
-int FsConfig(int fd, unsigned cmd, const char* key, const char* value) {
-  return static_cast<int>(syscall(SYS_fsconfig, fd, cmd, key, value, 0));
-}
-int FsMount(int fd, unsigned attrs) { return static_cast<int>(syscall(SYS_fsmount, fd, FSMOUNT_CLOEXEC, attrs)); }
 
 // MS_* flags of a mount(2) call as MOUNT_ATTR_* for fsmount(2)/mount_setattr(2).
 uint64_t AttrsFromFlags(unsigned long flags) {

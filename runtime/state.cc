@@ -69,7 +69,9 @@ absl::Status StateStore::Save(const ContainerState& state) const {
       {"cgroup", state.cgroup},
       {"use_exec_fifo", state.use_exec_fifo},
   };
-  return WriteFileAtomic(JoinPath(ContainerDir(state.id), "state.json"), document.dump(), 0600);
+  // Replaced atomically but not fsync'ed (it cost about 2.5 ms a `run` on ext4): the state describes
+  // processes, and no process outlives a crash of the machine that would lose an unsynced file.
+  return ReplaceFile(JoinPath(ContainerDir(state.id), "state.json"), document.dump(), 0600);
 }
 
 absl::StatusOr<ContainerState> StateStore::Load(const std::string& id) const {

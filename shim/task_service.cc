@@ -32,13 +32,7 @@ std::string StatusName(types::Status status) {
   return name;
 }
 
-std::string SelfDirectory() {
-  char path[4096];
-  ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
-  if (n <= 0) return ".";
-  std::string exe(path, static_cast<size_t>(n));
-  return exe.substr(0, exe.rfind('/'));
-}
+std::string SelfDirectory() { return ParentDirectory(ReadLink("/proc/self/exe").value_or(".")); }
 
 RuntimeStdio RuntimeStdioOf(const ProcessIo& io) {
   return RuntimeStdio{io.child_stdin(), io.child_stdout(), io.child_stderr()};

@@ -1,11 +1,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <vector>
 
 #include "common/file_util.h"
 #include "common/status.h"
+#include "common/tests/temp_dir.h"
 
 using namespace liman;
 
@@ -55,4 +58,32 @@ TEST_CASE("JoinPath puts exactly one slash between parts") {
   CHECK(JoinPath("/", "b") == "/b");
   CHECK(JoinPath("", "b") == "b");
   CHECK(JoinPath("a", "") == "a");
+}
+
+TEST_CASE("ReadLink returns targets of any length and names the path when it fails") {
+  test_support::TempDir dir;
+  std::string target = "/" + std::string(300, 'x') + "/" + std::string(700, 'y');
+  std::string link = JoinPath(dir.path(), "long");
+  REQUIRE(symlink(target.c_str(), link.c_str()) == 0);
+  CHECK(*ReadLink(link) == target);
+  auto missing = ReadLink(JoinPath(dir.path(), "missing"));
+  REQUIRE_FALSE(missing.ok());
+  CHECK(StatusErrno(missing.status()) == ENOENT);
+  CHECK(std::string(missing.status().message()).find("readlink \"" + dir.path() + "/missing\"") != std::string::npos);
+  REQUIRE(WriteFileAtomic(JoinPath(dir.path(), "file"), "x").ok());
+  CHECK(StatusErrno(ReadLink(JoinPath(dir.path(), "file")).status()) == EINVAL);
+}
+
+TEST_CASE("ListSubdirectories keeps directories only, not files or links to directories") {
+  test_support::TempDir dir;
+  REQUIRE(MkdirAll(JoinPath(dir.path(), "a/inner")).ok());
+  REQUIRE(MkdirAll(JoinPath(dir.path(), "b")).ok());
+  REQUIRE(WriteFileAtomic(JoinPath(dir.path(), "file"), "x").ok());
+  REQUIRE(symlink(JoinPath(dir.path(), "a").c_str(), JoinPath(dir.path(), "link").c_str()) == 0);
+  auto names = ListSubdirectories(dir.path());
+  REQUIRE(names.ok());
+  std::sort(names->begin(), names->end());
+  CHECK(*names == std::vector<std::string>{"a", "b"});
+  CHECK(ListDir(dir.path())->size() == 4);
+  CHECK(StatusErrno(ListSubdirectories(JoinPath(dir.path(), "none")).status()) == ENOENT);
 }

@@ -104,11 +104,10 @@ absl::Status DeleteBundle(const std::string& path) {
   if (PathExists(rootfs)) {
     LIMAN_RETURN_IF_ERROR(Annotate(UnmountAll(rootfs), fmt::format("unmount rootfs {}", Quote(rootfs))));
   }
-  char target[4096];
-  ssize_t n = readlink(JoinPath(path, "work").c_str(), target, sizeof target - 1);
+  auto work = ReadLink(JoinPath(path, "work"));
   absl::Status status = AtomicDelete(path);
-  if (n > 0) {
-    absl::Status work_status = AtomicDelete(std::string(target, static_cast<size_t>(n)));
+  if (work.ok() && !work->empty()) {
+    absl::Status work_status = AtomicDelete(*work);
     if (status.ok()) status = work_status;
   }
   return status;

@@ -65,18 +65,8 @@ absl::StatusOr<std::string> ResolveShimBinary(std::string_view runtime, const st
                                          Quote(runtime), Quote(name)));
 }
 
-std::string SelfExecutable() {
-  char path[4096];
-  ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
-  if (n <= 0) return "";
-  return std::string(path, static_cast<size_t>(n));
-}
+std::string SelfExecutable() { return ReadLink("/proc/self/exe").value_or(""); }
 
-std::string SelfExecutableDir() {
-  std::string exe = SelfExecutable();
-  size_t slash = exe.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : exe.substr(0, slash);
-}
+std::string SelfExecutableDir() { return ParentDirectory(SelfExecutable()); }
 
 }  // namespace liman::containerd::tasks

@@ -148,13 +148,9 @@ absl::Status CollectProcs(const std::string& dir, std::set<pid_t>& out) {
   if (!text.ok()) return IsErrno(text.status(), ENOENT) ? absl::OkStatus() : text.status();
   LIMAN_ASSIGN_OR_RETURN(std::vector<pid_t> pids, ParseProcs(*text, path));
   out.insert(pids.begin(), pids.end());
-  auto entries = ListDir(dir);
-  if (!entries.ok()) return IsErrno(entries.status(), ENOENT) ? absl::OkStatus() : entries.status();
-  for (const std::string& name : *entries) {
-    std::string child = JoinPath(dir, name);
-    struct stat st;
-    if (lstat(child.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) LIMAN_RETURN_IF_ERROR(CollectProcs(child, out));
-  }
+  auto children = ListSubdirectories(dir);
+  if (!children.ok()) return IsErrno(children.status(), ENOENT) ? absl::OkStatus() : children.status();
+  for (const std::string& name : *children) LIMAN_RETURN_IF_ERROR(CollectProcs(JoinPath(dir, name), out));
   return absl::OkStatus();
 }
 }  // namespace
@@ -197,14 +193,13 @@ absl::Status RmdirRetrying(const std::string& dir) {
   }
 }
 
+// A cgroup's knob files go with its directory; only child cgroups (EBUSY) need a walk.
 absl::Status RemoveTree(const std::string& dir) {
-  auto entries = ListDir(dir);
-  if (!entries.ok()) return IsErrno(entries.status(), ENOENT) ? absl::OkStatus() : entries.status();
-  for (const std::string& name : *entries) {
-    std::string child = JoinPath(dir, name);
-    struct stat st;
-    if (lstat(child.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) LIMAN_RETURN_IF_ERROR(RemoveTree(child));
-  }
+  if (rmdir(dir.c_str()) == 0 || errno == ENOENT) return absl::OkStatus();
+  if (errno != EBUSY && errno != ENOTEMPTY) return ErrnoError(fmt::format("rmdir {}", Quote(dir)));
+  auto children = ListSubdirectories(dir);
+  if (!children.ok()) return IsErrno(children.status(), ENOENT) ? absl::OkStatus() : children.status();
+  for (const std::string& name : *children) LIMAN_RETURN_IF_ERROR(RemoveTree(JoinPath(dir, name)));
   return RmdirRetrying(dir);
 }
 }  // namespace

@@ -24,7 +24,7 @@ struct CommandContext {
   StateStore store() const { return StateStore(root); }
   // Reports `status` (to the log and stderr) and sets exit code 1 if it is an error.
   void Report(const absl::Status& status);
-  // Re-executes from a sealed memfd copy unless already running from one (CVE-2019-5736).
+  // Re-executes from a sealed view of the binary unless already running from one (CVE-2019-5736).
   absl::Status EnsureSealed();
 };
 

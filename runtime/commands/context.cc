@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "common/file_util.h"
 #include "common/logging.h"
 #include "common/status.h"
 #include "fmt/format.h"
@@ -21,7 +22,9 @@ void CommandContext::Report(const absl::Status& status) {
 
 absl::Status CommandContext::EnsureSealed() {
   if (RunningFromSealedCopy()) return absl::OkStatus();
-  return ReexecFromSealedCopy(argv);
+  // The state root is the overlay's second layer; if it cannot be made, the memfd copy serves.
+  if (absl::Status made = MkdirAll(root, 0711); !made.ok()) LogDebug("{}", made.message());
+  return ReexecFromSealedCopy(argv, root);
 }
 
 absl::StatusOr<int> ParseSignal(const std::string& text) {
