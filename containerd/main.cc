@@ -9,6 +9,7 @@
 
 #include "common/daemon_memory.h"
 #include "common/logging.h"
+#include "containerd/daemon_main.h"
 #include "containerd/manager.h"
 #include "containerd/server/config.h"
 #include "containerd/server/daemon.h"
@@ -58,7 +59,7 @@ int ParseFlags(int argc, char** argv, DaemonFlags* flags, bool* exit_now) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int liman::containerd::DaemonMain(int argc, char** argv) {
   // Before any thread exists, so that all of them (gRPC's too) leave the signals to Daemon::Run.
   Daemon::BlockShutdownSignals();
   signal(SIGPIPE, SIG_IGN);

@@ -18,6 +18,7 @@
 #include "common/logging.h"
 #include "common/status.h"
 #include "common/unix_socket.h"
+#include "engine/daemon_main.h"
 #include "engine/api/routes.h"
 #include "engine/daemon/daemon.h"
 #include "engine/http/http_server.h"
@@ -130,10 +131,8 @@ absl::Status Run(Flags& flags) {
 }
 
 }  // namespace
-}  // namespace liman::engine
 
-int main(int argc, char** argv) {
-  using liman::engine::Flags;
+int DaemonMain(int argc, char** argv) {
   // Blocked before any thread starts, so only the signal thread takes them; a client that
   // goes away is an EPIPE, not a SIGPIPE.
   sigset_t signals;
@@ -174,12 +173,14 @@ int main(int argc, char** argv) {
   (void)liman::ConfigureLogging(log_config);
 
   if (!flags.config_file.empty()) {
-    if (absl::Status applied = liman::engine::ApplyConfigFile(flags.config_file, flags, app); !applied.ok()) {
+    if (absl::Status applied = ApplyConfigFile(flags.config_file, flags, app); !applied.ok()) {
       std::cerr << "limand: " << applied.message() << "\n";
       return 1;
     }
   }
-  absl::Status status = liman::engine::Run(flags);
+  absl::Status status = Run(flags);
   std::cerr << "limand: " << status.message() << "\n";
   return 1;
 }
+
+}  // namespace liman::engine

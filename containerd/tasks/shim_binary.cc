@@ -69,4 +69,9 @@ std::string SelfExecutable() { return ReadLink("/proc/self/exe").value_or(""); }
 
 std::string SelfExecutableDir() { return ParentDirectory(SelfExecutable()); }
 
+std::string ManagerCommand() {
+  std::string beside = JoinPath(SelfExecutableDir(), "liman-containerd");
+  return PathExists(beside) ? beside : SelfExecutable();
+}
+
 }  // namespace liman::containerd::tasks

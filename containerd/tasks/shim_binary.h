@@ -27,5 +27,9 @@ absl::StatusOr<std::string> ResolveShimBinary(std::string_view runtime, const st
 std::string SelfExecutableDir();
 // /proc/self/exe resolved.
 std::string SelfExecutable();
+// The manager as a command for shims (-publish-binary): the `liman-containerd` link beside
+// /proc/self/exe, since the daemons' multi-call binary picks the daemon by name; else
+// /proc/self/exe.
+std::string ManagerCommand();
 
 }  // namespace liman::containerd::tasks

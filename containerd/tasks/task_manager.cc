@@ -97,7 +97,7 @@ absl::StatusOr<std::unique_ptr<TaskManager>> TaskManager::Create(TaskManagerOpti
   if (options.address.empty()) return absl::InvalidArgumentError("task manager: no daemon address");
   if (options.events == nullptr) return absl::InvalidArgumentError("task manager: no event exchange");
   if (options.ttrpc_address.empty()) options.ttrpc_address = options.address + ".ttrpc";
-  if (options.publish_binary.empty()) options.publish_binary = SelfExecutable();
+  if (options.publish_binary.empty()) options.publish_binary = ManagerCommand();
   if (options.shim_dirs.empty()) options.shim_dirs.push_back(SelfExecutableDir());
 
   std::unique_ptr<TaskManager> manager(new TaskManager(std::move(options)));

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -115,8 +116,15 @@ void RunLifecycle(const std::string& runtime) {
   CHECK(ExitStatusIn(env.NextEvent(*events, "/tasks/exit", "life")) == 7);
   if (runtime == kRuncRuntime) {
     // containerd-shim-runc-v2 sends both streams to a file:// stdout and ignores the stderr URI;
-    // it copies them concurrently, so their order in the file is not fixed.
-    std::string both = Contents(env.path("life.out"));
+    // it copies them concurrently, so their order in the file is not fixed, and the copy may
+    // still be under way when Wait answers (its exit does not wait for the file's copier).
+    std::string both;
+    for (int waited_ms = 0; waited_ms < 5000; waited_ms += 20) {
+      both = Contents(env.path("life.out"));
+      if (both.size() >= 11) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    INFO("file: " << both);
     CHECK((both == "hello\noops\n" || both == "oops\nhello\n"));
   } else {
     CHECK(Contents(env.path("life.out")) == "hello\n");
