@@ -7,11 +7,13 @@
 #include <string>
 
 #include "common/file_util.h"
+#include "common/tests/scoped_env.h"
 #include "common/tests/temp_dir.h"
 #include "containerd/tasks/shim_binary.h"
 
 using namespace liman;
 using namespace liman::containerd::tasks;
+using liman::test_support::ScopedEnv;
 using liman::test_support::TempDir;
 
 namespace {
@@ -21,25 +23,6 @@ void MakeExecutable(const std::string& path) {
   REQUIRE(chmod(path.c_str(), 0755) == 0);
 }
 
-// Sets an environment variable for one scope.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = getenv(name)) old_ = old;
-    setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      setenv(name_, old_->c_str(), 1);
-    } else {
-      unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
 
 }  // namespace
 
