@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 namespace liman::containerd::remotes {
 
@@ -84,9 +85,12 @@ absl::StatusOr<size_t> ContentSource::Read(char* buffer, size_t capacity) {
 }
 
 absl::Status DrainSource(archive::ByteSource& source) {
-  static thread_local char scratch[64 << 10];
+  // On the heap for the call: a thread_local buffer would be part of every thread's static TLS
+  // block in the daemons, zeroed and resident in each of their threads.
+  constexpr size_t kScratchSize = 64 << 10;
+  std::unique_ptr<char[]> scratch(new char[kScratchSize]);
   while (true) {
-    absl::StatusOr<size_t> n = source.Read(scratch, sizeof scratch);
+    absl::StatusOr<size_t> n = source.Read(scratch.get(), kScratchSize);
     if (!n.ok()) return n.status();
     if (*n == 0) return absl::OkStatus();
   }

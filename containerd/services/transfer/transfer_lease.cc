@@ -1,5 +1,6 @@
 #include "containerd/services/transfer/transfer_lease.h"
 
+#include <cstdint>
 #include <random>
 #include <utility>
 
@@ -16,8 +17,9 @@ constexpr absl::Duration kLeaseExpiry = absl::Hours(24);
 
 // Unique without coordination: time plus randomness, like containerd's leases.WithRandomID.
 std::string NewLeaseId() {
-  thread_local std::mt19937_64 random{std::random_device{}()};
-  return fmt::format("liman-transfer-{}-{:016x}", absl::ToUnixNanos(absl::Now()), random());
+  std::random_device device;  // getrandom(2); no per-thread generator state (static TLS costs every thread)
+  uint64_t random = (uint64_t{device()} << 32) | device();
+  return fmt::format("liman-transfer-{}-{:016x}", absl::ToUnixNanos(absl::Now()), random);
 }
 
 }  // namespace
