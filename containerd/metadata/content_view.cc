@@ -335,9 +335,12 @@ absl::StatusOr<std::unique_ptr<ContentWriter>> NamespacedContentStore::Writer(st
     // another namespace has, the bytes have to be written (and are verified on commit).
     absl::StatusOr<std::unique_ptr<ContentWriter>> opened = state_.content->Writer(ingest.backend_ref, total, "");
     if (!opened.ok()) {
-      // Drop the row this call made unless the backend has the ingest after all (another
-      // writer holds it: kUnavailable).
-      if (created_row && absl::IsNotFound(state_.content->Status(ingest.backend_ref).status())) {
+      // Drop the row this call made unless another writer holds the ingest: kUnavailable, and
+      // that writer may not have written the ingest's files yet (so Status cannot tell); with the
+      // row gone, a third writer would make a second ingest under a new backend ref and two
+      // writers would both hold the ref.
+      if (created_row && !absl::IsUnavailable(opened.status()) &&
+          absl::IsNotFound(state_.content->Status(ingest.backend_ref).status())) {
         absl::Status undo = state_.pool->Write([&](sqlite::Connection& db) -> absl::Status {
           LIMAN_RETURN_IF_ERROR(DeleteIngestRow(db, ns_, ref));
           return RemoveLeaseResource(db, ns_, lease_, kResourceIngests, ref);
