@@ -14,6 +14,7 @@
 #include "common/logging.h"
 #include "common/sha256.h"
 #include "common/status.h"
+#include "common/wall_clock.h"
 #include "containerd/content/adaptors.h"
 #include "containerd/content/digest.h"
 #include "containerd/content/file_reader.h"
@@ -142,7 +143,7 @@ absl::StatusOr<ContentInfo> LocalStore::Update(const ContentInfo& info, const Fi
       }
     }
   }
-  LIMAN_RETURN_IF_ERROR(WriteLabelFile(LabelPathOfHex(hex), labels, absl::Now()));
+  LIMAN_RETURN_IF_ERROR(WriteLabelFile(LabelPathOfHex(hex), labels, WallClockNow()));
   return InfoOfHex(hex);
 }
 

@@ -11,6 +11,7 @@
 #include "common/file_util.h"
 #include "common/logging.h"
 #include "common/status.h"
+#include "common/wall_clock.h"
 #include "containerd/content/ingest_record.h"
 #include "containerd/content/local_store.h"
 #include "fmt/format.h"
@@ -87,7 +88,7 @@ absl::StatusOr<std::unique_ptr<LocalWriter>> LocalWriter::Open(LocalStore* store
     LIMAN_RETURN_IF_ERROR(InvalidateIngestRecord(dir));
     data.reset(open(data_path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!data) return ErrnoError(fmt::format("create {}", Quote(data_path)));
-    absl::Time now = absl::Now();
+    absl::Time now = WallClockNow();
     status = IngestStatus{.ref = std::string(ref), .offset = 0, .total = total, .expected = std::string(expected),
                           .started_at = now, .updated_at = now};
     LIMAN_RETURN_IF_ERROR(WriteIngestRecord(dir, status));
@@ -112,7 +113,7 @@ absl::Status LocalWriter::CheckOpen() const {
 
 absl::Status LocalWriter::Write(std::string_view data) {
   LIMAN_RETURN_IF_ERROR(CheckOpen());
-  status_.updated_at = absl::Now();
+  status_.updated_at = WallClockNow();
   while (!data.empty()) {
     ssize_t n = pwrite(data_.get(), data.data(), data.size(), status_.offset);
     if (n < 0 && errno == EINTR) continue;
@@ -132,7 +133,7 @@ absl::Status LocalWriter::Truncate(int64_t offset) {
   if (ftruncate(data_.get(), offset) != 0) return ErrnoError(fmt::format("truncate {}", Quote(DataPath())));
   digester_.Reset();
   LIMAN_ASSIGN_OR_RETURN(status_.offset, HashFilePrefix(data_.get(), offset, digester_, DataPath()));
-  status_.updated_at = absl::Now();
+  status_.updated_at = WallClockNow();
   return absl::OkStatus();
 }
 
@@ -154,7 +155,7 @@ absl::Status LocalWriter::Commit(int64_t size, std::string_view expected_digest,
 
   // Read-only and stamped with the commit time before the rename, so the blob appears in its
   // final form (its mtime is the blob's "created at").
-  const absl::Time now = absl::Now();
+  const absl::Time now = WallClockNow();
   const timespec times[2] = {absl::ToTimespec(now), absl::ToTimespec(now)};
   if (fchmod(data_.get(), 0444) != 0) return ErrnoError(fmt::format("chmod {}", Quote(data_path)));
   if (futimens(data_.get(), times) != 0) return ErrnoError(fmt::format("set times of {}", Quote(data_path)));

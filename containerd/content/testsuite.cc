@@ -8,6 +8,7 @@
 
 #include "absl/time/clock.h"
 #include "common/file_util.h"
+#include "common/wall_clock.h"
 #include "containerd/content/digest.h"
 #include "fmt/format.h"
 
@@ -108,7 +109,7 @@ std::string AbsentDigest() { return Sha256Digest("content that no check ever wri
 void CheckWriteCommitRead(ContentStore& store, const ContentSuiteOptions&) {
   const std::string data = TestBlob(1000, 1);
   const std::string digest = Sha256Digest(data);
-  const absl::Time before = absl::Now();
+  const absl::Time before = WallClockNow();
   auto writer = store.Writer("small", static_cast<int64_t>(data.size()), digest);
   LIMAN_REQUIRE_OK(writer);
   ContentWriter& w = **writer;
@@ -118,7 +119,7 @@ void CheckWriteCommitRead(ContentStore& store, const ContentSuiteOptions&) {
   CHECK(status.ref == "small");
   CHECK(status.offset == 0);
   CHECK(status.total == 1000);
-  CheckTimeAround(status.started_at, before, absl::Now());
+  CheckTimeAround(status.started_at, before, WallClockNow());
 
   LIMAN_REQUIRE_OK(w.Write(std::string_view(data).substr(0, 300)));
   CHECK(w.Offset() == 300);
@@ -133,9 +134,9 @@ void CheckWriteCommitRead(ContentStore& store, const ContentSuiteOptions&) {
   LIMAN_CHECK_CODE(store.ReaderAt(digest), kNotFound);
   CHECK(WalkDigests(store).empty());
 
-  const absl::Time before_commit = absl::Now();
+  const absl::Time before_commit = WallClockNow();
   LIMAN_REQUIRE_OK(w.Commit(1000, digest, {}));
-  const absl::Time after_commit = absl::Now();
+  const absl::Time after_commit = WallClockNow();
 
   auto info = store.Info(digest);
   LIMAN_REQUIRE_OK(info);
@@ -335,7 +336,7 @@ void CheckRacingWriters(ContentStore& store, const ContentSuiteOptions&) {
 void CheckStatuses(ContentStore& store, const ContentSuiteOptions& options) {
   const std::string data = TestBlob(4096, 6);
   const std::string digest = Sha256Digest(data);
-  const absl::Time before = absl::Now();
+  const absl::Time before = WallClockNow();
   auto a1 = store.Writer("a-1", 4096, digest);
   LIMAN_REQUIRE_OK(a1);
   LIMAN_REQUIRE_OK((*a1)->Write(std::string_view(data).substr(0, 1000)));
@@ -346,7 +347,7 @@ void CheckStatuses(ContentStore& store, const ContentSuiteOptions& options) {
   }
   auto b1 = store.Writer("b-1", 0, "");
   LIMAN_REQUIRE_OK(b1);
-  const absl::Time after = absl::Now();
+  const absl::Time after = WallClockNow();
 
   auto status = store.Status("a-1");
   LIMAN_REQUIRE_OK(status);
@@ -401,9 +402,9 @@ void CheckLabels(ContentStore& store, const ContentSuiteOptions&) {
   // No field paths: all labels replaced.
   ContentInfo update = *info;
   update.labels = {{"k1", "new"}, {"k3", "v3"}};
-  const absl::Time before = absl::Now();
+  const absl::Time before = WallClockNow();
   auto updated = store.Update(update, {});
-  const absl::Time after = absl::Now();
+  const absl::Time after = WallClockNow();
   LIMAN_REQUIRE_OK(updated);
   CHECK(updated->digest == digest);
   CHECK(updated->size == 256);

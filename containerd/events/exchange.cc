@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/wall_clock.h"
 #include "containerd/events/identifiers.h"
 #include "fmt/format.h"
 
@@ -45,7 +46,7 @@ absl::Status Exchange::Publish(std::string_view namespace_name, std::string_view
     return Annotate(status, "publish event: invalid namespace");
   LIMAN_RETURN_IF_ERROR(Annotate(ValidateTopic(topic), "publish event"));
   Envelope envelope;
-  envelope.timestamp = absl::Now();
+  envelope.timestamp = WallClockNow();
   envelope.namespace_name = std::string(namespace_name);
   envelope.topic = std::string(topic);
   envelope.event = std::move(event);

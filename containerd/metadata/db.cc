@@ -5,6 +5,7 @@
 #include "common/file_util.h"
 #include "common/fmt_absl.h"
 #include "common/status.h"
+#include "common/wall_clock.h"
 #include "containerd/metadata/content_view.h"
 #include "containerd/metadata/schema.h"
 #include "containerd/metadata/snapshot_view.h"
@@ -24,7 +25,7 @@ std::string DB::DatabasePath(const std::string& root) { return JoinPath(JoinPath
 absl::StatusOr<std::unique_ptr<DB>> DB::Open(const std::string& root, DbOptions options) {
   if (options.content == nullptr) return absl::InvalidArgumentError("metadata: a content store is required");
   auto state = std::make_unique<DbState>();
-  state->clock = options.clock ? std::move(options.clock) : [] { return absl::Now(); };
+  state->clock = options.clock ? std::move(options.clock) : [] { return WallClockNow(); };
   state->content_sharing = options.content_sharing;
   state->ingest_expiry = options.ingest_expiry;
   state->content = std::move(options.content);

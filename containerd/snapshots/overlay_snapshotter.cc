@@ -17,6 +17,7 @@
 #include "common/logging.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
+#include "common/wall_clock.h"
 #include "containerd/filters/filters.h"
 
 namespace liman::containerd::snapshots {
@@ -173,7 +174,7 @@ absl::StatusOr<SnapshotInfo> OverlaySnapshotter::Update(const SnapshotInfo& info
   LIMAN_RETURN_IF_ERROR(store_->Write([&](MetaTransaction& tx) -> absl::Status {
     LIMAN_ASSIGN_OR_RETURN(SnapshotRecord record, tx.Get(info.name));
     LIMAN_ASSIGN_OR_RETURN(Labels labels, UpdatedLabels(record.info.labels, info, paths));
-    absl::Time now = absl::Now();
+    absl::Time now = WallClockNow();
     LIMAN_RETURN_IF_ERROR(tx.SetLabels(record.id, labels, now));
     updated = std::move(record.info);
     updated.labels = std::move(labels);
@@ -296,7 +297,7 @@ absl::StatusOr<std::vector<MountDescriptor>> OverlaySnapshotter::CreateSnapshot(
         std::string fs = JoinPath(temp, "fs");
         if (lchown(fs.c_str(), st.st_uid, st.st_gid) != 0) return ErrnoError(fmt::format("chown {}", Quote(fs)));
       }
-      LIMAN_ASSIGN_OR_RETURN(int64_t id, tx.Insert(kind, key, parent_id, labels, absl::Now()));
+      LIMAN_ASSIGN_OR_RETURN(int64_t id, tx.Insert(kind, key, parent_id, labels, WallClockNow()));
       final_dir = SnapshotDir(id);
       // An id whose transaction never committed is handed out again; its directory, if a
       // crash left one, belongs to no snapshot.
@@ -362,7 +363,7 @@ absl::Status OverlaySnapshotter::Commit(std::string_view name, std::string_view 
       // Removed and prepared again while we measured: the measurement is of another layer.
       return absl::AbortedError(fmt::format("{}: snapshot {} was replaced concurrently", context, Quote(key)));
     }
-    return tx.Commit(id, name, labels, usage, absl::Now());
+    return tx.Commit(id, name, labels, usage, WallClockNow());
   });
 }
 

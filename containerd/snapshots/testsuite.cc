@@ -17,6 +17,7 @@
 #include "common/file_util.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
+#include "common/wall_clock.h"
 #include "fmt/format.h"
 
 namespace liman::containerd::snapshots::testsuite {
@@ -345,10 +346,10 @@ void CheckBasic(Env& env) {
 
 // Stat of an active snapshot, the committed one it becomes, and a view.
 void CheckStat(Env& env) {
-  absl::Time before = absl::Now();
+  absl::Time before = WallClockNow();
   // A label set to "" is no label at all (containerd stores none).
   MUST(env.sn.Prepare("active", "", WithGcRoot({{"a", "1"}, {"empty", ""}})));
-  absl::Time after = absl::Now();
+  absl::Time after = WallClockNow();
   SnapshotInfo active = MUST(env.sn.Stat("active"));
   CHECK(active.name == "active");
   CHECK(active.kind == SnapshotKind::kActive);
@@ -537,7 +538,7 @@ void CheckFileUpdates(Env& env) {
 
 // Labels change through Update (all of them or single keys); nothing else does.
 void CheckUpdate(Env& env) {
-  absl::Time t1 = absl::Now();
+  absl::Time t1 = WallClockNow();
   MUST(env.sn.Prepare("c1-active", "", GcRoot()));
   MUST(env.sn.Commit("c1", "c1-active", GcRoot()));
   MUST(env.sn.Prepare("c2-active", "c1", GcRoot()));
@@ -546,7 +547,7 @@ void CheckUpdate(Env& env) {
   MUST(env.sn.Prepare("a2", "", GcRoot()));
   MUST(env.sn.View("v1", "c2", GcRoot()));
   MUST(env.sn.View("v2", "", GcRoot()));
-  absl::Time t2 = absl::Now();
+  absl::Time t2 = WallClockNow();
 
   struct Case {
     std::string name;
@@ -572,9 +573,9 @@ void CheckUpdate(Env& env) {
     st.parent = "doesnotexist";
     st.kind = SnapshotKind::kActive;
     st.labels = WithGcRoot({{"l1", "v1"}, {"l2", "v2"}, {"l3", "v3"}});
-    absl::Time u1 = absl::Now();
+    absl::Time u1 = WallClockNow();
     st = MUST(env.sn.Update(st, {}));
-    absl::Time u2 = absl::Now();
+    absl::Time u2 = WallClockNow();
     CHECK(st.created_at == created);
     CHECK(st.updated_at >= u1);
     CHECK(st.updated_at <= u2);

@@ -10,6 +10,7 @@
 #include "common/file_util.h"
 #include "common/logging.h"
 #include "common/status.h"
+#include "common/wall_clock.h"
 #include "containerd/events/identifiers.h"
 #include "containerd/events/task.pb.h"
 #include "containerd/runtime/v2/task/shim.pb.h"
@@ -252,7 +253,7 @@ void TaskManager::CleanupWorker() {
 
 ExitInfo TaskManager::CleanupDeadShim(const std::string& ns, const std::string& id, const std::string& bundle,
                                       const std::string& binary) {
-  ExitInfo exit{0, kUnknownExitStatus, absl::Now()};
+  ExitInfo exit{0, kUnknownExitStatus, WallClockNow()};
   bool cleaned = false;
   if (!binary.empty()) {
     ShimInvocation shim{binary, ns, id, bundle, options_.address, options_.ttrpc_address, options_.publish_binary,
@@ -398,7 +399,7 @@ absl::StatusOr<uint32_t> TaskManager::Create(std::string_view ns, std::string_vi
   task_api::DeleteResponse ignored;
   (void)task->client->Call("Delete", delete_request, &ignored, options_.call_timeout);
   ShutdownShim(*task);
-  Finish(*task, ExitInfo{0, kUnknownExitStatus, absl::Now()}, /*remember=*/false);
+  Finish(*task, ExitInfo{0, kUnknownExitStatus, WallClockNow()}, /*remember=*/false);
   return fail(status);
 }
 
