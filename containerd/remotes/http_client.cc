@@ -59,6 +59,7 @@ struct Url {
   uint16_t port = 0;
   std::string target;  // path and query, as the request line carries it
   bool ipv6 = false;
+  bool ip_literal = false;  // an IPv4 or IPv6 address rather than a name
 
   std::string Authority() const {
     std::string host_part = ipv6 ? absl::StrCat("[", host, "]") : host;
@@ -85,6 +86,8 @@ absl::StatusOr<Url> ParseUrl(const std::string& text) {
   url.host = field(UF_HOST);
   if (url.host.empty()) return absl::InvalidArgumentError(absl::StrCat("URL ", Quote(text), " has no host"));
   url.ipv6 = url.host.find(':') != std::string::npos;
+  in_addr v4;
+  url.ip_literal = url.ipv6 || inet_pton(AF_INET, url.host.c_str(), &v4) == 1;
   url.port = (parsed.field_set & (1 << UF_PORT)) ? parsed.port : (url.scheme == "https" ? 443 : 80);
   url.target = field(UF_PATH);
   if (url.target.empty()) url.target = "/";
@@ -103,11 +106,6 @@ absl::StatusOr<std::string> ResolveLocation(const Url& base, const std::string& 
   return absl::StrCat(base.Origin(), directory, location);
 }
 
-bool IsLoopbackHost(const std::string& host) {
-  if (host == "localhost" || absl::EndsWith(host, ".localhost") || host == "::1") return true;
-  in_addr addr;
-  return inet_pton(AF_INET, host.c_str(), &addr) == 1 && (ntohl(addr.s_addr) >> 24) == 127;
-}
 
 std::string Environment(const char* lower, const char* upper) {
   const char* value = getenv(lower);
@@ -219,7 +217,7 @@ class Connection {
   absl::Status StartTls(SSL_CTX* ctx, const Url& url, const HttpRequest& request) {
     ssl_.reset(SSL_new(ctx));
     if (!ssl_ || SSL_set_fd(ssl_.get(), fd_.get()) != 1) return TransportError(request, OpenSslErrors(), true);
-    if (url.ipv6 || IsIpv4(url.host)) {
+    if (url.ip_literal) {
       X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_.get()), url.host.c_str());
     } else {
       SSL_set_tlsext_host_name(ssl_.get(), url.host.c_str());  // SNI
@@ -304,11 +302,6 @@ class Connection {
   }
 
  private:
-  static bool IsIpv4(const std::string& host) {
-    in_addr addr;
-    return inet_pton(AF_INET, host.c_str(), &addr) == 1;
-  }
-
   std::string origin_;
   UniqueFd fd_;
   std::unique_ptr<SSL, SslDeleter> ssl_;
@@ -600,6 +593,15 @@ std::string HttpClient::Escape(std::string_view value) {
     }
   }
   return out;
+}
+
+bool IsLoopbackHost(std::string_view host) {
+  if (host == "localhost" || host.ends_with(".localhost")) return true;
+  std::string name(host);
+  in_addr v4;
+  if (inet_pton(AF_INET, name.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6;
+  return inet_pton(AF_INET6, name.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 }  // namespace liman::containerd::remotes

@@ -21,6 +21,11 @@
 
 namespace liman::containerd::remotes {
 
+// Whether a host name (without port or brackets) names this machine: "localhost", a name under
+// ".localhost" (RFC 6761 section 6.3), 127.0.0.0/8 or ::1. Plain HTTP is allowed to such hosts, and
+// proxies are never used for them.
+bool IsLoopbackHost(std::string_view host);
+
 struct HttpResponse {
   long status = 0;
   std::string url;  // the final URL after redirects

@@ -32,15 +32,6 @@ std::string_view HostWithoutPort(std::string_view host) {
   return host;
 }
 
-bool IsLoopback(std::string_view host) {
-  std::string name(HostWithoutPort(host));
-  if (name == "localhost") return true;
-  in_addr v4;
-  if (inet_pton(AF_INET, name.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  in6_addr v6;
-  return inet_pton(AF_INET6, name.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
-}
-
 // The media type of a Content-Type header value: without parameters, lower case.
 std::string MediaTypeOf(std::string_view content_type) {
   std::string type(content_type.substr(0, content_type.find(';')));
@@ -99,7 +90,7 @@ void Backoff(int attempt) { std::this_thread::sleep_for(std::chrono::millisecond
 }  // namespace
 
 bool IsPlainHttpAllowed(std::string_view host, const std::vector<std::string>& insecure_hosts) {
-  if (IsLoopback(host)) return true;
+  if (IsLoopbackHost(HostWithoutPort(host))) return true;
   std::string_view bare = HostWithoutPort(host);
   return std::any_of(insecure_hosts.begin(), insecure_hosts.end(),
                      [&](const std::string& entry) { return entry == host || entry == bare; });

@@ -121,6 +121,10 @@ TEST_CASE("plain http is allowed for loopback and listed hosts only") {
   CHECK(IsPlainHttpAllowed("127.1.2.3", {}));
   CHECK(IsPlainHttpAllowed("localhost:5000", {}));
   CHECK(IsPlainHttpAllowed("[::1]:5000", {}));
+  CHECK(IsPlainHttpAllowed("[0:0::1]:5000", {}));
+  CHECK(IsPlainHttpAllowed("registry.localhost:5000", {}));
+  CHECK_FALSE(IsPlainHttpAllowed("localhost.example:5000", {}));
+  CHECK_FALSE(IsPlainHttpAllowed("[::2]:5000", {}));
   CHECK_FALSE(IsPlainHttpAllowed("128.0.0.1:5000", {}));
   CHECK_FALSE(IsPlainHttpAllowed("registry-1.docker.io", {}));
   CHECK(IsPlainHttpAllowed("reg.lan:5000", {"reg.lan:5000"}));
