@@ -9,6 +9,7 @@
 
 #include <chrono>
 
+#include "common/logging.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
 #include "fmt/format.h"
@@ -84,6 +85,13 @@ absl::Status RunHooks(const char* phase, const std::vector<oci::Hook>& hooks, co
     if (!status.ok()) return Annotate(status, fmt::format("{} hook #{} {}", phase, i, Quote(hooks[i].path)));
   }
   return absl::OkStatus();
+}
+
+void RunHooksWarningOnFailure(const char* phase, const std::vector<oci::Hook>& hooks, const std::string& state_json) {
+  for (size_t i = 0; i < hooks.size(); ++i) {
+    absl::Status status = RunHook(hooks[i], state_json);
+    if (!status.ok()) LogWarn("{} hook #{} {}: {}", phase, i, Quote(hooks[i].path), status.message());
+  }
 }
 
 }  // namespace liman::runtime

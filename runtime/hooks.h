@@ -14,4 +14,9 @@ namespace liman::runtime {
 // index and path: `prestart hook #1 "/bin/x": exit status 3`.
 absl::Status RunHooks(const char* phase, const std::vector<oci::Hook>& hooks, const std::string& state_json);
 
+// For poststart and poststop, whose failures do not stop the lifecycle: every hook runs, and each
+// failure is logged as a warning (runtime.md, "Lifecycle" steps 10 and 12: "the remaining hooks and
+// lifecycle continue as if the hook had succeeded").
+void RunHooksWarningOnFailure(const char* phase, const std::vector<oci::Hook>& hooks, const std::string& state_json);
+
 }  // namespace liman::runtime

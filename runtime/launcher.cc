@@ -205,7 +205,7 @@ absl::StatusOr<ContainerState> CreateContainer(const StateStore& store, const Cr
       // which runs poststop (runtime.md, "Lifecycle" steps 4-6 and 12).
       kill(state.init_pid, SIGKILL);
       WaitGone(state.init_pid, std::chrono::seconds(2));
-      RunHooks("poststop", state.config.hooks->poststop, OciState(state, Status::kStopped).dump()).IgnoreError();
+      RunHooksWarningOnFailure("poststop", state.config.hooks->poststop, OciState(state, Status::kStopped).dump());
     }
     return driven;
   }
@@ -231,9 +231,7 @@ absl::Status StartContainer(const StateStore& store, const ContainerState& state
   fifo.reset();
   unlink(fifo_path.c_str());
   if (state.config.hooks && !state.config.hooks->poststart.empty()) {
-    // A poststart failure is only a warning (runtime.md, "Lifecycle" step 10).
-    absl::Status hooks = RunHooks("poststart", state.config.hooks->poststart, OciState(state, Status::kRunning).dump());
-    if (!hooks.ok()) LogWarn("{}", hooks.message());
+    RunHooksWarningOnFailure("poststart", state.config.hooks->poststart, OciState(state, Status::kRunning).dump());
   }
   return absl::OkStatus();
 }
@@ -275,8 +273,7 @@ absl::Status DestroyContainer(const StateStore& store, const ContainerState& sta
     LIMAN_RETURN_IF_ERROR(Annotate((*cgroup)->Destroy(), "remove cgroup"));
   }
   if (state.config.hooks && !state.config.hooks->poststop.empty()) {
-    absl::Status hooks = RunHooks("poststop", state.config.hooks->poststop, OciState(state, Status::kStopped).dump());
-    if (!hooks.ok()) LogWarn("{}", hooks.message());
+    RunHooksWarningOnFailure("poststop", state.config.hooks->poststop, OciState(state, Status::kStopped).dump());
   }
   return store.Remove(state.id);
 }

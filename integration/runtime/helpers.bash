@@ -423,6 +423,11 @@ wait_console_done() {
   fail "console receiver still running"
 }
 
+# skip_if_runc REASON: for behaviour the runtime spec asks for and runc (every version) does otherwise.
+skip_if_runc() {
+  if "$RUNTIME" --version 2>/dev/null | grep -q '^runc version'; then skip "runc: $1"; fi
+}
+
 # skip_if_runc_older_than VERSION REASON: for features that plain runc only has from VERSION on.
 # Applies to runc only (its `--version` says "runc version X"); any other runtime runs the test.
 skip_if_runc_older_than() {

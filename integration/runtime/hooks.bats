@@ -158,6 +158,28 @@ line_of() { grep -nx "$1" "$ORDER" | cut -d: -f1; }
   [ ! -e "$STATE_ROOT/$CTR" ] || fail "state dir left"
 }
 
+@test "a failing poststart or poststop hook is a warning: the hooks after it still run" {
+  # runtime.md, "Lifecycle" steps 10 and 12 (runtime-tools' poststart_fail and poststop_fail).
+  skip_if_runc "a failing poststart hook fails start, and the first failing hook stops the rest"
+  jq_config --arg f "$LIMAN_TMP/after.txt" '.hooks = {
+    "poststart": [{"path": "/bin/false", "args": ["false"]},
+                  {"path": "/bin/sh", "args": ["sh", "-c", "echo poststart >> \"$0\"", $f]}],
+    "poststop": [{"path": "/bin/false", "args": ["false"]},
+                 {"path": "/bin/sh", "args": ["sh", "-c", "echo poststop >> \"$0\"", $f]}]}'
+  set_args '"checker","exit","0"'
+  ctr_create "$CTR"
+  run runtime start "$CTR"
+  assert_success
+  assert_output_contains 'poststart hook #0'
+  wait_status "$CTR" stopped
+  run runtime delete "$CTR"
+  assert_success
+  assert_output_contains 'poststop hook #0'
+  assert_eq "$(cat "$LIMAN_TMP/after.txt")" "$(printf 'poststart\npoststop')" "the hooks after the failing ones"
+  run runtime state "$CTR"
+  assert_failure
+}
+
 @test "a hook's timeout is honoured" {
   jq_config '.hooks = {"prestart": [{"path": "/bin/sleep", "args": ["sleep", "60"], "timeout": 1}]}'
   local start=$SECONDS
