@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -16,6 +15,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "common/file_util.h"
+#include "common/passwd_file.h"
 #include "common/logging.h"
 #include "common/status.h"
 #include "common/unix_socket.h"
@@ -29,9 +29,14 @@
 namespace liman::runtime {
 namespace {
 
+// The state's owner as runc reports it: the name /etc/passwd gives the effective uid, else the
+// number. Read as runc's user.CurrentUser does, without NSS, which a static binary cannot load.
 std::string OwnerName() {
-  passwd* entry = getpwuid(geteuid());
-  return entry ? entry->pw_name : std::to_string(geteuid());
+  uid_t uid = geteuid();
+  if (absl::StatusOr<std::string> passwd = ReadFile("/etc/passwd"); passwd.ok())
+    for (const PasswdEntry& entry : ParsePasswd(*passwd))
+      if (entry.uid == uid) return entry.name;
+  return std::to_string(uid);
 }
 
 absl::Status WriteIdMaps(pid_t pid, const NamespacePlan& ns) {
