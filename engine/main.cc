@@ -107,6 +107,7 @@ absl::Status Run(Flags& flags) {
   api::AddNetworkRoutes(router, *daemon);
   http::HttpServerOptions server_options;
   server_options.default_headers = api::DefaultHeaders();
+  server_options.streams_body = [&router](const http::HttpRequest& request) { return router.StreamsBody(request); };
   http::HttpServer server([&router](http::Exchange& exchange) { router.Handle(exchange); }, server_options);
 
   LIMAN_ASSIGN_OR_RETURN(UniqueFd listener, ListenUnix(socket_path, 0660));

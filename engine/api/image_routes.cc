@@ -60,19 +60,18 @@ void AddImageRoutes(http::Router& router, Daemon& daemon) {
     return save(call, {call.Param("name")});
   });
   // docker load: the archive is the request body; each loaded image is a JSON message.
-  router.Add("POST", "/images/load", [&daemon](http::Call& call) -> absl::Status {
-    bool given = false;
-    LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> loaded,
-                           daemon.LoadImages([&]() -> absl::StatusOr<std::string_view> {
-                             if (given) return std::string_view();
-                             given = true;
-                             return std::string_view(call.request.body);
-                           }));
-    call.response.StartStream(200, "application/json");
-    for (const std::string& line : loaded) call.response.Write(json{{"stream", line + "\n"}}.dump() + "\r\n");
-    call.response.End();
-    return absl::OkStatus();
-  });
+  // docker load: the archive is the request body, passed on to Transfer.Import as it arrives (an
+  // image archive can be gigabytes).
+  router.Add(
+      "POST", "/images/load",
+      [&daemon](http::Call& call) -> absl::Status {
+        LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> loaded, daemon.LoadImages([&call] { return call.body_stream->Next(); }));
+        call.response.StartStream(200, "application/json");
+        for (const std::string& line : loaded) call.response.Write(json{{"stream", line + "\n"}}.dump() + "\r\n");
+        call.response.End();
+        return absl::OkStatus();
+      },
+      http::BodyMode::kStreamed);
   router.Add("GET", "/images/json", [&daemon](http::Call& call) -> absl::Status {
     LIMAN_ASSIGN_OR_RETURN(json list, daemon.ListImages());
     call.Json(200, list);

@@ -120,11 +120,17 @@ struct RequestParser {
   std::string field;
   std::string value;
   bool in_value = false;
+  bool headers_done = false;
+  absl::Status target_status;  // of the request target, parsed once the headers are in
+  bool streaming = false;      // the body goes to the handler through a BodyStream
+  std::string streamed;        // body bytes parsed for the BodyStream, not yet handed out
   bool complete = false;
   bool too_large = false;
   size_t max_body = 0;
+  const std::function<bool(const HttpRequest&)>& streams_body;
 
-  explicit RequestParser(size_t max_body_bytes) : max_body(max_body_bytes) {
+  RequestParser(size_t max_body_bytes, const std::function<bool(const HttpRequest&)>& streams_body_choice)
+      : max_body(max_body_bytes), streams_body(streams_body_choice) {
     http_parser_settings_init(&settings);
     settings.on_url = [](http_parser* p, const char* at, size_t length) {
       Self(p).url.append(at, length);
@@ -145,10 +151,22 @@ struct RequestParser {
     settings.on_headers_complete = [](http_parser* p) {
       RequestParser& self = Self(p);
       if (self.in_value || !self.field.empty()) self.FinishHeader();
+      self.headers_done = true;
+      self.target_status = self.Finish();
+      // Stop before the body: a malformed target is answered at once, and a streamed body is
+      // parsed only as the handler asks for it (a paused parser resumes at this same byte).
+      self.streaming = self.target_status.ok() && self.streams_body && self.streams_body(self.request);
+      if (!self.target_status.ok() || self.streaming) http_parser_pause(p, 1);
       return 0;
     };
     settings.on_body = [](http_parser* p, const char* at, size_t length) {
       RequestParser& self = Self(p);
+      if (self.streaming) {
+        // One piece at a time: the parser stops here until the handler has taken it.
+        self.streamed.append(at, length);
+        http_parser_pause(p, 1);
+        return 0;
+      }
       if (self.request.body.size() + length > self.max_body) {
         self.too_large = true;
         return 1;
@@ -176,6 +194,10 @@ struct RequestParser {
     field.clear();
     value.clear();
     in_value = false;
+    headers_done = false;
+    target_status = absl::OkStatus();
+    streaming = false;
+    streamed.clear();
     complete = false;
   }
 
@@ -188,7 +210,7 @@ struct RequestParser {
     in_value = false;
   }
 
-  // Fills method, path and query once the message is complete.
+  // Fills method, path and query once the headers are in.
   absl::Status Finish() {
     request.method = http_method_str(static_cast<http_method>(parser.method));
     request.target = url;
@@ -214,16 +236,78 @@ void ReplyError(int fd, int status, std::string_view message) {
   (void)::send(fd, response.data(), response.size(), MSG_NOSIGNAL);
 }
 
+// Reads what the client sent next into `buffer`; sets `eof` when it has closed its side. False
+// on a broken connection.
+bool ReadMore(int fd, std::string& buffer, bool& eof) {
+  char chunk[16384];
+  for (;;) {
+    ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) eof = true;
+    buffer.append(chunk, static_cast<size_t>(n));
+    return true;
+  }
+}
+
+// The body of the request being served, parsed from the connection as the handler reads it.
+class ConnectionBodyStream : public BodyStream {
+ public:
+  ConnectionBodyStream(int fd, const HttpRequest& request, RequestParser& parser, std::string& buffer, bool& eof)
+      : fd_(fd), request_(request), parser_(parser), buffer_(buffer), eof_(eof) {}
+
+  absl::StatusOr<std::string_view> Next() override {
+    if (!continue_sent_) {
+      continue_sent_ = true;
+      // A client that asked to be told first (curl does for large uploads) gets the go-ahead.
+      if (absl::AsciiStrToLower(request_.Header("expect")) == "100-continue") {
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        (void)::send(fd_, kContinue.data(), kContinue.size(), MSG_NOSIGNAL);
+      }
+    }
+    held_.clear();
+    for (;;) {
+      if (!parser_.streamed.empty()) {
+        held_.swap(parser_.streamed);
+        return std::string_view(held_);
+      }
+      if (parser_.complete) return std::string_view();
+      if (HTTP_PARSER_ERRNO(&parser_.parser) == HPE_PAUSED) http_parser_pause(&parser_.parser, 0);
+      if (!buffer_.empty()) {
+        buffer_.erase(0, http_parser_execute(&parser_.parser, &parser_.settings, buffer_.data(), buffer_.size()));
+      } else if (eof_) {
+        http_parser_execute(&parser_.parser, &parser_.settings, nullptr, 0);
+        if (!parser_.complete && parser_.streamed.empty())
+          return absl::DataLossError("the client closed the connection before the end of the request body");
+      } else if (!ReadMore(fd_, buffer_, eof_)) {
+        return ErrnoError("read the request body");
+      }
+      http_errno error = HTTP_PARSER_ERRNO(&parser_.parser);
+      if (error != HPE_OK && error != HPE_PAUSED)
+        return absl::InvalidArgumentError(fmt::format("malformed request body: {}", http_errno_description(error)));
+    }
+  }
+
+ private:
+  int fd_;
+  const HttpRequest& request_;
+  RequestParser& parser_;
+  std::string& buffer_;
+  bool& eof_;
+  std::string held_;  // the piece last handed out, valid until the next call
+  bool continue_sent_ = false;
+};
+
 }  // namespace
 
 void HttpServer::ServeConnection(UniqueFd connection) {
   int fd = connection.get();
-  RequestParser parser(options_.max_body_bytes);
+  RequestParser parser(options_.max_body_bytes, options_.streams_body);
   std::string buffer;
-  char chunk[16384];
   bool eof = false;
   while (true) {
-    // Parse what is buffered; read more until one request is complete.
+    // Parse what is buffered; read more until one request is complete (or, for a streamed body,
+    // until its headers are).
     size_t used = 0;
     if (!buffer.empty()) {
       used = http_parser_execute(&parser.parser, &parser.settings, buffer.data(), buffer.size());
@@ -241,30 +325,25 @@ void HttpServer::ServeConnection(UniqueFd connection) {
       ReplyError(fd, 400, fmt::format("malformed HTTP request: {}", http_errno_description(error)));
       return;
     }
-    if (!parser.complete) {
+    if (!parser.target_status.ok()) {
+      ReplyError(fd, 400, fmt::format("malformed request target: {}", parser.target_status.message()));
+      return;
+    }
+    if (!parser.complete && !parser.streaming) {
       if (eof) return;  // the client closed between (or inside) requests
-      ssize_t n = ::read(fd, chunk, sizeof chunk);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return;
-      if (n == 0) {
-        eof = true;
-        continue;
-      }
-      buffer.append(chunk, static_cast<size_t>(n));
+      if (!ReadMore(fd, buffer, eof)) return;
       continue;
     }
 
-    if (absl::Status finished = parser.Finish(); !finished.ok()) {
-      ReplyError(fd, 400, fmt::format("malformed request target: {}", finished.message()));
-      return;
-    }
     bool keep_alive = http_should_keep_alive(&parser.parser) != 0 && !parser.request.upgrade;
     HttpRequest request = std::move(parser.request);
     ResponseWriter writer(fd, request, options_.default_headers);
-    Exchange exchange{request, writer, buffer};
+    ConnectionBodyStream body(fd, request, parser, buffer, eof);
+    Exchange exchange{request, writer, buffer, parser.streaming ? &body : nullptr};
     handler_(exchange);
     if (!writer.replied()) writer.Reply(500, "application/json", "{\"message\":\"no response\"}\n");
-    if (!keep_alive || !writer.keep_alive() || writer.broken()) return;
+    // A streamed body the handler did not read to its end leaves the connection mid-request.
+    if (!keep_alive || !writer.keep_alive() || writer.broken() || !parser.complete) return;
     http_parser_pause(&parser.parser, 0);
     parser.Reset();
   }

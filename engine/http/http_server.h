@@ -65,16 +65,30 @@ class ResponseWriter {
   bool broken_ = false;
 };
 
+// A request body handed to the handler as it arrives, for requests that carry more than should
+// be held in memory (docker load): the request's `body` stays empty.
+class BodyStream {
+ public:
+  virtual ~BodyStream() = default;
+  // The next piece of the (de-chunked) body; empty once it has ended. An error when the client
+  // closes the connection before the end or sends a malformed chunk.
+  virtual absl::StatusOr<std::string_view> Next() = 0;
+};
+
 // Handlers get the request, the writer and the raw bytes read past the request (for Hijack).
 struct Exchange {
   const HttpRequest& request;
   ResponseWriter& response;
   std::string& leftover;
+  BodyStream* body_stream = nullptr;  // set when HttpServerOptions::streams_body chose streaming
 };
 using Handler = std::function<void(Exchange&)>;
 
 struct HttpServerOptions {
-  size_t max_body_bytes = 64 << 20;
+  size_t max_body_bytes = 64 << 20;  // for bodies read whole before the handler runs
+  // Asked once the headers are in (method, path, query and headers are set): whether the handler
+  // reads this request's body through Exchange::body_stream instead, with no size limit.
+  std::function<bool(const HttpRequest&)> streams_body;
   HeaderList default_headers;  // sent with every response (Api-Version, Server…)
 };
 

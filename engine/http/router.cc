@@ -1,6 +1,8 @@
 #include "engine/http/router.h"
 
 #include <charconv>
+#include <optional>
+#include <utility>
 
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -46,9 +48,21 @@ void ReplyError(ResponseWriter& response, int status, std::string_view message) 
                      "\n");
 }
 
-void Router::Add(std::string method, std::string pattern, RouteHandler handler) {
+void Router::Add(std::string method, std::string pattern, RouteHandler handler, BodyMode body) {
   std::vector<std::string> segments = absl::StrSplit(pattern, '/', absl::SkipEmpty());
-  routes_.push_back(Route{std::move(method), std::move(segments), std::move(handler)});
+  routes_.push_back(Route{std::move(method), std::move(segments), std::move(handler), body});
+}
+
+const Router::Route* Router::Find(const std::string& method, std::string_view path,
+                                  std::map<std::string, std::string>& params) const {
+  std::vector<std::string> segments = absl::StrSplit(absl::string_view(path.data(), path.size()), '/', absl::SkipEmpty());
+  for (const Route& route : routes_) {
+    bool method_matches = route.method == method || (route.method == "GET" && method == "HEAD");
+    if (!method_matches) continue;
+    params.clear();
+    if (Match(route.segments, 0, segments, 0, params)) return &route;
+  }
+  return nullptr;
 }
 
 bool Router::Match(const std::vector<std::string>& pattern, size_t pi, const std::vector<std::string>& path, size_t si,
@@ -73,14 +87,46 @@ bool Router::Match(const std::vector<std::string>& pattern, size_t pi, const std
   return false;
 }
 
+namespace {
+
+// "/v1.41/containers/json" -> {"1.41", "/containers/json"}; a path without a version prefix
+// keeps it all (moby's versionMiddleware).
+struct VersionedPath {
+  std::optional<std::string_view> version;
+  std::string_view rest;
+};
+
+VersionedPath SplitApiVersion(std::string_view path) {
+  if (!(path.size() > 2 && path.substr(0, 2) == "/v" && (path[2] >= '0' && path[2] <= '9'))) return {std::nullopt, path};
+  size_t slash = path.find('/', 1);
+  std::string_view version = path.substr(2, slash == std::string_view::npos ? std::string_view::npos : slash - 2);
+  return {version, slash == std::string_view::npos ? std::string_view("/") : path.substr(slash)};
+}
+
+// The body of a kStreamed route when the server read it whole (its streams_body was not set).
+class BufferedBodyStream : public BodyStream {
+ public:
+  explicit BufferedBodyStream(std::string_view body) : body_(body) {}
+  absl::StatusOr<std::string_view> Next() override { return std::exchange(body_, std::string_view()); }
+
+ private:
+  std::string_view body_;
+};
+
+}  // namespace
+
+bool Router::StreamsBody(const HttpRequest& request) const {
+  std::map<std::string, std::string> params;
+  const Route* route = Find(request.method, SplitApiVersion(request.path).rest, params);
+  return route != nullptr && route->body == BodyMode::kStreamed;
+}
+
 void Router::Handle(Exchange& exchange) const {
   const HttpRequest& request = exchange.request;
-  std::string_view path = request.path;
+  VersionedPath path = SplitApiVersion(request.path);
   int minor = kMaxApiMinor;
-  // "/v1.41/…": the version the client speaks (moby's versionMiddleware).
-  if (path.size() > 2 && path.substr(0, 2) == "/v" && (path[2] >= '0' && path[2] <= '9')) {
-    size_t slash = path.find('/', 1);
-    std::string_view version = path.substr(2, slash == std::string_view::npos ? std::string_view::npos : slash - 2);
+  if (path.version) {
+    std::string_view version = *path.version;
     int major = 0;
     size_t dot = version.find('.');
     bool parsed = dot != std::string_view::npos &&
@@ -102,30 +148,29 @@ void Router::Handle(Exchange& exchange) const {
                              version, kMinApiVersion));
       return;
     }
-    path = slash == std::string_view::npos ? std::string_view("/") : path.substr(slash);
   }
-  std::vector<std::string> segments = absl::StrSplit(absl::string_view(path.data(), path.size()), '/', absl::SkipEmpty());
-  for (const Route& route : routes_) {
-    bool method_matches = route.method == request.method || (route.method == "GET" && request.method == "HEAD");
-    if (!method_matches) continue;
-    std::map<std::string, std::string> params;
-    if (!Match(route.segments, 0, segments, 0, params)) continue;
-    Call call{request, exchange.response, exchange.leftover, std::move(params), minor};
-    absl::Status status;
-    // A field of the wrong type in a request body surfaces as a json type error deep in a
-    // handler: it is the client's mistake (Docker's 400), and must never end the daemon.
-    try {
-      status = route.handler(call);
-    } catch (const nlohmann::json::exception& error) {
-      status = absl::InvalidArgumentError(fmt::format("invalid request: {}", error.what()));
-    } catch (const std::exception& error) {
-      status = absl::InternalError(fmt::format("{} {}: {}", request.method, request.path, error.what()));
-    }
-    if (!status.ok() && !exchange.response.replied())
-      ReplyError(exchange.response, HttpStatusFor(status.code()), std::string(status.message()));
+  std::map<std::string, std::string> params;
+  const Route* route = Find(request.method, path.rest, params);
+  if (route == nullptr) {
+    ReplyError(exchange.response, 404, "page not found");
     return;
   }
-  ReplyError(exchange.response, 404, "page not found");
+  BufferedBodyStream buffered(request.body);
+  BodyStream* body_stream = exchange.body_stream;
+  if (route->body == BodyMode::kStreamed && body_stream == nullptr) body_stream = &buffered;
+  Call call{request, exchange.response, exchange.leftover, std::move(params), minor, body_stream};
+  absl::Status status;
+  // A field of the wrong type in a request body surfaces as a json type error deep in a
+  // handler: it is the client's mistake (Docker's 400), and must never end the daemon.
+  try {
+    status = route->handler(call);
+  } catch (const nlohmann::json::exception& error) {
+    status = absl::InvalidArgumentError(fmt::format("invalid request: {}", error.what()));
+  } catch (const std::exception& error) {
+    status = absl::InternalError(fmt::format("{} {}: {}", request.method, request.path, error.what()));
+  }
+  if (!status.ok() && !exchange.response.replied())
+    ReplyError(exchange.response, HttpStatusFor(status.code()), std::string(status.message()));
 }
 
 }  // namespace liman::engine::http

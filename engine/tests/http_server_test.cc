@@ -1,5 +1,5 @@
 // The HTTP server over a socketpair: keep-alive, chunked request bodies, Upgrade with the bytes
-// sent after the request, malformed requests and oversized bodies.
+// sent after the request, malformed requests and oversized bodies, streamed request bodies.
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -119,6 +119,99 @@ TEST_CASE("malformed requests and oversized bodies get 400 and 413 with a JSON m
     CHECK(got.find("request body exceeds 10 bytes") != std::string::npos);
   }
   CHECK(calls == 0);
+}
+
+// Reads the whole streamed body (or the error that ends it) and answers with its size.
+void ReadStreamedBody(Exchange& exchange, std::vector<std::string>& pieces, std::string& outcome) {
+  REQUIRE(exchange.body_stream != nullptr);
+  CHECK(exchange.request.body.empty());
+  std::string body;
+  for (;;) {
+    absl::StatusOr<std::string_view> piece = exchange.body_stream->Next();
+    if (!piece.ok()) {
+      outcome = std::string(piece.status().message());
+      exchange.response.Reply(400, "text/plain", "error");
+      return;
+    }
+    if (piece->empty()) break;
+    pieces.emplace_back(*piece);
+    body.append(*piece);
+  }
+  outcome = body;
+  exchange.response.Reply(200, "text/plain", "got:" + std::to_string(body.size()) + ";");
+}
+
+HttpServerOptions StreamingLoad(size_t max_body_bytes) {
+  HttpServerOptions options;
+  options.max_body_bytes = max_body_bytes;
+  options.streams_body = [](const HttpRequest& request) { return request.path == "/images/load"; };
+  return options;
+}
+
+TEST_CASE("a streamed request body arrives piece by piece, past the buffered limit, then keep-alive goes on") {
+  std::vector<std::string> pieces;
+  std::string outcome;
+  std::vector<std::string> paths;
+  Harness harness(
+      [&](Exchange& exchange) {
+        paths.push_back(exchange.request.path);
+        if (exchange.request.path == "/images/load") {
+          ReadStreamedBody(exchange, pieces, outcome);
+        } else {
+          CHECK(exchange.body_stream == nullptr);
+          exchange.response.Reply(200, "text/plain", "plain:" + exchange.request.body + ";");
+        }
+      },
+      StreamingLoad(10));
+
+  // Content-Length, 300 KB against a limit of 10 bytes for buffered bodies.
+  std::string big(300000, 'x');
+  harness.Send("POST /images/load?quiet=1 HTTP/1.1\r\nContent-Length: 300000\r\n\r\n");
+  harness.Send(big);
+  CHECK(harness.ReadUntil(";").find("got:300000;") != std::string::npos);
+  CHECK(outcome == big);
+  CHECK(pieces.size() > 1);  // handed out as it came, not gathered first
+
+  // Chunked, then an ordinary request on the same connection.
+  harness.Send("POST /images/load HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+  CHECK(harness.ReadUntil(";").find("got:11;") != std::string::npos);
+  CHECK(outcome == "hello world");
+  harness.Send("POST /build HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc");
+  CHECK(harness.ReadUntil(";").find("plain:abc;") != std::string::npos);
+  // An empty streamed body ends at once.
+  harness.Send("POST /images/load HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  CHECK(harness.ReadUntil(";").find("got:0;") != std::string::npos);
+  CHECK(paths == std::vector<std::string>{"/images/load", "/images/load", "/build", "/images/load"});
+}
+
+TEST_CASE("a streamed body cut short is an error for the handler; an Expect: 100-continue gets its go-ahead") {
+  std::vector<std::string> pieces;
+  std::string outcome;
+  {
+    Harness harness([&](Exchange& exchange) { ReadStreamedBody(exchange, pieces, outcome); }, StreamingLoad(10));
+    harness.Send("POST /images/load HTTP/1.1\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n");
+    CHECK(harness.ReadUntil("\r\n\r\n") == "HTTP/1.1 100 Continue\r\n\r\n");
+    harness.Send("only part");
+    ::shutdown(harness.client, SHUT_WR);
+    CHECK(harness.ReadUntil("error").find("HTTP/1.1 400 ") == 0);
+    CHECK(outcome == "the client closed the connection before the end of the request body");
+  }
+  {
+    Harness harness([&](Exchange& exchange) { ReadStreamedBody(exchange, pieces, outcome); }, StreamingLoad(10));
+    harness.Send("POST /images/load HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n");
+    CHECK(harness.ReadUntil("error").find("HTTP/1.1 400 ") == 0);
+    CHECK(outcome.starts_with("malformed request body: "));
+  }
+  {
+    // A handler that answers without reading the body: the connection closes after the reply,
+    // since the rest of the body would otherwise be taken for the next request.
+    Harness harness([&](Exchange& exchange) { exchange.response.Reply(200, "text/plain", "ignored;"); },
+                    StreamingLoad(10));
+    harness.Send("POST /images/load HTTP/1.1\r\nContent-Length: 5\r\n\r\nGET /");
+    std::string got = harness.ReadUntil("\xff");  // everything until the server closes
+    CHECK(got.find("ignored;") != std::string::npos);
+    CHECK(got.find("HTTP/1.1 404") == std::string::npos);
+  }
 }
 
 }  // namespace

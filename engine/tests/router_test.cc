@@ -16,12 +16,13 @@ struct Result {
   int api_minor = 0;
 };
 
-Result Dispatch(const Router& router, std::string method, std::string path) {
+Result Dispatch(const Router& router, std::string method, std::string path, std::string body = "") {
   int pair[2];
   REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
   HttpRequest request;
   request.method = std::move(method);
   request.path = std::move(path);
+  request.body = std::move(body);
   HeaderList headers;
   ResponseWriter writer(pair[1], request, headers);
   std::string leftover;
@@ -58,6 +59,42 @@ TEST_CASE("routes match with and without a version prefix; image names keep thei
   CHECK(missing.wire.find("{\"message\":\"No such container: x\"}") != std::string::npos);
   CHECK(Dispatch(router, "GET", "/v1.41/nothing").wire.find("page not found") != std::string::npos);
   CHECK(Dispatch(router, "POST", "/images/busybox/json").wire.rfind("HTTP/1.1 404", 0) == 0);
+}
+
+TEST_CASE("streamed-body routes are known by their unversioned path; read whole, their body still streams") {
+  Router router;
+  std::string seen;
+  router.Add(
+      "POST", "/images/load",
+      [&](Call& call) {
+        REQUIRE(call.body_stream != nullptr);
+        for (absl::StatusOr<std::string_view> piece; (piece = call.body_stream->Next()).ok() && !piece->empty();)
+          seen.append(*piece);
+        call.NoContent();
+        return absl::OkStatus();
+      },
+      BodyMode::kStreamed);
+  router.Add("POST", "/containers/create", [&](Call& call) {
+    CHECK(call.body_stream == nullptr);
+    call.NoContent();
+    return absl::OkStatus();
+  });
+  auto request = [](std::string method, std::string path) {
+    HttpRequest r;
+    r.method = std::move(method);
+    r.path = std::move(path);
+    return r;
+  };
+  CHECK(router.StreamsBody(request("POST", "/images/load")));
+  CHECK(router.StreamsBody(request("POST", "/v1.41/images/load")));
+  CHECK_FALSE(router.StreamsBody(request("GET", "/images/load")));
+  CHECK_FALSE(router.StreamsBody(request("POST", "/containers/create")));
+  CHECK_FALSE(router.StreamsBody(request("POST", "/v1.41/nothing")));
+
+  // A server without streams_body hands the whole body over through the same interface.
+  CHECK(Dispatch(router, "POST", "/v1.41/images/load", "archive bytes").wire.rfind("HTTP/1.1 204", 0) == 0);
+  CHECK(seen == "archive bytes");
+  CHECK(Dispatch(router, "POST", "/containers/create").wire.rfind("HTTP/1.1 204", 0) == 0);
 }
 
 TEST_CASE("versions outside 1.24..1.41 are refused as dockerd does") {

@@ -700,7 +700,7 @@ pid_cg_read() {
   dk volume rm used >/dev/null
 }
 
-@test "docker save and load: an image goes out as an archive (OCI layout and manifest.json) and comes back under its name" {
+@test "docker save and load: an image goes out as an archive (OCI layout and manifest.json) and comes back under its name; a 70 MiB archive streams in" {
   local archive="$DROPIN_TMP/saved.tar" id
   dk pull -q "$IMG" >/dev/null
   id="$(dk inspect -f '{{.Id}}' "$IMG")"
@@ -751,6 +751,22 @@ pid_cg_read() {
   assert_output_contains "Loaded image: saved/busybox:v2"
   assert_eq "$(dk inspect -f '{{.Id}}' saved/busybox:v2)" "$id"
   dk rmi saved/busybox:v2 >/dev/null
+
+  # An archive larger than limand buffers for a request body (64 MiB) streams through load.
+  mkdir -p "$DROPIN_TMP/big-layer"
+  head -c $((70 << 20)) /dev/urandom >"$DROPIN_TMP/big-layer/big.bin"
+  "$DROPIN_DIR/../lib/make-oci-image" --busybox "$DROPIN_TMP/big-layer" --name saved/big:v1 \
+    --docker-archive "$DROPIN_TMP/big.tar" >/dev/null
+  rm -rf "$DROPIN_TMP/big-layer"
+  [ "$(stat -c %s "$DROPIN_TMP/big.tar")" -gt $((64 << 20)) ] || fail "the big archive is not over 64 MiB"
+  run dk load -i "$DROPIN_TMP/big.tar"
+  assert_success
+  assert_output_contains "Loaded image: saved/big:v1"
+  rm -f "$DROPIN_TMP/big.tar"
+  run dk run --rm --network none saved/big:v1 wc -c /big.bin
+  assert_success
+  assert_output_contains "$((70 << 20)) /big.bin"
+  dk rmi saved/big:v1 >/dev/null
 }
 
 @test "live restore: 10 writers and a 1 MB/s writer run on through a 10 s outage of limand and liman-containerd; exits are kept" {
