@@ -63,6 +63,13 @@ std::string FamiliarName(const std::string& name) {
   return ref.ok() ? FamiliarString(*ref) : name;
 }
 
+// "busybox:latest" for a record that names a tag; nothing for a digest-only or unparsable name.
+std::optional<std::string> FamiliarTag(const std::string& name) {
+  absl::StatusOr<Reference> ref = ParseReference(name);
+  if (!ref.ok() || ref->tag.empty()) return std::nullopt;
+  return FamiliarString(*ref);
+}
+
 // "busybox@sha256:…" for a name's repository and the manifest digest.
 std::string FamiliarDigest(const std::string& name, const std::string& digest) {
   absl::StatusOr<Reference> ref = ParseReference(name);
@@ -193,14 +200,10 @@ json ImageLabels(const json& config) {
 
 // What `docker rmi` says it untagged for a record: the tagged name, or the name with its digest.
 std::string UntaggedName(const std::string& record_name) {
-  absl::StatusOr<Reference> ref = ParseReference(record_name);
-  return ref.ok() && !ref->tag.empty() ? FamiliarString(*ref) : FamiliarName(record_name);
+  return FamiliarTag(record_name).value_or(FamiliarName(record_name));
 }
 
-bool HasTag(const ImageEntry& entry) {
-  absl::StatusOr<Reference> ref = ParseReference(entry.record.name());
-  return ref.ok() && !ref->tag.empty();
-}
+bool HasTag(const ImageEntry& entry) { return FamiliarTag(entry.record.name()).has_value(); }
 
 // Deletes the image record `name` (gone already counts as deleted).
 absl::Status DeleteImageRecord(ctr::Client& client, const std::string& name) {
@@ -252,8 +255,7 @@ absl::StatusOr<json> Daemon::ListImages() {
                  {"Labels", ImageLabels(entry.config)},
                  {"Containers", -1}};
     }
-    absl::StatusOr<Reference> ref = ParseReference(entry.record.name());
-    if (ref.ok() && !ref->tag.empty()) row["RepoTags"].push_back(FamiliarString(*ref));
+    if (std::optional<std::string> tag = FamiliarTag(entry.record.name())) row["RepoTags"].push_back(*tag);
     std::string digest = FamiliarDigest(entry.record.name(), entry.record.target().digest());
     if (std::find(row["RepoDigests"].begin(), row["RepoDigests"].end(), digest) == row["RepoDigests"].end())
       row["RepoDigests"].push_back(digest);
@@ -276,8 +278,7 @@ absl::StatusOr<json> Daemon::InspectImage(const std::string& name) {
   json tags = json::array(), digests = json::array();
   for (const ImageEntry& entry : entries) {
     if (entry.config_digest != image.config_digest) continue;
-    absl::StatusOr<Reference> ref = ParseReference(entry.record.name());
-    if (ref.ok() && !ref->tag.empty()) tags.push_back(FamiliarString(*ref));
+    if (std::optional<std::string> tag = FamiliarTag(entry.record.name())) tags.push_back(*tag);
     digests.push_back(FamiliarDigest(entry.record.name(), entry.record.target().digest()));
   }
   const json& config = image.config;
@@ -432,9 +433,8 @@ absl::StatusOr<std::vector<std::string>> Daemon::LoadImages(
   LIMAN_ASSIGN_OR_RETURN(transfer::ImportResponse response, ctr::ImportImageArchive(*client_, options, source));
   std::vector<std::string> loaded;
   for (const transfer::ImageResult& image : response.images()) {
-    absl::StatusOr<Reference> ref = ParseReference(image.name());
-    loaded.push_back(ref.ok() && !ref->tag.empty() ? "Loaded image: " + FamiliarString(*ref)
-                                                   : "Loaded image ID: " + image.config_digest());
+    std::optional<std::string> tag = FamiliarTag(image.name());
+    loaded.push_back(tag ? "Loaded image: " + *tag : "Loaded image ID: " + image.config_digest());
   }
   return loaded;
 }
