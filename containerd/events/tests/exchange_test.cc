@@ -3,6 +3,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/wall_clock.h"
 #include "containerd/events/exchange.h"
 #include "containerd/events/task.pb.h"
 #include "fmt/format.h"
@@ -26,7 +27,7 @@ absl::Time Soon() { return absl::Now() + absl::Seconds(10); }
 TEST_CASE("a subscriber receives published events in order with their envelope", "[exchange]") {
   Exchange exchange;
   auto subscription = exchange.Subscribe();
-  absl::Time before = absl::Now();
+  absl::Time before = liman::WallClockNow();  // the clock envelopes are stamped with
   REQUIRE(exchange.Publish("default", "/tasks/exit", ExitEvent("a", 3)).ok());
   REQUIRE(exchange.Publish("other", "/tasks/exit", ExitEvent("b", 4)).ok());
 
