@@ -1,10 +1,12 @@
-// Image commands: pull (with progress), images, rmi, tag, save, load, image inspect|prune.
+// Image commands: pull (with progress), images, history, rmi, tag, save, load, image
+// inspect|history|prune.
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <set>
 
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "common/file_util.h"
@@ -155,6 +157,51 @@ absl::StatusOr<int> Images(EngineClient& client, const ImagesOptions& options) {
   return 0;
 }
 
+struct HistoryOptions {
+  bool no_trunc = false, quiet = false;
+  std::string format, image;
+};
+
+// docker history: one row per step of the image's config, newest first, as docker's CLI
+// formats them (IDs and CREATED BY cut unless --no-trunc, CreatedAt in RFC 3339).
+absl::StatusOr<int> History(EngineClient& client, const HistoryOptions& options) {
+  LIMAN_ASSIGN_OR_RETURN(json history, client.Call("GET", fmt::format("/images/{}/history", QueryEscape(options.image))));
+  std::vector<json> rows;
+  for (const json& step : history) {
+    std::string id = step.value("Id", "");
+    if (id.rfind("sha256:", 0) == 0 && !options.no_trunc) id = id.substr(7, 12);
+    std::string created_by = absl::StrReplaceAll(step.value("CreatedBy", ""), {{"\t", " "}});
+    double created = step.value("Created", 0.0);
+    rows.push_back({{"ID", id},
+                    {"CreatedSince", Ago(created)},
+                    {"CreatedAt", absl::FormatTime(absl::RFC3339_sec, absl::FromUnixSeconds(static_cast<int64_t>(created)),
+                                                   absl::UTCTimeZone())},
+                    {"CreatedBy", options.no_trunc ? created_by : Ellipsis(created_by, 45)},
+                    {"Size", ctr::HumanSizeWithPrecision(step.value("Size", 0.0), 3)},
+                    {"Comment", step.value("Comment", "")}});
+  }
+  if (options.quiet) {
+    for (const json& row : rows) WriteOut(row["ID"].get<std::string>() + "\n");
+    return 0;
+  }
+  LIMAN_ASSIGN_OR_RETURN(std::string text,
+                         FormatRows(options.format, "{{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}", rows,
+                                    {{"ID", "IMAGE"}, {"CreatedSince", "CREATED"}, {"CreatedAt", "CREATED AT"},
+                                     {"CreatedBy", "CREATED BY"}}));
+  WriteOut(text);
+  return 0;
+}
+
+void AddHistoryCommand(CLI::App* parent, CommandLine& line) {
+  auto history = Options<HistoryOptions>();
+  CLI::App* command = parent->add_subcommand("history", "Show the history of an image");
+  command->add_flag("--no-trunc", history->no_trunc, "don't truncate output");
+  command->add_flag("-q,--quiet", history->quiet, "only show image IDs");
+  command->add_option("--format", history->format, "pretty-print images using a Go template");
+  command->add_option("image", history->image, "IMAGE")->required();
+  OnRun(command, line, [history](EngineClient& client) { return History(client, *history); });
+}
+
 struct RmiOptions {
   bool force = false, no_prune = false;
   std::vector<std::string> names;
@@ -183,6 +230,8 @@ void AddImageCommands(CLI::App& app, CommandLine& line) {
   images_command->add_option("--format", images->format, "pretty-print images using a Go template");
   images_command->add_option("reference", images->reference, "[REPOSITORY[:TAG]]");
   OnRun(images_command, line, [images](EngineClient& client) { return Images(client, *images); });
+
+  AddHistoryCommand(&app, line);
 
   auto rmi = Options<RmiOptions>();
   CLI::App* rmi_command = app.add_subcommand("rmi", "Remove one or more images");
@@ -229,6 +278,7 @@ void AddImageCommands(CLI::App& app, CommandLine& line) {
   CLI::App* image_group = app.add_subcommand("image", "Manage images");
   image_group->require_subcommand(1);
   AddInspectCommand(image_group, line, "image", "Display detailed information on one or more images");
+  AddHistoryCommand(image_group, line);
   AddPruneCommand(image_group, line, "Remove unused images",
                   {.path = "/images/prune",
                    .warning = "This will remove all dangling images.",

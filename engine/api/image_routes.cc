@@ -88,6 +88,11 @@ void AddImageRoutes(http::Router& router, Daemon& daemon) {
     call.Json(200, image);
     return absl::OkStatus();
   });
+  router.Add("GET", "/images/{name*}/history", [&daemon](http::Call& call) -> absl::Status {
+    LIMAN_ASSIGN_OR_RETURN(json history, daemon.ImageHistory(call.Param("name")));
+    call.Json(200, history);
+    return absl::OkStatus();
+  });
   router.Add("POST", "/images/{name*}/tag", [&daemon](http::Call& call) -> absl::Status {
     std::string repo = call.request.Query("repo").value_or("");
     if (repo.empty()) return absl::InvalidArgumentError("repository name (repo) is required");

@@ -154,6 +154,7 @@ class Daemon {
                          const std::function<void(const nlohmann::json&)>& progress);
   absl::StatusOr<nlohmann::json> ListImages();
   absl::StatusOr<nlohmann::json> InspectImage(const std::string& name);
+  absl::StatusOr<nlohmann::json> ImageHistory(const std::string& name);
   absl::Status TagImage(const std::string& source, const std::string& repo, const std::string& tag);
   absl::StatusOr<nlohmann::json> RemoveImage(const std::string& name, bool force);
   // docker image prune: images no container uses and passing the filters (dangling, default true:

@@ -56,6 +56,7 @@ struct ImageEntry {
   std::string config_digest;
   json config;  // the image config blob
   int64_t size = 0;
+  std::vector<int64_t> layer_sizes;  // the layer blobs', bottom first
 };
 
 std::string FamiliarName(const std::string& name) {
@@ -185,7 +186,10 @@ absl::StatusOr<std::vector<ImageEntry>> ListImageEntries(ctr::Client& client) {
     entry.config = json::parse(*blob, nullptr, false);
     if (entry.config.is_discarded()) entry.config = json::object();
     entry.size = resolved->config.size;
-    for (const ctr::Descriptor& layer : resolved->layers) entry.size += layer.size;
+    for (const ctr::Descriptor& layer : resolved->layers) {
+      entry.size += layer.size;
+      entry.layer_sizes.push_back(layer.size);
+    }
     entries.push_back(std::move(entry));
   }
   return entries;
@@ -236,6 +240,14 @@ std::vector<const ImageEntry*> MatchImages(const std::vector<ImageEntry>& entrie
   return matches;
 }
 
+// The image `name` (a reference or an ID) stands for: Docker's 404 when there is none.
+absl::StatusOr<const ImageEntry*> FindImage(const std::vector<ImageEntry>& entries, const std::string& name) {
+  bool by_id = false;
+  std::vector<const ImageEntry*> matches = MatchImages(entries, name, &by_id);
+  if (matches.empty()) return absl::NotFoundError(fmt::format("No such image: {}", name));
+  return matches.front();
+}
+
 }  // namespace
 
 absl::StatusOr<json> Daemon::ListImages() {
@@ -271,10 +283,8 @@ absl::StatusOr<json> Daemon::ListImages() {
 
 absl::StatusOr<json> Daemon::InspectImage(const std::string& name) {
   LIMAN_ASSIGN_OR_RETURN(std::vector<ImageEntry> entries, ListImageEntries(*client_));
-  bool by_id = false;
-  std::vector<const ImageEntry*> matches = MatchImages(entries, name, &by_id);
-  if (matches.empty()) return absl::NotFoundError(fmt::format("No such image: {}", name));
-  const ImageEntry& image = *matches.front();
+  LIMAN_ASSIGN_OR_RETURN(const ImageEntry* found, FindImage(entries, name));
+  const ImageEntry& image = *found;
   json tags = json::array(), digests = json::array();
   for (const ImageEntry& entry : entries) {
     if (entry.config_digest != image.config_digest) continue;
@@ -302,14 +312,48 @@ absl::StatusOr<json> Daemon::InspectImage(const std::string& name) {
               {"Metadata", {{"LastTagTime", "0001-01-01T00:00:00Z"}}}};
 }
 
+// docker history: the config's history, newest first. A step that made a layer shows that layer's
+// size (its blob's, as image sizes are counted here); the newest row stands for the image (its ID
+// and tags), the others for no image of their own ("<missing>", as Docker shows pulled images).
+absl::StatusOr<json> Daemon::ImageHistory(const std::string& name) {
+  LIMAN_ASSIGN_OR_RETURN(std::vector<ImageEntry> entries, ListImageEntries(*client_));
+  LIMAN_ASSIGN_OR_RETURN(const ImageEntry* found, FindImage(entries, name));
+  const ImageEntry& image = *found;
+  json tags = json::array();
+  for (const ImageEntry& entry : entries)
+    if (entry.config_digest == image.config_digest)
+      if (std::optional<std::string> tag = FamiliarTag(entry.record.name())) tags.push_back(*tag);
+
+  auto row = [](int64_t created, const std::string& created_by, int64_t size, const std::string& comment) {
+    return json{{"Id", "<missing>"}, {"Created", created},      {"CreatedBy", created_by},
+                {"Tags", nullptr},   {"Size", size},            {"Comment", comment}};
+  };
+  json rows = json::array();
+  size_t layer = 0;
+  json history = image.config.value("history", json::array());
+  for (const json& step : history.is_array() ? history : json::array()) {
+    if (!step.is_object()) continue;
+    bool empty_layer = step.value("empty_layer", false);
+    int64_t size = !empty_layer && layer < image.layer_sizes.size() ? image.layer_sizes[layer++] : 0;
+    rows.push_back(row(CreatedSeconds(step), step.value("created_by", ""), size, step.value("comment", "")));
+  }
+  // A config without history (some tools write none) still has its layers.
+  for (; layer < image.layer_sizes.size(); ++layer)
+    rows.push_back(row(CreatedSeconds(image.config), "", image.layer_sizes[layer], ""));
+  std::reverse(rows.begin(), rows.end());
+  if (!rows.empty()) {
+    rows[0]["Id"] = image.config_digest;
+    if (!tags.empty()) rows[0]["Tags"] = tags;
+  }
+  return rows;
+}
+
 absl::Status Daemon::TagImage(const std::string& source, const std::string& repo, const std::string& tag) {
   LIMAN_ASSIGN_OR_RETURN(std::vector<ImageEntry> entries, ListImageEntries(*client_));
-  bool by_id = false;
-  std::vector<const ImageEntry*> matches = MatchImages(entries, source, &by_id);
-  if (matches.empty()) return absl::NotFoundError(fmt::format("No such image: {}", source));
+  LIMAN_ASSIGN_OR_RETURN(const ImageEntry* found, FindImage(entries, source));
   absl::StatusOr<Reference> target = ParseReference(repo + ":" + (tag.empty() ? "latest" : tag));
   if (!target.ok()) return absl::InvalidArgumentError(std::string(target.status().message()));
-  images::Image record = matches.front()->record;
+  images::Image record = found->record;
   record.set_name(target->String());
   record.clear_created_at();
   record.clear_updated_at();

@@ -31,7 +31,7 @@ setup() { dropin_setup; }
   assert_eq "$output" "660"
 }
 
-@test "pull shows per-layer progress; images, tag, inspect, rmi" {
+@test "pull shows per-layer progress; images, tag, inspect, history, rmi" {
   run dk pull "$REGISTRY/liman/hello:1"
   assert_success
   assert_output_contains "1: Pulling from liman/hello"
@@ -51,6 +51,24 @@ setup() { dropin_setup; }
   id1="$(dk inspect -f '{{.Id}}' "$REGISTRY/liman/hello:1")"
   id2="$(dk image inspect -f '{{.Id}}' mytag/hello:v2)"
   assert_eq "$id1" "$id2"
+  # docker history: the config's steps newest first; the top one is the image, with its tags.
+  for cli in $DOCKER_CLIS; do
+    run dkc "$cli" history --no-trunc --format '{{.ID}}|{{.CreatedBy}}|{{.Size}}|' mytag/hello:v2
+    assert_success
+    assert_eq "$(wc -l <<<"$output")" 3 "history rows"
+    [[ "$(sed -n 1p <<<"$output")" == "$id1|make-oci-image: config|0B|" ]] ||
+      fail "top row: $(sed -n 1p <<<"$output")"
+    [[ "$(sed -n 2p <<<"$output")" =~ ^\<missing\>\|make-oci-image:\ layer\ .*\(hello-layer\)\|[0-9.]+[kMG]?B\| ]] ||
+      fail "second row: $(sed -n 2p <<<"$output")"
+    [[ "$(sed -n 3p <<<"$output")" =~ ^\<missing\>\|make-oci-image:\ layer\ .*\(busybox-static\)\|[0-9.]+[kMG]B\| ]] ||
+      fail "third row: $(sed -n 3p <<<"$output")"
+  done
+  run api GET /v1.41/images/mytag/hello:v2/history
+  assert_eq "$(jq -c '.[0].Tags | sort' <<<"${output#* }")" "[\"$REGISTRY/liman/hello:1\",\"mytag/hello:v2\"]" "tags"
+  assert_eq "$(jq -c '[.[1:][] | .Tags]' <<<"${output#* }")" "[null,null]" "tags of the older steps"
+  run dk history "$REGISTRY/liman/nothere:1"
+  assert_failure
+  assert_output_contains "No such image: $REGISTRY/liman/nothere:1"
   run dk run --rm --network none mytag/hello:v2
   assert_success
   assert_output_contains "hello from layer two"
