@@ -1,4 +1,4 @@
-// version and info: the client's and the daemon's, as docker prints them.
+// version, info and system df: the client's and the daemon's, as docker prints them.
 #include <sys/utsname.h>
 
 #include "common/status.h"
@@ -33,6 +33,59 @@ json TemplateVersion(const json& server) {
 std::string Field(const json& object, const char* key) {
   if (!object.contains(key)) return "";
   return GoPrint(object[key]);
+}
+
+// docker's RECLAIMABLE column: the size, and its share of the total when there is one.
+std::string Reclaimable(int64_t reclaimable, int64_t total) {
+  std::string size = ctr::HumanSize(static_cast<double>(reclaimable));
+  return total > 0 ? fmt::format("{} ({}%)", size, reclaimable * 100 / total) : size;
+}
+
+json DiskUsageRow(const char* type, size_t total, size_t active, int64_t size, int64_t reclaimable) {
+  return json{{"Type", type},
+              {"TotalCount", std::to_string(total)},
+              {"Active", std::to_string(active)},
+              {"Size", ctr::HumanSize(static_cast<double>(size))},
+              {"Reclaimable", Reclaimable(reclaimable, size)}};
+}
+
+// docker system df's summary (formatter/disk_usage.go): an image in use holds its own layers
+// (all but what it shares); a container's size is its writable layer; a volume counts when used.
+std::vector<json> DiskUsageRows(const json& usage) {
+  std::vector<json> rows;
+  int64_t layers = usage.value("LayersSize", int64_t{0}), used = 0;
+  size_t images = 0, active_images = 0;
+  for (const json& image : usage.value("Images", json::array())) {
+    ++images;
+    if (image.value("Containers", int64_t{0}) == 0) continue;
+    ++active_images;
+    int64_t size = image.value("VirtualSize", int64_t{-1}), shared = image.value("SharedSize", int64_t{-1});
+    if (size != -1 && shared != -1) used += size - shared;
+  }
+  rows.push_back(DiskUsageRow("Images", images, active_images, layers, layers - used));
+
+  size_t containers = 0, running = 0;
+  int64_t container_size = 0, stopped_size = 0;
+  for (const json& container : usage.value("Containers", json::array())) {
+    ++containers;
+    int64_t rw = container.value("SizeRw", int64_t{0});
+    container_size += rw;
+    if (container.value("State", "") == "running") ++running; else stopped_size += rw;
+  }
+  rows.push_back(DiskUsageRow("Containers", containers, running, container_size, stopped_size));
+
+  size_t volumes = 0, used_volumes = 0;
+  int64_t volume_size = 0, unused_size = 0;
+  for (const json& volume : usage.value("Volumes", json::array())) {
+    ++volumes;
+    json data = volume.value("UsageData", json::object());
+    int64_t size = std::max<int64_t>(data.value("Size", int64_t{-1}), 0);
+    volume_size += size;
+    if (data.value("RefCount", int64_t{0}) > 0) ++used_volumes; else unused_size += size;
+  }
+  rows.push_back(DiskUsageRow("Local Volumes", volumes, used_volumes, volume_size, unused_size));
+  rows.push_back(DiskUsageRow("Build Cache", 0, 0, 0, 0));
+  return rows;
 }
 
 }  // namespace
@@ -117,6 +170,20 @@ void AddSystemCommands(CLI::App& app, CommandLine& line) {
         Field(s, "LiveRestoreEnabled"), Field(s, "KernelVersion"), Field(s, "OperatingSystem"), Field(s, "OSType"),
         Field(s, "Architecture"), Field(s, "NCPU"), ctr::BytesSize(s.value("MemTotal", 0.0)), Field(s, "Name"),
         Field(s, "ID"), Field(s, "DockerRootDir"), Field(s, "Debug"));
+    WriteOut(text);
+    return 0;
+  });
+
+  CLI::App* system = app.add_subcommand("system", "Manage liman");
+  system->require_subcommand(1);
+  auto df_format = Options<std::string>();
+  CLI::App* df = system->add_subcommand("df", "Show liman disk usage");
+  df->add_option("--format", *df_format, "pretty-print images using a Go template");
+  OnRun(df, line, [df_format](EngineClient& client) -> absl::StatusOr<int> {
+    LIMAN_ASSIGN_OR_RETURN(json usage, client.Call("GET", "/system/df"));
+    LIMAN_ASSIGN_OR_RETURN(std::string text,
+                           FormatRows(*df_format, "{{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}",
+                                      DiskUsageRows(usage), {{"TotalCount", "TOTAL"}}));
     WriteOut(text);
     return 0;
   });

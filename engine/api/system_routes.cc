@@ -34,6 +34,11 @@ void AddSystemRoutes(http::Router& router, Daemon& daemon) {
     call.Json(200, daemon.Info());
     return absl::OkStatus();
   });
+  router.Add("GET", "/system/df", [&daemon](http::Call& call) -> absl::Status {
+    LIMAN_ASSIGN_OR_RETURN(nlohmann::json usage, daemon.SystemDiskUsage());
+    call.Json(200, usage);
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace liman::engine::api

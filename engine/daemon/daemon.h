@@ -155,6 +155,9 @@ class Daemon {
   absl::StatusOr<nlohmann::json> ListImages();
   absl::StatusOr<nlohmann::json> InspectImage(const std::string& name);
   absl::StatusOr<nlohmann::json> ImageHistory(const std::string& name);
+  // docker system df (API 1.41): LayersSize, Images (with Containers and SharedSize), Containers
+  // (with SizeRw and SizeRootFs), Volumes (with UsageData) and an empty BuildCache.
+  absl::StatusOr<nlohmann::json> SystemDiskUsage();
   absl::Status TagImage(const std::string& source, const std::string& repo, const std::string& tag);
   absl::StatusOr<nlohmann::json> RemoveImage(const std::string& name, bool force);
   // docker image prune: images no container uses and passing the filters (dangling, default true:
@@ -267,6 +270,12 @@ class Daemon {
   absl::StatusOr<nlohmann::json> EnsureVolumeLocked(const std::string& name, const nlohmann::json& labels, bool anonymous);
   absl::Status RemoveVolumeLocked(const std::string& name, bool force);
   std::vector<std::string> VolumeUsersLocked(const std::string& name) const;
+  // The images part of SystemDiskUsage: {"LayersSize", "Images"}.
+  absl::StatusOr<nlohmann::json> ImagesDiskUsage();
+  // The size of a container's writable layer (its snapshot); nullopt when it cannot be measured.
+  std::optional<int64_t> WritableLayerSize(const std::string& id);
+  // The size of a volume's files; nullopt when they cannot be measured.
+  std::optional<int64_t> VolumeSize(const std::string& name) const;
   // Named and anonymous volumes of a create request made (or found); `host_config`'s Binds
   // become their directories for the spec. Returns the container's Mounts record.
   absl::StatusOr<nlohmann::json> ResolveVolumeMountsLocked(nlohmann::json& host_config, const nlohmann::json& config);

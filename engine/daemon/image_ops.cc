@@ -56,7 +56,7 @@ struct ImageEntry {
   std::string config_digest;
   json config;  // the image config blob
   int64_t size = 0;
-  std::vector<int64_t> layer_sizes;  // the layer blobs', bottom first
+  std::vector<ctr::Descriptor> layers;  // the layer blobs, bottom first
 };
 
 std::string FamiliarName(const std::string& name) {
@@ -186,10 +186,8 @@ absl::StatusOr<std::vector<ImageEntry>> ListImageEntries(ctr::Client& client) {
     entry.config = json::parse(*blob, nullptr, false);
     if (entry.config.is_discarded()) entry.config = json::object();
     entry.size = resolved->config.size;
-    for (const ctr::Descriptor& layer : resolved->layers) {
-      entry.size += layer.size;
-      entry.layer_sizes.push_back(layer.size);
-    }
+    for (const ctr::Descriptor& layer : resolved->layers) entry.size += layer.size;
+    entry.layers = resolved->layers;
     entries.push_back(std::move(entry));
   }
   return entries;
@@ -250,8 +248,16 @@ absl::StatusOr<const ImageEntry*> FindImage(const std::vector<ImageEntry>& entri
 
 }  // namespace
 
-absl::StatusOr<json> Daemon::ListImages() {
-  LIMAN_ASSIGN_OR_RETURN(std::vector<ImageEntry> entries, ListImageEntries(*client_));
+namespace {
+
+int64_t SumOfLayers(const ImageEntry& image) {
+  int64_t sum = 0;
+  for (const ctr::Descriptor& layer : image.layers) sum += layer.size;
+  return sum;
+}
+
+// docker images' rows, one per image (config), newest first.
+json ImageRows(const std::vector<ImageEntry>& entries) {
   std::map<std::string, json> by_id;
   for (const ImageEntry& entry : entries) {
     json& row = by_id[entry.config_digest];
@@ -279,6 +285,48 @@ absl::StatusOr<json> Daemon::ListImages() {
   }
   std::sort(list.begin(), list.end(), [](const json& a, const json& b) { return a["Created"] > b["Created"]; });
   return list;
+}
+
+}  // namespace
+
+absl::StatusOr<json> Daemon::ListImages() {
+  LIMAN_ASSIGN_OR_RETURN(std::vector<ImageEntry> entries, ListImageEntries(*client_));
+  return ImageRows(entries);
+}
+
+// docker system df's images: the rows of docker images with how many containers use each and
+// how much of it is layers other images share. LayersSize counts every layer blob once, and each
+// image's config blob, which its Size includes too (so an image in use is never more than it).
+absl::StatusOr<json> Daemon::ImagesDiskUsage() {
+  LIMAN_ASSIGN_OR_RETURN(std::vector<ImageEntry> entries, ListImageEntries(*client_));
+  std::map<std::string, std::set<std::string>> images_of_layer;  // layer digest -> image IDs
+  std::map<std::string, int64_t> layer_size;
+  std::map<std::string, const ImageEntry*> image_by_id;
+  for (const ImageEntry& entry : entries) {
+    image_by_id.emplace(entry.config_digest, &entry);
+    for (const ctr::Descriptor& layer : entry.layers) {
+      images_of_layer[layer.digest].insert(entry.config_digest);
+      layer_size[layer.digest] = layer.size;
+    }
+  }
+  std::map<std::string, int> users;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, container] : containers_) ++users[container->record.value("Image", "")];
+  }
+  int64_t layers_size = 0;
+  for (const auto& [digest, size] : layer_size) layers_size += size;
+  for (const auto& [id, image] : image_by_id) layers_size += image->size - SumOfLayers(*image);
+  json rows = ImageRows(entries);
+  for (json& row : rows) {
+    const std::string id = row["Id"].get<std::string>();
+    int64_t shared = 0;
+    for (const ctr::Descriptor& layer : image_by_id.at(id)->layers)
+      if (images_of_layer[layer.digest].size() > 1) shared += layer.size;
+    row["SharedSize"] = shared;
+    row["Containers"] = users.count(id) ? users[id] : 0;
+  }
+  return json{{"LayersSize", layers_size}, {"Images", rows}};
 }
 
 absl::StatusOr<json> Daemon::InspectImage(const std::string& name) {
@@ -334,12 +382,12 @@ absl::StatusOr<json> Daemon::ImageHistory(const std::string& name) {
   for (const json& step : history.is_array() ? history : json::array()) {
     if (!step.is_object()) continue;
     bool empty_layer = step.value("empty_layer", false);
-    int64_t size = !empty_layer && layer < image.layer_sizes.size() ? image.layer_sizes[layer++] : 0;
+    int64_t size = !empty_layer && layer < image.layers.size() ? image.layers[layer++].size : 0;
     rows.push_back(row(CreatedSeconds(step), step.value("created_by", ""), size, step.value("comment", "")));
   }
   // A config without history (some tools write none) still has its layers.
-  for (; layer < image.layer_sizes.size(); ++layer)
-    rows.push_back(row(CreatedSeconds(image.config), "", image.layer_sizes[layer], ""));
+  for (; layer < image.layers.size(); ++layer)
+    rows.push_back(row(CreatedSeconds(image.config), "", image.layers[layer].size, ""));
   std::reverse(rows.begin(), rows.end());
   if (!rows.empty()) {
     rows[0]["Id"] = image.config_digest;

@@ -718,6 +718,40 @@ pid_cg_read() {
   dk volume rm used >/dev/null
 }
 
+@test "docker system df: what images, containers and volumes take, and what is in use" {
+  dk pull -q "$IMG" >/dev/null
+  local id body
+  id="$(dk inspect -f '{{.Id}}' "$IMG")"
+  dk volume create df-vol >/dev/null
+  dk run -d --name df-run --network none -v df-vol:/data "$IMG" \
+    sh -c 'head -c 300000 /dev/zero >/data/f && head -c 200000 /dev/zero >/rw && sleep 1000' >/dev/null
+  wait_for_value 20 "df-run's files" yes dk exec df-run sh -c 'test -s /rw && echo yes'
+  dk run --name df-stopped --network none "$IMG" true
+  run api GET /v1.41/system/df
+  [ "${output%% *}" = 200 ] || fail "system df: $output"
+  body="${output#* }"
+  [ "$(jq '.LayersSize' <<<"$body")" -gt 0 ] || fail "LayersSize: $body"
+  assert_eq "$(jq --arg id "$id" '.Images[] | select(.Id == $id) | .Containers' <<<"$body")" 2 "containers of the image"
+  [ "$(jq '.Containers[] | select(.Names[0] == "/df-run") | .SizeRw' <<<"$body")" -ge 200000 ] ||
+    fail "SizeRw of df-run: $body"
+  assert_eq "$(jq -c '.Containers[] | select(.Names[0] == "/df-stopped") | .State' <<<"$body")" '"exited"' "df-stopped"
+  [ "$(jq '.Volumes[] | select(.Name == "df-vol") | .UsageData.Size' <<<"$body")" -ge 300000 ] ||
+    fail "size of df-vol: $body"
+  assert_eq "$(jq '.Volumes[] | select(.Name == "df-vol") | .UsageData.RefCount' <<<"$body")" 1 "users of df-vol"
+  assert_eq "$(jq -c '.BuildCache' <<<"$body")" "[]" "build cache"
+  for cli in $DOCKER_CLIS; do
+    run dkc "$cli" system df
+    assert_success
+    assert_output_contains "Images"
+    assert_output_contains "Local Volumes"
+    [[ "$(grep '^Containers' <<<"$output")" =~ ^Containers\ +[0-9]+\ +[1-9][0-9]*\ + ]] || fail "$cli: $output"
+  done
+  # liman prints what docker 20.10 prints.
+  assert_eq "$(lm system df)" "$(dkc /usr/bin/docker system df)" "liman system df"
+  dk rm -f df-run df-stopped >/dev/null
+  dk volume rm df-vol >/dev/null
+}
+
 @test "docker save and load: an image goes out as an archive (OCI layout and manifest.json) and comes back under its name; a 70 MiB archive streams in" {
   local archive="$DROPIN_TMP/saved.tar" id
   dk pull -q "$IMG" >/dev/null
