@@ -56,6 +56,7 @@ struct ImageEntry {
   std::string config_digest;
   json config;  // the image config blob
   int64_t size = 0;
+  int64_t config_size = 0;
   std::vector<ctr::Descriptor> layers;  // the layer blobs, bottom first
 };
 
@@ -185,7 +186,8 @@ absl::StatusOr<std::vector<ImageEntry>> ListImageEntries(ctr::Client& client) {
     entry.config_digest = resolved->config.digest;
     entry.config = json::parse(*blob, nullptr, false);
     if (entry.config.is_discarded()) entry.config = json::object();
-    entry.size = resolved->config.size;
+    entry.config_size = resolved->config.size;
+    entry.size = entry.config_size;
     for (const ctr::Descriptor& layer : resolved->layers) entry.size += layer.size;
     entry.layers = resolved->layers;
     entries.push_back(std::move(entry));
@@ -250,12 +252,6 @@ absl::StatusOr<const ImageEntry*> FindImage(const std::vector<ImageEntry>& entri
 
 namespace {
 
-int64_t SumOfLayers(const ImageEntry& image) {
-  int64_t sum = 0;
-  for (const ctr::Descriptor& layer : image.layers) sum += layer.size;
-  return sum;
-}
-
 // docker images' rows, one per image (config), newest first.
 json ImageRows(const std::vector<ImageEntry>& entries) {
   std::map<std::string, json> by_id;
@@ -316,7 +312,7 @@ absl::StatusOr<json> Daemon::ImagesDiskUsage() {
   }
   int64_t layers_size = 0;
   for (const auto& [digest, size] : layer_size) layers_size += size;
-  for (const auto& [id, image] : image_by_id) layers_size += image->size - SumOfLayers(*image);
+  for (const auto& [id, image] : image_by_id) layers_size += image->config_size;
   json rows = ImageRows(entries);
   for (json& row : rows) {
     const std::string id = row["Id"].get<std::string>();

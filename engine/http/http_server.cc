@@ -120,7 +120,6 @@ struct RequestParser {
   std::string field;
   std::string value;
   bool in_value = false;
-  bool headers_done = false;
   absl::Status target_status;  // of the request target, parsed once the headers are in
   bool streaming = false;      // the body goes to the handler through a BodyStream
   std::string streamed;        // body bytes parsed for the BodyStream, not yet handed out
@@ -151,7 +150,6 @@ struct RequestParser {
     settings.on_headers_complete = [](http_parser* p) {
       RequestParser& self = Self(p);
       if (self.in_value || !self.field.empty()) self.FinishHeader();
-      self.headers_done = true;
       self.target_status = self.Finish();
       // Stop before the body: a malformed target is answered at once, and a streamed body is
       // parsed only as the handler asks for it (a paused parser resumes at this same byte).
@@ -194,7 +192,6 @@ struct RequestParser {
     field.clear();
     value.clear();
     in_value = false;
-    headers_done = false;
     target_status = absl::OkStatus();
     streaming = false;
     streamed.clear();
