@@ -1,0 +1,32 @@
+// Warming the kernel's cgroup-migration lock before a runtime moves a container's process.
+//
+// Every write to a cgroup.procs file (v1 and v2) takes the global cgroup_threadgroup_rwsem for
+// writing. percpu_down_write first calls rcu_sync_enter, which waits for a whole RCU grace period
+// unless another writer went through within about the last one or two (kernel/rcu/sync.c: the
+// lock stays in its slow mode until a grace period passes with no writer; cgroup v2's
+// favordynmods mount option keeps it there for good). On this kind of VM that wait is 6-20 ms,
+// the largest single cost of starting a container: `runc create` pays it when it moves the init
+// into the container's cgroups, `runc exec` when it moves the new process.
+//
+// So each layer that knows a container's process is about to be created (limand's create and
+// exec create, the manager's task Create and Exec, the shim's Create and exec Start) first moves
+// its own process into the cgroup it is already in: a no-op migration under the same lock, on a
+// thread of its own. The grace period then passes while the request travels down the chain, and
+// the runtime's migration finds the lock warm, or waits only for the rest of the period. Never
+// longer than without: writers serialise on the rwsem and the mutex below.
+//
+// The write holds cgroup_mutex while it waits (cgroup_kn_lock_live, then
+// cgroup_procs_write_start), so every other cgroup change on the machine (a mkdir, a controller
+// write that takes the mutex) waits with it, as it would for any migration. That is why the
+// runtime itself does not warm up: its mkdirs of the container's cgroups come right after its
+// start, and little happens between those and the move.
+#pragma once
+
+namespace liman {
+
+// Starts the no-op migration on a detached thread and returns at once. Does nothing while an
+// earlier one of this process is still waiting (the lock is warming already), or when the
+// process's cgroup cannot be found (logged once at debug level): it only ever saves time.
+void WarmCgroupMigrationLock();
+
+}  // namespace liman
