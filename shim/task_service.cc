@@ -7,7 +7,6 @@
 #include "common/file_util.h"
 #include "common/logging.h"
 #include "common/mount.h"
-#include "common/cgroup_migration_warmup.h"
 #include "common/status.h"
 #include "containerd/events/task.pb.h"
 #include "containerd/runtime/v2/runc/options/oci.pb.h"
@@ -195,9 +194,6 @@ absl::StatusOr<task::CreateTaskResponse> TaskService::Create(const task::CreateT
   if (!request.checkpoint().empty()) return absl::UnimplementedError("create from a checkpoint is not supported");
   container_id_ = request.id();
   bundle_ = request.bundle();
-  // The runtime will move the init into its cgroups: the lock warms while the rootfs is mounted
-  // and the runtime starts (common/cgroup_migration_warmup.h).
-  WarmCgroupMigrationLock();
 
   containerd::runc::v1::Options options;
   if (request.has_options() && request.options().type_url().ends_with(kRuncOptionsType) &&
@@ -298,7 +294,6 @@ absl::Status TaskService::StartExec(Process& process) {
   if (init_->status != types::RUNNING)
     return absl::FailedPreconditionError(
         fmt::format("cannot exec in a {} container", StatusName(init_->status)));
-  WarmCgroupMigrationLock();  // the process will join the container's cgroups, as in Create
   LIMAN_ASSIGN_OR_RETURN(process.io, ProcessIo::Create(loop_, process.stdio, container_id_, flags_.namespace_name));
   RuntimeExecOptions exec;
   exec.process_file = process.spec_path;
