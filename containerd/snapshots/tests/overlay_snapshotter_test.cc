@@ -1,7 +1,12 @@
 #include "containerd/snapshots/overlay_snapshotter.h"
 
 #include <sqlite3.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/magic.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -150,6 +155,36 @@ TEST_CASE("overlay snapshotter lays snapshots out and mounts them like container
 
   // A committed layer keeps its directory (the lower of its children).
   CHECK(Entries(snapshots) == std::vector<std::string>{"1", "2", "3", "4", "5", "6"});
+}
+
+// The inode flags of `path` (ioctl_iflags(2)), or -1 where the filesystem has none.
+int InodeFlags(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int flags = -1;
+  if (fd >= 0 && ioctl(fd, FS_IOC_GETFLAGS, &flags) != 0) flags = -1;
+  if (fd >= 0) close(fd);
+  return flags;
+}
+
+TEST_CASE("overlay snapshotter has ext4 spread snapshot directories over block groups") {
+  TempDir dir("liman-overlay-");
+  struct statfs fs;
+  REQUIRE(statfs(dir.path().c_str(), &fs) == 0);
+  if (fs.f_type != EXT4_SUPER_MAGIC) {
+    WARN("skipped: the temporary directory is not on ext4");
+    return;
+  }
+  std::string root = JoinPath(dir.path(), "root");
+  auto sn = Open(root);
+  for (const char* sub : {"staging", "snapshots"}) {
+    INFO(sub);
+    int flags = InodeFlags(JoinPath(root, sub));
+    REQUIRE(flags != -1);
+    CHECK((flags & FS_TOPDIR_FL) != 0);
+  }
+  // Not inherited by what is made below: only the snapshot directories themselves are spread.
+  RequireOk(sn->Prepare("a", "", {}));
+  CHECK((InodeFlags(JoinPath(root, "snapshots/1")) & FS_TOPDIR_FL) == 0);
 }
 
 TEST_CASE("overlay snapshotter keeps its state across restarts") {
