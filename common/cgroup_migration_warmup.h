@@ -27,9 +27,12 @@
 
 namespace liman {
 
-// Starts the no-op migration on a detached thread and returns at once. Does nothing while an
-// earlier one of this process is still waiting (the lock is warming already), or when the
-// process's cgroup cannot be found (logged once at debug level): it only ever saves time.
+// Starts the no-op migration on a detached thread and returns at once; the thread finds the
+// process's cgroup and writes. Does nothing while an earlier one of this process is still at it
+// (the lock is warming already). Failures are logged at debug level: it only ever saves time.
 void WarmCgroupMigrationLock();
+
+// Waits until no warm-up of this process is running (for tests).
+void WaitForCgroupMigrationWarmup();
 
 }  // namespace liman
