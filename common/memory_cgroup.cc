@@ -4,6 +4,7 @@
 
 #include "common/file_util.h"
 #include "common/status.h"
+#include "common/text_split.h"
 #include "fmt/format.h"
 
 namespace liman {
@@ -13,28 +14,6 @@ struct CgroupMount {
   std::string root;         // the cgroup path mounted there (field 4 of mountinfo)
   std::string mount_point;  // field 5
 };
-
-}  // namespace
-
-std::vector<std::string_view> SplitView(std::string_view text, char separator, size_t max_parts) {
-  std::vector<std::string_view> parts;
-  while (parts.size() + 1 < max_parts) {
-    size_t at = text.find(separator);
-    if (at == std::string_view::npos) break;
-    parts.push_back(text.substr(0, at));
-    text.remove_prefix(at + 1);
-  }
-  parts.push_back(text);
-  return parts;
-}
-
-std::vector<std::string_view> NonEmptyLines(std::string_view text) {
-  std::vector<std::string_view> lines = SplitView(text, '\n');
-  std::erase_if(lines, [](std::string_view line) { return line.empty(); });
-  return lines;
-}
-
-namespace {
 
 // mountinfo escapes space, tab, newline and backslash as \ooo (proc(5)).
 std::string Unescape(std::string_view text) {
@@ -69,7 +48,7 @@ absl::StatusOr<CgroupMounts> ReadCgroupMounts(const std::string& proc_root) {
   std::string path = JoinPath(proc_root, "self/mountinfo");
   LIMAN_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   CgroupMounts mounts;
-  for (std::string_view line : NonEmptyLines(text)) {
+  for (std::string_view line : SplitLines(text)) {
     // id parent major:minor root mount-point options [optional...] - fstype source super-options
     std::vector<std::string_view> fields = SplitView(line, ' ');
     size_t dash = 0;
@@ -107,7 +86,7 @@ absl::StatusOr<MemoryCgroup> FindMemoryCgroup(pid_t pid, const std::string& proc
   std::string path = JoinPath(proc_root, fmt::format("{}/cgroup", pid));
   LIMAN_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   std::optional<std::string> unified_path;
-  for (std::string_view line : NonEmptyLines(text)) {
+  for (std::string_view line : SplitLines(text)) {
     // hierarchy-id:controller-list:cgroup-path (cgroups(7)); the path may itself contain ':'.
     std::vector<std::string_view> parts = SplitView(line, ':', 3);
     if (parts.size() != 3) continue;

@@ -2,27 +2,19 @@
 
 #include <charconv>
 
+#include "common/text_split.h"
+
 namespace liman {
 namespace {
-
-std::vector<std::string_view> Split(std::string_view text, char separator) {
-  std::vector<std::string_view> parts;
-  for (size_t start = 0;;) {
-    size_t end = text.find(separator, start);
-    parts.push_back(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
-    if (end == std::string_view::npos) return parts;
-    start = end + 1;
-  }
-}
 
 // Lines of name:x:… files; blank lines, comments and lines with too few fields are skipped, as
 // runc's parser does.
 std::vector<std::vector<std::string_view>> Records(std::string_view text, size_t min_fields) {
   std::vector<std::vector<std::string_view>> records;
-  for (std::string_view line : Split(text, '\n')) {
+  for (std::string_view line : SplitView(text, '\n')) {
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
     if (line.empty() || line.front() == '#') continue;
-    std::vector<std::string_view> fields = Split(line, ':');
+    std::vector<std::string_view> fields = SplitView(line, ':');
     if (fields.size() >= min_fields) records.push_back(std::move(fields));
   }
   return records;
@@ -54,7 +46,7 @@ std::vector<GroupEntry> ParseGroup(std::string_view text) {
     if (!gid) continue;
     GroupEntry entry{std::string(fields[0]), *gid, {}};
     if (fields.size() > 3)
-      for (std::string_view member : Split(fields[3], ','))
+      for (std::string_view member : SplitView(fields[3], ','))
         if (!member.empty()) entry.members.emplace_back(member);
     entries.push_back(std::move(entry));
   }

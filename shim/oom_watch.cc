@@ -14,6 +14,7 @@
 #include "common/logging.h"
 #include "common/memory_cgroup.h"
 #include "common/status.h"
+#include "common/text_split.h"
 #include "fmt/format.h"
 
 namespace liman::shim {
@@ -21,7 +22,7 @@ namespace {
 
 // The counter `key` of a flat-keyed cgroup file ("oom_kill 3\n…").
 uint64_t Counter(std::string_view text, std::string_view key) {
-  for (std::string_view line : NonEmptyLines(text)) {
+  for (std::string_view line : SplitLines(text)) {
     std::vector<std::string_view> kv = SplitView(line, ' ', 2);
     uint64_t value = 0;
     if (kv.size() == 2 && kv[0] == key &&

@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/text_split.h"  // SplitLines
 
 namespace liman::cgroups {
 
@@ -59,8 +60,6 @@ absl::StatusOr<std::vector<std::string>> MakeCgroupDir(const std::string& mountp
 // A missing `dir` is fine.
 absl::Status RemoveCgroupDir(const std::string& dir, const std::vector<std::string>& created);
 
-// Lines of a file, without empty ones.
-std::vector<std::string_view> SplitLines(std::string_view text);
 // Whitespace-separated fields.
 std::vector<std::string_view> SplitFields(std::string_view text);
 
