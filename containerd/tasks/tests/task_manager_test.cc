@@ -21,6 +21,8 @@
 using namespace liman;
 using namespace liman::containerd;
 using namespace liman::containerd::tasks;
+using testing::Contents;
+using testing::ContentsOnceAtLeast;
 using testing::kLimanRuntime;
 using testing::kNamespace;
 using testing::kRuncRuntime;
@@ -44,11 +46,6 @@ bool IsMountPoint(const std::string& path) {
     if (point == path) return true;
   }
   return false;
-}
-
-std::string Contents(const std::string& path) {
-  absl::StatusOr<std::string> data = ReadFile(path);
-  return data.ok() ? *data : fmt::format("<{}>", data.status().message());
 }
 
 uint32_t ExitStatusIn(const events::Envelope& envelope) {
@@ -116,14 +113,8 @@ void RunLifecycle(const std::string& runtime) {
   CHECK(ExitStatusIn(env.NextEvent(*events, "/tasks/exit", "life")) == 7);
   if (runtime == kRuncRuntime) {
     // containerd-shim-runc-v2 sends both streams to a file:// stdout and ignores the stderr URI;
-    // it copies them concurrently, so their order in the file is not fixed, and the copy may
-    // still be under way when Wait answers (its exit does not wait for the file's copier).
-    std::string both;
-    for (int waited_ms = 0; waited_ms < 5000; waited_ms += 20) {
-      both = Contents(env.path("life.out"));
-      if (both.size() >= 11) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    // it copies them concurrently, so their order in the file is not fixed.
+    std::string both = ContentsOnceAtLeast(env.path("life.out"), 11);
     INFO("file: " << both);
     CHECK((both == "hello\noops\n" || both == "oops\nhello\n"));
   } else {
@@ -184,7 +175,7 @@ void RunProcesses(const std::string& runtime) {
   CHECK(exec_exit->exit_status == 3);
   CHECK(exec_exit->pid == *exec_pid);
   CHECK(ExitStatusIn(env.NextEvent(*events, "/tasks/exit", "svc", "e1")) == 3);
-  CHECK(Contents(env.path("exec.out")) == "from-exec\n");
+  CHECK(ContentsOnceAtLeast(env.path("exec.out"), 10) == "from-exec\n");
   absl::StatusOr<ProcessState> exec_state = env.manager->State(kNamespace, "svc", "e1");
   REQUIRE(exec_state.ok());
   CHECK(exec_state->status == TaskStatus::kStopped);

@@ -19,6 +19,7 @@
 
 #include "absl/strings/ascii.h"
 #include "common/file_util.h"
+#include "common/fmt_absl.h"
 #include "common/sha256.h"
 #include "common/unique_fd.h"
 #include "containerd/runtime/v2/runc/options/oci.pb.h"
@@ -148,6 +149,21 @@ std::string FieldOf(const google::protobuf::Message& message, const char* name) 
 }
 
 }  // namespace
+
+std::string Contents(const std::string& path) {
+  absl::StatusOr<std::string> data = ReadFile(path);
+  return data.ok() ? *data : fmt::format("<{}>", data.status().message());
+}
+
+std::string ContentsOnceAtLeast(const std::string& path, size_t size) {
+  absl::Time deadline = absl::Now() + absl::Seconds(10);
+  std::string data = Contents(path);
+  while (data.size() < size && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+    data = Contents(path);
+  }
+  return data;
+}
 
 bool RuncShimAvailable() {
   return ResolveShimBinary(kRuncRuntime, {}).ok() && system("command -v runc >/dev/null 2>&1") == 0;

@@ -26,6 +26,13 @@ inline constexpr char kRuncRuntime[] = "io.containerd.runc.v2";
 // Whether the real containerd-shim-runc-v2 and runc are installed (Debian's containerd, runc).
 bool RuncShimAvailable();
 
+// The contents of `path`, or "<why not>" when it cannot be read.
+std::string Contents(const std::string& path);
+// The contents of `path` once it holds at least `size` bytes, or whatever it holds after 10 s.
+// Why: containerd-shim-runc-v2 reports an exit while its goroutines may still be copying the
+// output to a file:// URI; only its Delete waits for them (pkg/process/init.go, waitTimeout).
+std::string ContentsOnceAtLeast(const std::string& path, size_t size);
+
 class TaskTestEnv {
  public:
   TaskTestEnv();
