@@ -12,6 +12,9 @@ namespace liman {
 // keeps the rest).
 std::vector<std::string_view> SplitView(std::string_view text, char separator, size_t max_parts = SIZE_MAX);
 
+// Whitespace-separated (space, tab) fields, without empty ones.
+std::vector<std::string_view> SplitFields(std::string_view text);
+
 // The lines of `text`, without empty ones.
 std::vector<std::string_view> SplitLines(std::string_view text);
 

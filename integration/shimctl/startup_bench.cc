@@ -34,7 +34,7 @@
 #include "integration/shimctl/json_output.h"
 #include "integration/shimctl/task_api.h"
 #include "nlohmann/json.hpp"
-#include "runtime/cgroups/layout.h"
+#include "common/cgroup_layout.h"
 #include "shim/reaper.h"
 #include "shim/spawn.h"
 

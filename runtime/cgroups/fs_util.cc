@@ -86,18 +86,6 @@ absl::StatusOr<uint64_t> ParseUint(std::string_view text, std::string_view where
   return value;
 }
 
-std::vector<std::string_view> SplitFields(std::string_view text) {
-  std::vector<std::string_view> fields;
-  size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
-    size_t start = i;
-    while (i < text.size() && text[i] != ' ' && text[i] != '\t') ++i;
-    if (i > start) fields.push_back(text.substr(start, i - start));
-  }
-  return fields;
-}
-
 absl::StatusOr<std::map<std::string, uint64_t>> ParseKeyValues(std::string_view text, std::string_view where) {
   std::map<std::string, uint64_t> values;
   for (std::string_view line : SplitLines(text)) {

@@ -15,7 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "common/text_split.h"  // SplitLines
+#include "common/text_split.h"  // SplitLines, SplitFields
 
 namespace liman::cgroups {
 
@@ -59,9 +59,6 @@ absl::StatusOr<std::vector<std::string>> MakeCgroupDir(const std::string& mountp
 // returned by MakeCgroupDir), deepest first, stopping at the first one still in use by others.
 // A missing `dir` is fine.
 absl::Status RemoveCgroupDir(const std::string& dir, const std::vector<std::string>& created);
-
-// Whitespace-separated fields.
-std::vector<std::string_view> SplitFields(std::string_view text);
 
 // True when the status carries ENOENT (file or directory missing).
 bool IsErrno(const absl::Status& status, int err);

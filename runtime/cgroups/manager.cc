@@ -8,7 +8,7 @@
 #include "common/status.h"
 #include "fmt/format.h"
 #include "runtime/cgroups/fs_util.h"
-#include "runtime/cgroups/layout.h"
+#include "common/cgroup_layout.h"
 #include "runtime/cgroups/v1_manager.h"
 #include "runtime/cgroups/v2_manager.h"
 

@@ -14,12 +14,12 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/cgroup_layout.h"  // Layout
 #include "common/oci_spec.h"
 #include "nlohmann/json.hpp"
 
 namespace liman::cgroups {
 
-enum class Layout { kLegacy, kHybrid, kUnified };
 enum class FreezerState { kThawed, kFreezing, kFrozen };
 
 // What a container sees at /sys/fs/cgroup/<name>: used to mount `cgroup` type mounts.

@@ -5,8 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include "common/file_util.h"
+#include "common/cgroup_layout.h"
 #include "common/status.h"
-#include "runtime/cgroups/layout.h"
 #include "runtime/cgroups/manager.h"
 #include "runtime/cgroups/v2/cpu.h"
 #include "runtime/cgroups/v2/io.h"
@@ -100,20 +100,6 @@ TEST_CASE("DetectLayout tells unified, hybrid and legacy apart from mountinfo") 
   CHECK(!detect("32 31 0:29 / /elsewhere/memory rw - cgroup cgroup rw,memory\n").ok());
 }
 
-TEST_CASE("mountinfo parsing decodes escapes and v1 controllers") {
-  auto mounts = FindCgroupMountsIn(
-      "32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct\n"
-      "40 31 0:37 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd,release_agent=/x\n"
-      "41 31 0:38 / /sys/fs/cgroup/odd\\040name rw - cgroup cgroup rw,pids\n",
-      "/sys/fs/cgroup");
-  REQUIRE(mounts.ok());
-  REQUIRE(mounts->v1.size() == 3);
-  CHECK(mounts->v1[0].controllers == Strings{"cpu", "cpuacct"});
-  CHECK(mounts->v1[1].controllers == Strings{"name=systemd"});
-  CHECK(mounts->v1[2].mountpoint == "/sys/fs/cgroup/odd name");
-  CHECK(mounts->layout == Layout::kLegacy);
-}
-
 TEST_CASE("cgroupsPath resolution: absolute, relative to the caller, container id, escapes") {
   V2Fixture f;
   CHECK(f.Make("/liman/ctr1")->Hierarchies()[0].host_path == f.root + "/liman/ctr1");
@@ -133,13 +119,6 @@ TEST_CASE("cgroupsPath resolution: absolute, relative to the caller, container i
     REQUIRE(!manager.ok());
     CHECK(manager.status().code() == absl::StatusCode::kInvalidArgument);
   }
-}
-
-TEST_CASE("relative paths account for a bind-mounted sub-tree (mountinfo root)") {
-  CgroupMount mount{"/sys/fs/cgroup", "/docker/abc", true, {}};
-  CHECK(*ContainerDir(mount, "ctr", "/docker/abc/inner") == "/sys/fs/cgroup/inner/ctr");
-  CHECK(*ContainerDir(mount, "/ctr", "/ignored") == "/sys/fs/cgroup/ctr");
-  CHECK(!ContainerDir(mount, "ctr", "/other").ok());
 }
 
 TEST_CASE("v2 Create enables controllers in every ancestor but not in the leaf") {

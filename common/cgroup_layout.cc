@@ -1,11 +1,12 @@
-#include "runtime/cgroups/layout.h"
+#include "common/cgroup_layout.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "common/file_util.h"
 #include "common/status.h"
+#include "common/text_split.h"
 #include "fmt/format.h"
-#include "runtime/cgroups/fs_util.h"
 
 namespace liman::cgroups {
 namespace {
@@ -46,18 +47,6 @@ bool IsV1NonControllerOption(std::string_view option) {
   return std::find(std::begin(kOptions), std::end(kOptions), option) != std::end(kOptions);
 }
 
-std::vector<std::string> Split(std::string_view text, char sep) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find(sep, start);
-    if (end == std::string_view::npos) end = text.size();
-    parts.emplace_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return parts;
-}
-
 }  // namespace
 
 absl::StatusOr<std::vector<MountInfoEntry>> ParseMountInfo(std::string_view text) {
@@ -79,27 +68,36 @@ absl::StatusOr<std::vector<MountInfoEntry>> ParseMountInfo(std::string_view text
   return entries;
 }
 
+std::vector<CgroupMount> CgroupMountsIn(const std::vector<MountInfoEntry>& entries) {
+  std::vector<CgroupMount> mounts;
+  for (const MountInfoEntry& entry : entries) {
+    if (entry.fs_type != "cgroup" && entry.fs_type != "cgroup2") continue;
+    CgroupMount mount{StripTrailingSlashes(entry.mountpoint), entry.root, entry.fs_type == "cgroup2", {}};
+    if (!mount.v2) {
+      for (std::string_view option : SplitView(entry.super_options, ','))
+        if (!option.empty() && !IsV1NonControllerOption(option)) mount.controllers.emplace_back(option);
+    }
+    mounts.push_back(std::move(mount));
+  }
+  return mounts;
+}
+
 absl::StatusOr<CgroupMounts> FindCgroupMountsIn(std::string_view mountinfo, const std::string& mount_root_in) {
   LIMAN_ASSIGN_OR_RETURN(std::vector<MountInfoEntry> entries, ParseMountInfo(mountinfo));
   const std::string mount_root = StripTrailingSlashes(mount_root_in);
   std::optional<CgroupMount> at_root, unified;
   std::vector<CgroupMount> v1;
-  for (const MountInfoEntry& entry : entries) {
-    if (entry.fs_type != "cgroup" && entry.fs_type != "cgroup2") continue;
-    std::string mountpoint = StripTrailingSlashes(entry.mountpoint);
-    CgroupMount mount{mountpoint, entry.root, entry.fs_type == "cgroup2", {}};
+  for (CgroupMount& mount : CgroupMountsIn(entries)) {
     if (mount.v2) {
       // A later mount on the same point hides the earlier one, so the last entry wins.
-      if (mountpoint == mount_root)
-        at_root = mount;
-      else if (mountpoint == JoinPath(mount_root, "unified"))
-        unified = mount;
+      if (mount.mountpoint == mount_root)
+        at_root = std::move(mount);
+      else if (mount.mountpoint == JoinPath(mount_root, "unified"))
+        unified = std::move(mount);
       continue;
     }
-    if (Dirname(mountpoint) != mount_root) continue;
-    for (const std::string& option : Split(entry.super_options, ','))
-      if (!option.empty() && !IsV1NonControllerOption(option)) mount.controllers.push_back(option);
-    std::erase_if(v1, [&](const CgroupMount& m) { return m.mountpoint == mountpoint; });
+    if (Dirname(mount.mountpoint) != mount_root) continue;
+    std::erase_if(v1, [&](const CgroupMount& m) { return m.mountpoint == mount.mountpoint; });
     v1.push_back(std::move(mount));
   }
   CgroupMounts mounts;
@@ -134,10 +132,13 @@ absl::StatusOr<std::vector<ProcCgroupEntry>> ParseProcCgroup(std::string_view te
     if (second == std::string_view::npos)
       return absl::InvalidArgumentError(fmt::format("parse cgroup file: malformed line {}", Quote(line)));
     ProcCgroupEntry entry;
-    LIMAN_ASSIGN_OR_RETURN(uint64_t id, ParseUint(line.substr(0, first), "cgroup file"));
-    entry.id = static_cast<int>(id);
+    std::string_view id = line.substr(0, first);
+    auto [end, error] = std::from_chars(id.data(), id.data() + id.size(), entry.id);
+    if (error != std::errc() || end != id.data() + id.size() || entry.id < 0)
+      return absl::InvalidArgumentError(fmt::format("parse cgroup file: invalid hierarchy id in {}", Quote(line)));
     std::string_view controllers = line.substr(first + 1, second - first - 1);
-    if (!controllers.empty()) entry.controllers = Split(controllers, ',');
+    if (!controllers.empty())
+      for (std::string_view controller : SplitView(controllers, ',')) entry.controllers.emplace_back(controller);
     entry.path = std::string(line.substr(second + 1));
     entries.push_back(std::move(entry));
   }
@@ -147,7 +148,7 @@ absl::StatusOr<std::vector<ProcCgroupEntry>> ParseProcCgroup(std::string_view te
 absl::StatusOr<std::string> CleanCgroupPath(std::string_view path) {
   bool absolute = !path.empty() && path.front() == '/';
   std::vector<std::string> parts;
-  for (const std::string& part : Split(path, '/')) {
+  for (std::string_view part : SplitView(path, '/')) {
     if (part.empty() || part == ".") continue;
     if (part == "..") {
       if (parts.empty())
@@ -156,7 +157,7 @@ absl::StatusOr<std::string> CleanCgroupPath(std::string_view path) {
       parts.pop_back();
       continue;
     }
-    parts.push_back(part);
+    parts.emplace_back(part);
   }
   if (parts.empty())
     return absl::InvalidArgumentError(
@@ -183,19 +184,23 @@ absl::StatusOr<std::string> OwnCgroup(const CgroupMount& mount, const std::vecto
                                          mount.v2 ? "cgroup2" : "cgroup v1", Quote(mount.mountpoint)));
 }
 
-absl::StatusOr<std::string> ContainerDir(const CgroupMount& mount, const std::string& inner, const std::string& own) {
-  if (!inner.empty() && inner.front() == '/') return JoinPath(mount.mountpoint, inner);
+absl::StatusOr<std::string> CgroupDir(const CgroupMount& mount, const std::string& cgroup) {
   // /proc/<pid>/cgroup paths are relative to the hierarchy's root; the mount shows `mount.root`
   // of it (not "/" when a sub-tree was bind-mounted), so strip that prefix first.
-  std::string relative = own;
+  std::string relative = cgroup;
   if (mount.root != "/") {
-    if (own != mount.root && own.rfind(mount.root + "/", 0) != 0)
-      return absl::FailedPreconditionError(
-          fmt::format("the caller's cgroup {} is not visible under {} (mounted from {})", Quote(own),
-                      Quote(mount.mountpoint), Quote(mount.root)));
-    relative = own.substr(mount.root.size());
+    if (cgroup != mount.root && cgroup.rfind(mount.root + "/", 0) != 0)
+      return absl::FailedPreconditionError(fmt::format("cgroup {} is not visible under {} (mounted from {})",
+                                                       Quote(cgroup), Quote(mount.mountpoint), Quote(mount.root)));
+    relative = cgroup.substr(mount.root.size());
   }
-  return JoinPath(JoinPath(mount.mountpoint, relative), inner);
+  return JoinPath(mount.mountpoint, relative);
+}
+
+absl::StatusOr<std::string> ContainerDir(const CgroupMount& mount, const std::string& inner, const std::string& own) {
+  if (!inner.empty() && inner.front() == '/') return JoinPath(mount.mountpoint, inner);
+  LIMAN_ASSIGN_OR_RETURN(std::string own_dir, CgroupDir(mount, own));
+  return JoinPath(own_dir, inner);
 }
 
 }  // namespace liman::cgroups

@@ -1,7 +1,8 @@
 // Where the cgroup hierarchies are: /proc/self/mountinfo parsing, layout detection (unified,
-// hybrid, legacy), /proc/<pid>/cgroup parsing and the mapping of linux.cgroupsPath onto a
-// directory of each hierarchy. Everything takes the mount and proc roots as arguments so tests can
-// run against fixture directories.
+// hybrid, legacy), /proc/<pid>/cgroup parsing and the mapping of a cgroup path (a process's, or
+// linux.cgroupsPath) onto a directory of each hierarchy. Used by the runtime's cgroup managers,
+// the shim's OOM watch and every daemon's cgroup-migration warm-up. Everything takes the mount and
+// proc roots as arguments so tests can run against fixture directories.
 #pragma once
 
 #include <sys/types.h>
@@ -12,9 +13,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "runtime/cgroups/manager.h"
 
 namespace liman::cgroups {
+
+enum class Layout { kLegacy, kHybrid, kUnified };
 
 struct MountInfoEntry {
   std::string root;        // the directory of the mounted filesystem that is the mount's root
@@ -35,6 +37,9 @@ struct CgroupMount {
   // v1 only: the controllers bound to it ("cpu", "cpuacct"), or "name=systemd" for named ones.
   std::vector<std::string> controllers;
 };
+
+// Every cgroup and cgroup2 mount in `entries`, wherever it is mounted, in mountinfo's order.
+std::vector<CgroupMount> CgroupMountsIn(const std::vector<MountInfoEntry>& entries);
 
 struct CgroupMounts {
   Layout layout = Layout::kLegacy;
@@ -59,6 +64,11 @@ absl::StatusOr<std::vector<ProcCgroupEntry>> ParseProcCgroup(std::string_view te
 // would climb above the path's start (it would escape the hierarchy or the caller's cgroup).
 // Keeps a leading '/' when there is one. An empty result (the root itself) is refused too.
 absl::StatusOr<std::string> CleanCgroupPath(std::string_view path);
+
+// The directory of cgroup `cgroup` (a path as /proc/<pid>/cgroup prints it, relative to the
+// hierarchy's root) in `mount`. FailedPrecondition when the mount does not show that cgroup (it
+// shows a sub-tree elsewhere, as inside a cgroup namespace).
+absl::StatusOr<std::string> CgroupDir(const CgroupMount& mount, const std::string& cgroup);
 
 // The container's directory in `mount` for linux.cgroupsPath `inner` (already cleaned): absolute
 // paths hang from the mount point, relative ones from the cgroup `own` (the caller's cgroup in
