@@ -12,6 +12,7 @@
 #include "common/file_util.h"
 #include "common/fmt_absl.h"
 #include "common/logging.h"
+#include "common/orlov_top_dir.h"
 #include "common/status.h"
 #include "containerd/services/tasks/v1/tasks.grpc.pb.h"
 #include "ctl/liman-ctr/process.h"
@@ -38,6 +39,9 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
   std::unique_ptr<Daemon> daemon(new Daemon(std::move(options)));
   const DaemonOptions& o = daemon->options_;
   LIMAN_RETURN_IF_ERROR(MkdirAll(o.data_root + "/containers", 0710));
+  // Each container's directory (hostname, hosts, resolv.conf, its log) goes to a block group of
+  // its own, away from the inodes of containers removed before it (common/orlov_top_dir.h).
+  MarkTopOfDirectoryHierarchies(o.data_root + "/containers");
   LIMAN_RETURN_IF_ERROR(MkdirAll(o.exec_root + "/containers", 0700));
   if (absl::Status dns = ContainerResolvConf("", DnsSettings{.servers = o.dns}).status(); !dns.ok())
     return Annotate(dns, "--dns");
