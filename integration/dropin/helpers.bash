@@ -316,12 +316,13 @@ stop_daemon() {
 
 start_containerd() {
   local t="$DROPIN_TMP"
-  # containerd's own paths, all in the temp dir; the CRI plugin's runc runtime uses the runtime
-  # under test too (ctr does not go through CRI: ctr_run passes the same options itself).
+  # containerd's own paths, all in the temp dir (its state where DROPIN_CONTAINERD_STATE says,
+  # when set); the CRI plugin's runc runtime uses the runtime under test too (ctr does not go
+  # through CRI: ctr_run passes the same options itself).
   cat >"$t/containerd.toml" <<EOF
 version = 2
 root = "$t/containerd/root"
-state = "$t/containerd/state"
+state = "${DROPIN_CONTAINERD_STATE:-$t/containerd/state}"
 [grpc]
   address = "$t/containerd.sock"
 [ttrpc]
