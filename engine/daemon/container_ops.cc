@@ -277,26 +277,18 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
     reserved_names_.erase(name);
   });
 
+  // hostname, hosts and resolv.conf are written at start (WriteEtcFiles); their errors (a bad
+  // --add-host, --dns) are reported here, as dockerd does.
+  LIMAN_RETURN_IF_ERROR(
+      HostsFile("", hostname, StringList(host_config.value("ExtraHosts", json())), HostGateway()).status());
+  LIMAN_RETURN_IF_ERROR(ResolvConfFor(host_config).status());
   std::string dir = ContainerDir(id);
   LIMAN_RETURN_IF_ERROR(MkdirAll(dir, 0710));
   auto remove_dir = absl::MakeCleanup([&] { (void)RemoveAll(dir); });
-  LIMAN_RETURN_IF_ERROR(WriteFileAtomic(dir + "/hostname", hostname + "\n", 0644));
-  LIMAN_ASSIGN_OR_RETURN(std::string hosts, HostsFile("", hostname, StringList(host_config.value("ExtraHosts", json())), HostGateway()));
-  LIMAN_RETURN_IF_ERROR(WriteFileAtomic(dir + "/hosts", hosts, 0644));
-  DnsSettings dns{.servers = DnsServersFor(host_config),
-                  .search = StringList(host_config.value("DnsSearch", json())),
-                  .options = StringList(host_config.value("DnsOptions", json()))};
-  std::string host_resolv_conf = ReadFile("/etc/resolv.conf").value_or("");
-  std::string resolv_conf;
-  if (UsesEmbeddedDns(network_mode)) {
-    resolv_conf = EmbeddedDnsResolvConf(host_resolv_conf, dns, network::kEmbeddedDnsAddress);
-  } else {
-    LIMAN_ASSIGN_OR_RETURN(resolv_conf, ContainerResolvConf(host_resolv_conf, dns));
-  }
-  LIMAN_RETURN_IF_ERROR(WriteFileAtomic(dir + "/resolv.conf", resolv_conf, 0644));
   // The log exists from the start, so an attach before start holds it open: a container that
-  // is auto-removed right after its exit cannot take its output away from the attach.
-  LIMAN_RETURN_IF_ERROR(WriteFileAtomic(dir + "/" + id + "-json.log", "", 0640));
+  // is auto-removed right after its exit cannot take its output away from the attach. Empty, it
+  // needs no fsync; the shim creates it again if a crash took it.
+  LIMAN_RETURN_IF_ERROR(ReplaceFile(dir + "/" + id + "-json.log", "", 0640));
 
   json spec_host_config = host_config;
   json mounts;
@@ -398,6 +390,32 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
   return json{{"Id", id}, {"Warnings", json::array()}};
 }
 
+absl::StatusOr<std::string> Daemon::ResolvConfFor(const json& host_config) const {
+  DnsSettings dns{.servers = DnsServersFor(host_config),
+                  .search = StringList(host_config.value("DnsSearch", json())),
+                  .options = StringList(host_config.value("DnsOptions", json()))};
+  std::string host_resolv_conf = ReadFile("/etc/resolv.conf").value_or("");
+  if (UsesEmbeddedDns(host_config.value("NetworkMode", "")))
+    return EmbeddedDnsResolvConf(host_resolv_conf, dns, network::kEmbeddedDnsAddress);
+  return ContainerResolvConf(host_resolv_conf, dns);
+}
+
+// As dockerd, the files are made again at every start (the hosts file names the address the
+// container has now). That is why they are replaced without fsync: a crash of limand loses
+// nothing (the page cache stays), and a crash of the host stops every container, so a file lost
+// with it is written again before its container runs again. Renamed into place, so a running
+// container never reads half a file.
+absl::Status Daemon::WriteEtcFiles(const json& record, const std::string& address) const {
+  const json& host_config = record["HostConfig"];
+  std::string hostname = record["Config"].value("Hostname", "");
+  LIMAN_RETURN_IF_ERROR(ReplaceFile(record.value("HostnamePath", ""), hostname + "\n", 0644));
+  LIMAN_ASSIGN_OR_RETURN(std::string hosts, HostsFile(address, hostname, StringList(host_config.value("ExtraHosts", json())),
+                                                      HostGateway()));
+  LIMAN_RETURN_IF_ERROR(ReplaceFile(record.value("HostsPath", ""), hosts, 0644));
+  LIMAN_ASSIGN_OR_RETURN(std::string resolv_conf, ResolvConfFor(host_config));
+  return ReplaceFile(record.value("ResolvConfPath", ""), resolv_conf, 0644);
+}
+
 absl::Status Daemon::CreateTask(Container& container) {
   const json& host_config = container.record["HostConfig"];
   std::string log_uri = "json-file://" + container.record["LogPath"].get<std::string>();
@@ -417,8 +435,16 @@ absl::Status Daemon::CreateTask(Container& container) {
     LIMAN_RETURN_IF_ERROR(OpenStdinLocked(container));
     stdio.stdin_uri = container.stdin_fifo;
   }
-  if (std::string mode = host_config.value("NetworkMode", ""); mode != "host" && mode != "none")
-    LIMAN_RETURN_IF_ERROR(ConnectBridge(container));
+  if (std::string mode = host_config.value("NetworkMode", ""); mode != "host" && mode != "none") {
+    LIMAN_RETURN_IF_ERROR(ConnectBridge(container));  // writes the files, naming the address
+  } else {
+    json record;
+    {
+      std::lock_guard lock(mu_);
+      record = container.record;
+    }
+    LIMAN_RETURN_IF_ERROR(WriteEtcFiles(record, ""));
+  }
   containers::Container proto;
   proto.set_id(container.id);
   proto.set_snapshotter(ctr::kDefaultSnapshotter);

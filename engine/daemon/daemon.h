@@ -322,6 +322,11 @@ class Daemon {
   void DisconnectBridgeLocked(Container& container);
   // HostConfig.Dns, else limand's --dns.
   std::vector<std::string> DnsServersFor(const nlohmann::json& host_config) const;
+  // The container's /etc/resolv.conf for its HostConfig (DNS settings, network mode).
+  absl::StatusOr<std::string> ResolvConfFor(const nlohmann::json& host_config) const;
+  // Writes the container's hostname, hosts (naming `address` when not empty) and resolv.conf
+  // into its directory, from its record. Called at every start (see CreateTask).
+  absl::Status WriteEtcFiles(const nlohmann::json& record, const std::string& address) const;
   // --add-host's host-gateway: the default bridge's own address; empty without a bridge.
   const std::string& HostGateway() const { return host_gateway_; }
   // The predefined networks (ids kept in the store) and the user-defined ones, whose bridges

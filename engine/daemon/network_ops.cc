@@ -210,12 +210,11 @@ absl::Status Daemon::ConnectBridge(Container& container) {
     DisconnectBridgeLocked(container);
     return Annotate(attached, fmt::format("connect to network {}", primary->name));
   }
-  std::string hostname = container.record["Config"].value("Hostname", "");
   const network::Ipv4Net& address = planned.front().address;
-  // The --add-host entries were checked at create; the file now names the container's address too.
-  std::vector<std::string> extra_hosts = StringList(container.record["HostConfig"].value("ExtraHosts", json()));
-  if (absl::StatusOr<std::string> hosts = HostsFile(address.AddressText(), hostname, extra_hosts, HostGateway()); hosts.ok())
-    (void)WriteFileAtomic(container.record.value("HostsPath", ""), *hosts, 0644);
+  if (absl::Status written = WriteEtcFiles(container.record, address.AddressText()); !written.ok()) {
+    DisconnectBridgeLocked(container);
+    return Annotate(written, fmt::format("connect to network {}", primary->name));
+  }
   json& settings = container.record["NetworkSettings"];
   settings["SandboxKey"] = netns;
   if (primary->name == "bridge") {

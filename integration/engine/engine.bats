@@ -316,6 +316,25 @@ setup() { dropin_setup; }
   assert_output_contains "kernel.domainname"
 }
 
+@test "hostname, hosts and resolv.conf are written at every start; a bad --add-host fails the create" {
+  dk create --name etcfiles --network none --add-host db.test:10.9.8.7 --dns 192.0.2.53 "$IMG" \
+    sh -c 'cat /etc/hostname; grep db.test /etc/hosts; grep nameserver /etc/resolv.conf' >/dev/null
+  dk start -a etcfiles >/dev/null
+  local path
+  for path in HostnamePath HostsPath ResolvConfPath; do
+    rm "$(dk inspect -f "{{.$path}}" etcfiles)"
+  done
+  run dk start -a etcfiles
+  assert_success
+  assert_output_matches "^$(dk inspect -f '{{.Config.Hostname}}' etcfiles)$"
+  assert_output_matches "^10.9.8.7[[:space:]]+db.test$"
+  assert_output_matches "^nameserver 192.0.2.53$"
+  dk rm etcfiles >/dev/null
+  run dk create --add-host db.test:10.9.8 "$IMG" true
+  assert_failure
+  assert_output_contains 'invalid IP address in add-host: "10.9.8"'
+}
+
 @test "--user: names from the image's /etc/passwd and /etc/group, numbers, --group-add, HOME; unknown names refused" {
   for cli in $DOCKER_CLIS; do
     run dkc "$cli" run --rm --network none -u nobody "$IMG" sh -c 'echo $(id -u) $(id -g) $HOME'
