@@ -563,9 +563,7 @@ void to_json(json& j, const Spec& s) {
 
 namespace {
 template <typename T>
-absl::StatusOr<T> ParseAs(std::string_view json_text, std::string_view what) {
-  json document = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
-  if (document.is_discarded()) return absl::InvalidArgumentError(fmt::format("parse {}: invalid JSON", what));
+absl::StatusOr<T> ConvertAs(const json& document, std::string_view what) {
   try {
     return document.get<T>();
   } catch (const FieldError& e) {
@@ -575,9 +573,17 @@ absl::StatusOr<T> ParseAs(std::string_view json_text, std::string_view what) {
     return absl::InvalidArgumentError(fmt::format("parse {}: {}", what, JsonReason(e)));
   }
 }
+
+template <typename T>
+absl::StatusOr<T> ParseAs(std::string_view json_text, std::string_view what) {
+  json document = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  if (document.is_discarded()) return absl::InvalidArgumentError(fmt::format("parse {}: invalid JSON", what));
+  return ConvertAs<T>(document, what);
+}
 }  // namespace
 
 absl::StatusOr<Spec> ParseSpec(std::string_view json_text) { return ParseAs<Spec>(json_text, "config"); }
+absl::StatusOr<Spec> SpecFromJson(const json& document) { return ConvertAs<Spec>(document, "config"); }
 absl::StatusOr<Process> ParseProcess(std::string_view json_text) {
   return ParseAs<Process>(json_text, "process");
 }

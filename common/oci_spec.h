@@ -253,6 +253,8 @@ struct Spec {
 
 // Parsing never throws: a type mismatch names the field (`process.user.uid: expected number`).
 absl::StatusOr<Spec> ParseSpec(std::string_view json_text);
+// The same from a document already parsed (a spec kept inside another file, as state.json does).
+absl::StatusOr<Spec> SpecFromJson(const nlohmann::json& document);
 absl::StatusOr<Process> ParseProcess(std::string_view json_text);
 absl::StatusOr<Resources> ParseResources(std::string_view json_text);
 

@@ -100,7 +100,7 @@ absl::StatusOr<ContainerState> StateStore::Load(const std::string& id) const {
   } catch (const json::exception& e) {
     return absl::DataLossError(fmt::format("parse {}: {}", Quote(path), e.what()));
   }
-  auto config = oci::ParseSpec(document["config"].dump());
+  auto config = oci::SpecFromJson(document["config"]);
   if (!config.ok()) return Annotate(config.status(), Quote(path));
   state.config = std::move(*config);
   return state;
