@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <random>
 #include <regex>
 
 #include "absl/cleanup/cleanup.h"
@@ -16,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "common/cgroup_migration_warmup.h"
 #include "common/file_util.h"
+#include "common/random_bytes.h"
 #include "common/status.h"
 #include "common/temp_mount.h"
 #include "containerd/remotes/reference.h"
@@ -44,8 +44,9 @@ std::string RandomName() {
                                 "nifty",    "quirky", "relaxed", "serene", "trusting", "zen"};
   static const char* kRight[] = {"turing", "hopper", "lovelace", "noether", "curie",   "dijkstra",
                                  "knuth",  "ritchie", "thompson", "torvalds", "shannon", "hamilton"};
-  std::random_device random;
-  return fmt::format("{}_{}", kLeft[random() % std::size(kLeft)], kRight[random() % std::size(kRight)]);
+  std::string random = RandomBytes(2);
+  return fmt::format("{}_{}", kLeft[static_cast<unsigned char>(random[0]) % std::size(kLeft)],
+                     kRight[static_cast<unsigned char>(random[1]) % std::size(kRight)]);
 }
 
 // moby's container name rule.

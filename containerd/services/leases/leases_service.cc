@@ -1,12 +1,12 @@
 #include "containerd/services/leases/leases_service.h"
 
-#include <random>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/time/clock.h"
+#include "common/random_bytes.h"
 #include "common/status.h"
 #include "containerd/server/grpc_status.h"
 #include "containerd/server/namespace_context.h"
@@ -21,9 +21,7 @@ namespace api = ::containerd::services::leases::v1;
 // containerd's leases.WithRandomID: "<nanoseconds of the current second>-<3 random bytes,
 // URL-safe base64>", e.g. "123456789-AbC_".
 std::string RandomLeaseId() {
-  std::random_device random;
-  std::string bytes(3, '\0');
-  for (char& byte : bytes) byte = static_cast<char>(random() & 0xff);
+  std::string bytes = RandomBytes(3);
   const int64_t nanos = absl::ToUnixNanos(absl::Now()) % 1000000000;
   return fmt::format("{}-{}", nanos, absl::WebSafeBase64Escape(bytes));
 }

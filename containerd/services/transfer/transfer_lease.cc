@@ -1,12 +1,12 @@
 #include "containerd/services/transfer/transfer_lease.h"
 
 #include <cstdint>
-#include <random>
 #include <utility>
 
 #include "absl/time/clock.h"
 #include "common/fmt_absl.h"
 #include "common/logging.h"
+#include "common/random_bytes.h"
 #include "common/status.h"
 
 namespace liman::containerd::services {
@@ -17,8 +17,8 @@ constexpr absl::Duration kLeaseExpiry = absl::Hours(24);
 
 // Unique without coordination: time plus randomness, like containerd's leases.WithRandomID.
 std::string NewLeaseId() {
-  std::random_device device;  // getrandom(2); no per-thread generator state (static TLS costs every thread)
-  uint64_t random = (uint64_t{device()} << 32) | device();
+  uint64_t random = 0;
+  for (unsigned char byte : RandomBytes(8)) random = (random << 8) | byte;
   return fmt::format("liman-transfer-{}-{:016x}", absl::ToUnixNanos(absl::Now()), random);
 }
 
