@@ -55,6 +55,14 @@ TEST_CASE("the cgroup-migration warm-up leaves the process in the cgroup it is i
   WarmCgroupMigrationLock();
   WaitForCgroupMigrationWarmup();
   CHECK(OwnMemoryCgroup() == b);
+  // Moved while the lock is being kept warm: the writes that follow go to the new cgroup.
+  WarmCgroupMigrationLock();
+  usleep(20 * 1000);
+  MoveSelfTo(a);
+  usleep(20 * 1000);
+  CHECK(OwnMemoryCgroup() == a);
+  WaitForCgroupMigrationWarmup();
+  CHECK(OwnMemoryCgroup() == a);
 }
 
 }  // namespace
