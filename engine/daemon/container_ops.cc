@@ -689,10 +689,12 @@ absl::StatusOr<WaitResult> Daemon::WaitContainer(const std::string& ref, const s
 }
 
 absl::Status Daemon::RemoveLocked(std::unique_lock<std::mutex>& lock, const std::shared_ptr<Container>& container,
-                                  bool remove_volumes) {
+                                  bool remove_volumes, bool task_deleted) {
   const std::string id = container->id;
-  absl::StatusOr<uint32_t> task = ctr::DeleteProcess(*client_, id, "");
-  if (!task.ok() && task.status().code() != absl::StatusCode::kNotFound) return task.status();
+  if (!task_deleted) {
+    absl::StatusOr<uint32_t> task = ctr::DeleteProcess(*client_, id, "");
+    if (!task.ok() && task.status().code() != absl::StatusCode::kNotFound) return task.status();
+  }
   absl::Status deleted = ctr::DeleteContainerAndSnapshot(*client_, id);
   if (!deleted.ok() && deleted.code() != absl::StatusCode::kNotFound) return deleted;
   LIMAN_RETURN_IF_ERROR(store_->Delete(id));

@@ -227,7 +227,10 @@ void Daemon::Monitor(std::shared_ptr<Container> container) {
   DisconnectBridgeLocked(*container);
   container->exits++;
   container->monitored = false;
-  if (!container->removed) {
+  // An exit that auto-removal follows is not written first: the record goes a moment later, and
+  // a crash in between finds the task gone on restart and removes the container then.
+  bool auto_remove = !restart_delay && !container->removed && container->record["HostConfig"].value("AutoRemove", false);
+  if (!container->removed && !auto_remove) {
     if (absl::Status saved = SaveLocked(*container); !saved.ok())
       LogError("container {}: record the exit: {}", id, saved);
   }
@@ -236,9 +239,13 @@ void Daemon::Monitor(std::shared_ptr<Container> container) {
     ScheduleRestartLocked(container, *restart_delay);
     return;
   }
-  if (container->record["HostConfig"].value("AutoRemove", false) && !container->removed) {
-    if (absl::Status removed = RemoveLocked(lock, container, /*remove_volumes=*/true); !removed.ok())
+  if (auto_remove) {
+    if (absl::Status removed = RemoveLocked(lock, container, /*remove_volumes=*/true, /*task_deleted=*/found);
+        !removed.ok()) {
       LogError("container {}: auto-remove: {}", id, removed);
+      if (absl::Status saved = SaveLocked(*container); !saved.ok())
+        LogError("container {}: record the exit: {}", id, saved);
+    }
   }
 }
 

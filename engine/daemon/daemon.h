@@ -306,8 +306,10 @@ class Daemon {
   absl::Status KillTask(const std::string& id, int signal);
   // Waits for an exec's exit, deletes the process and records the exit code.
   void FinishExec(const std::shared_ptr<ExecInstance>& exec);
+  // Removes the container: its task (unless `task_deleted`), container record and snapshot in
+  // the manager, its record here, its directories.
   absl::Status RemoveLocked(std::unique_lock<std::mutex>& lock, const std::shared_ptr<Container>& container,
-                            bool remove_volumes);
+                            bool remove_volumes, bool task_deleted = false);
   // Waits (with mu_ held by `lock`) until the container's exit count passes `exits` or `deadline`.
   bool WaitExitLocked(std::unique_lock<std::mutex>& lock, const Container& container, uint64_t exits,
                       absl::Time deadline);
