@@ -17,6 +17,7 @@
 #include "containerd/services/tasks/v1/tasks.grpc.pb.h"
 #include "ctl/liman-ctr/process.h"
 #include "ctl/liman-ctr/run.h"
+#include "engine/daemon/cgroup_parent.h"
 #include "engine/daemon/etc_files.h"
 #include "engine/http/router.h"
 #include "fmt/format.h"
@@ -43,6 +44,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
   // its own, away from the inodes of containers removed before it (common/orlov_top_dir.h).
   MarkTopOfDirectoryHierarchies(o.data_root + "/containers");
   LIMAN_RETURN_IF_ERROR(MkdirAll(o.exec_root + "/containers", 0700));
+  // Only a cost saved if it fails: the runtime makes what is missing (engine/daemon/cgroup_parent.h).
+  if (absl::Status parent = MakeCgroupParent(o.cgroup_parent); !parent.ok()) LogWarn("{}", parent);
   if (absl::Status dns = ContainerResolvConf("", DnsSettings{.servers = o.dns}).status(); !dns.ok())
     return Annotate(dns, "--dns");
   LIMAN_ASSIGN_OR_RETURN(daemon->store_, EngineStore::Open(o.data_root + "/engine.db"));
