@@ -23,4 +23,15 @@ std::string RandomBytes(size_t count) {
   return bytes;
 }
 
+std::string RandomHex(size_t count) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(2 * count);
+  for (unsigned char byte : RandomBytes(count)) {
+    hex.push_back(kDigits[byte >> 4]);
+    hex.push_back(kDigits[byte & 0x0f]);
+  }
+  return hex;
+}
+
 }  // namespace liman

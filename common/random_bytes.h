@@ -11,4 +11,7 @@ namespace liman {
 // kernel's pool is initialised (which it is long before any daemon starts); EINTR is retried.
 std::string RandomBytes(size_t count);
 
+// `count` random bytes as 2 × `count` lower-case hex digits.
+std::string RandomHex(size_t count);
+
 }  // namespace liman

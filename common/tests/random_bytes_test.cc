@@ -14,3 +14,10 @@ TEST_CASE("RandomBytes gives the size asked for, and different bytes each time")
   std::set<unsigned char> values(many.begin(), many.end());
   CHECK(values.size() > 200);
 }
+
+TEST_CASE("RandomHex gives two lower-case hex digits a byte") {
+  std::string hex = liman::RandomHex(32);
+  CHECK(hex.size() == 64);
+  CHECK(hex.find_first_not_of("0123456789abcdef") == std::string::npos);
+  CHECK(liman::RandomHex(32) != hex);
+}

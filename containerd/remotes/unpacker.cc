@@ -1,7 +1,6 @@
 #include "containerd/remotes/unpacker.h"
 
 #include <stdlib.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +13,7 @@
 #include "common/logging.h"
 #include "common/mount.h"
 #include "common/sha256.h"
+#include "common/random_bytes.h"
 #include "common/status.h"
 #include "containerd/archive/apply.h"
 #include "containerd/remotes/content_util.h"
@@ -30,15 +30,12 @@ constexpr char kUncompressedLabel[] = "containerd.io/uncompressed";
 
 // containerd's unpack key: "extract-<nanoseconds>-<3 random bytes, base64url> <chainid>".
 std::string UnpackKey(const std::string& chain_id) {
-  unsigned char random[3] = {};
-  if (getrandom(random, sizeof random, 0) != sizeof random) {
-    random[0] = static_cast<unsigned char>(reinterpret_cast<uintptr_t>(&random));
-  }
+  std::string random = RandomBytes(3);
   auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
                    .count() %
                1000000000;
   std::string encoded;
-  absl::WebSafeBase64Escape(absl::string_view(reinterpret_cast<const char*>(random), sizeof random), &encoded);
+  absl::WebSafeBase64Escape(absl::string_view(random.data(), random.size()), &encoded);
   return fmt::format("extract-{}-{} {}", nanos, encoded, chain_id);
 }
 

@@ -1,13 +1,12 @@
 #include "containerd/server/introspection_service.h"
 
-#include <sys/random.h>
-
+#include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cstdint>
 
 #include "absl/strings/ascii.h"
 #include "common/file_util.h"
+#include "common/random_bytes.h"
 #include "common/status.h"
 #include "containerd/filters/filters.h"
 #include "containerd/server/grpc_status.h"
@@ -19,23 +18,16 @@ namespace api = ::containerd::services::introspection::v1;
 
 using UuidBytes = std::array<uint8_t, 16>;
 
-absl::StatusOr<UuidBytes> RandomUuidBytes() {
+UuidBytes RandomUuidBytes() {
+  std::string random = RandomBytes(sizeof(UuidBytes));
   UuidBytes bytes;
-  size_t filled = 0;
-  while (filled < bytes.size()) {
-    ssize_t n = getrandom(bytes.data() + filled, bytes.size() - filled, 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError("getrandom");
-    }
-    filled += static_cast<size_t>(n);
-  }
+  std::copy(random.begin(), random.end(), bytes.begin());
   return bytes;
 }
 
 // RFC 4122 version 4: random except the version nibble (4) and the variant bits (10).
-absl::StatusOr<std::string> NewRandomUuid() {
-  LIMAN_ASSIGN_OR_RETURN(UuidBytes bytes, RandomUuidBytes());
+std::string NewRandomUuid() {
+  UuidBytes bytes = RandomUuidBytes();
   bytes[6] = (bytes[6] & 0x0f) | 0x40;
   bytes[8] = (bytes[8] & 0x3f) | 0x80;
   std::string text;
@@ -91,7 +83,7 @@ absl::StatusOr<std::string> LoadOrCreateServerUuid(const std::string& path) {
   }
   if (existing.status().code() != absl::StatusCode::kNotFound) return existing.status();
 
-  LIMAN_ASSIGN_OR_RETURN(std::string uuid, NewRandomUuid());
+  std::string uuid = NewRandomUuid();
   size_t slash = path.find_last_of('/');
   if (slash != std::string::npos && slash > 0) LIMAN_RETURN_IF_ERROR(MkdirAll(path.substr(0, slash), 0711));
   LIMAN_RETURN_IF_ERROR(WriteFileAtomic(path, uuid, 0644));

@@ -1,12 +1,9 @@
 #include "containerd/snapshots/overlay_snapshotter.h"
 
 #include <fcntl.h>
-#include <linux/fs.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -19,6 +16,7 @@
 #include "common/file_util.h"
 #include "common/logging.h"
 #include "common/orlov_top_dir.h"
+#include "common/random_bytes.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
 #include "common/wall_clock.h"
@@ -48,18 +46,6 @@ std::string KindName(SnapshotKind kind) {
 absl::Status ValidateName(std::string_view what, std::string_view name) {
   if (name.empty()) return absl::InvalidArgumentError(fmt::format("snapshot {} must not be empty", what));
   return absl::OkStatus();
-}
-
-std::string RandomHex(size_t bytes) {
-  std::string raw(bytes, '\0');
-  size_t filled = 0;
-  while (filled < bytes) {
-    ssize_t n = getrandom(raw.data() + filled, bytes - filled, 0);
-    if (n > 0) filled += static_cast<size_t>(n);
-  }
-  std::string hex;
-  for (unsigned char c : raw) hex += fmt::format("{:02x}", c);
-  return hex;
 }
 
 // mkdtemp(3) under `dir`, then chmod to `mode` (mkdtemp always makes 0700).

@@ -1,9 +1,9 @@
 #include "ctl/liman-ctr/client.h"
 
-#include <sys/random.h>
 
 #include <ctime>
 
+#include "common/random_bytes.h"
 #include "common/status.h"
 #include "containerd/server/grpc_status.h"
 #include "fmt/format.h"
@@ -76,10 +76,7 @@ absl::StatusOr<std::string> Client::ReadBlob(const std::string& digest) {
 }
 
 absl::StatusOr<std::string> Client::CreateLease() {
-  unsigned char random[8];
-  if (getrandom(random, sizeof random, 0) != sizeof random) return ErrnoError("getrandom");
-  std::string id = "liman-ctr-";
-  for (unsigned char byte : random) id += fmt::format("{:02x}", byte);
+  std::string id = "liman-ctr-" + RandomHex(8);
   std::time_t expire = std::time(nullptr) + 24 * 3600;
   std::tm utc;
   gmtime_r(&expire, &utc);

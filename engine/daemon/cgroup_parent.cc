@@ -18,9 +18,8 @@ absl::Status MakeCgroupParent(const std::string& parent, const std::string& moun
   if (mounts.v2) hierarchies.push_back(*mounts.v2);
   std::vector<std::string> failures;
   for (const cgroups::CgroupMount& mount : hierarchies) {
-    // Absolute cgroup paths hang from the mount point (cgroups::ContainerDir).
-    if (absl::Status made = MkdirAll(JoinPath(mount.mountpoint, cleaned), 0755); !made.ok())
-      failures.emplace_back(made.message());
+    LIMAN_ASSIGN_OR_RETURN(std::string dir, cgroups::ContainerDir(mount, cleaned, /*own=*/""));
+    if (absl::Status made = MkdirAll(dir, 0755); !made.ok()) failures.emplace_back(made.message());
   }
   if (!failures.empty())
     return absl::InternalError(fmt::format("cgroup parent {}: {}", Quote(cleaned), absl::StrJoin(failures, "; ")));

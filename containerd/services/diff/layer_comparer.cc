@@ -1,6 +1,5 @@
 #include "containerd/services/diff/layer_comparer.h"
 
-#include <sys/random.h>
 
 #include <algorithm>
 #include <functional>
@@ -9,6 +8,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
+#include "common/random_bytes.h"
 #include "common/status.h"
 #include "containerd/archive/compression.h"
 #include "containerd/archive/diff.h"
@@ -26,12 +26,9 @@ absl::StatusOr<archive::Compression> CompressionForDiff(const std::string& media
 
 // containerd's walking differ's uniqueRef: "<unix nanoseconds>-<3 random bytes, base64url>".
 std::string UniqueRef() {
-  unsigned char random[3] = {};
-  if (getrandom(random, sizeof random, 0) != sizeof random) {
-    random[0] = static_cast<unsigned char>(reinterpret_cast<uintptr_t>(&random));
-  }
+  std::string random = RandomBytes(3);
   std::string encoded;
-  absl::WebSafeBase64Escape(absl::string_view(reinterpret_cast<const char*>(random), sizeof random), &encoded);
+  absl::WebSafeBase64Escape(absl::string_view(random.data(), random.size()), &encoded);
   return fmt::format("{}-{}", absl::ToUnixNanos(absl::Now()), encoded);
 }
 
