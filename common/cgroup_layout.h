@@ -1,8 +1,8 @@
 // Where the cgroup hierarchies are: /proc/self/mountinfo parsing, layout detection (unified,
 // hybrid, legacy), /proc/<pid>/cgroup parsing and the mapping of a cgroup path (a process's, or
 // linux.cgroupsPath) onto a directory of each hierarchy. Used by the runtime's cgroup managers,
-// the shim's OOM watch and every daemon's cgroup-migration warm-up. Everything takes the mount and
-// proc roots as arguments so tests can run against fixture directories.
+// the shim's OOM watch and limand's cgroup parent. Everything takes the mount and proc roots as
+// arguments so tests can run against fixture directories.
 #pragma once
 
 #include <sys/types.h>

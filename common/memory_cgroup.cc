@@ -10,6 +10,12 @@
 #include "fmt/format.h"
 
 namespace liman {
+namespace {
+
+struct MemoryCgroupMounts {
+  std::optional<cgroups::CgroupMount> memory_v1;  // the first v1 hierarchy with memory
+  std::optional<cgroups::CgroupMount> unified;    // the first cgroup2 mount
+};
 
 absl::StatusOr<MemoryCgroupMounts> FindMemoryCgroupMounts(const std::string& proc_root) {
   LIMAN_ASSIGN_OR_RETURN(std::string mountinfo, ReadFile(JoinPath(proc_root, "self/mountinfo")));
@@ -43,6 +49,8 @@ absl::StatusOr<MemoryCgroup> FindMemoryCgroupIn(const MemoryCgroupMounts& mounts
   }
   return absl::NotFoundError(fmt::format("pid {}: no memory cgroup (from {})", pid, Quote(path)));
 }
+
+}  // namespace
 
 absl::StatusOr<MemoryCgroup> FindMemoryCgroup(pid_t pid, const std::string& proc_root) {
   LIMAN_ASSIGN_OR_RETURN(MemoryCgroupMounts mounts, FindMemoryCgroupMounts(proc_root));

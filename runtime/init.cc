@@ -22,6 +22,7 @@
 
 #include "common/unique_fd.h"
 #include "common/unix_socket.h"
+#include "runtime/cgroup_entry.h"
 #include "runtime/hooks.h"
 #include "runtime/rootfs.h"
 #include "runtime/sync_protocol.h"
@@ -356,14 +357,13 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
 
 }  // namespace
 
-[[noreturn]] void RunStage1(const ContainerPlan& plan, int sync_fd) {
+[[noreturn]] void RunStage1(const ContainerPlan& plan, int sync_fd, bool born_in_cgroup2) {
   ChildError error;
   const NamespacePlan& ns = plan.namespaces;
-  // Wait, if asked, until the parent has put us in the container's cgroup: a cgroup namespace
-  // created below must be rooted there.
+  // --- Phase: the container's cgroup, if ours to enter: a cgroup namespace made or joined below
+  // must be rooted there.
+  if (plan.join_cgroup_first && !EnterCgroup(plan.cgroup_join, born_in_cgroup2, &error)) Die(sync_fd, error);
   SyncHeader header{};
-  if (plan.join_cgroup_first && ReceiveSync(sync_fd, &header, nullptr, 0, nullptr) != static_cast<int>(SyncType::kContinue))
-    _exit(1);
   for (const NamespaceJoin& join : ns.joins) {
     if (setns(join.fd.get(), join.clone_flag) != 0)
       Die(sync_fd, (Fail(&error, errno, "setns to %s", join.path.c_str()), error));
@@ -398,6 +398,7 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
     char byte;
     if (read(reported[0], &byte, 1) != 1) _exit(1);
     close(reported[0]);
+    if (!plan.join_cgroup_first && !EnterCgroup(plan.cgroup_join, born_in_cgroup2, &error)) Die(sync_fd, error);
     RunStage2(plan, sync_fd);
   }
   SendSync(sync_fd, SyncType::kInitPid, child);

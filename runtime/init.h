@@ -8,6 +8,7 @@
 
 namespace liman::runtime {
 
-[[noreturn]] void RunStage1(const ContainerPlan& plan, int sync_fd);
+// `born_in_cgroup2`: ForkIntoCgroup placed stage 1, and so stage 2, in cgroup2 already.
+[[noreturn]] void RunStage1(const ContainerPlan& plan, int sync_fd, bool born_in_cgroup2);
 
 }  // namespace liman::runtime

@@ -20,6 +20,7 @@
 #include "common/status.h"
 #include "common/unix_socket.h"
 #include "fmt/format.h"
+#include "runtime/cgroup_entry.h"
 #include "runtime/cgroups/manager.h"
 #include "runtime/hooks.h"
 #include "runtime/init.h"
@@ -68,13 +69,11 @@ absl::Status ThawAfterSigkill(cgroups::Manager& cgroup, int signal) {
   return Annotate(cgroup.Thaw(), "thaw the paused container after SIGKILL");
 }
 
-// Everything the parent does once stage 1 runs; on error the caller tears down.
-absl::Status DriveCreate(const StateStore& store, ContainerState& state, const ContainerPlan& plan,
-                         cgroups::Manager& cgroup, int sync_fd, pid_t stage1) {
-  if (plan.join_cgroup_first) {
-    LIMAN_RETURN_IF_ERROR(Annotate(cgroup.AddProcess(stage1), "join the container's cgroup"));
-    if (!SendSync(sync_fd, SyncType::kContinue)) return ErrnoError("sync with stage 1");
-  }
+// Everything the parent does once stage 1 runs; on error the caller tears down. The cgroup is
+// entered by stage 1 or the init themselves (runtime/cgroup_entry.h); a failure there comes back
+// as their report.
+absl::Status DriveCreate(const StateStore& store, ContainerState& state, const ContainerPlan& plan, int sync_fd,
+                         pid_t stage1) {
   if (plan.namespaces.new_user) {
     LIMAN_RETURN_IF_ERROR(ExpectSync(sync_fd, SyncType::kUserNamespaceReady).status());
     LIMAN_RETURN_IF_ERROR(Annotate(WriteIdMaps(stage1, plan.namespaces), "write user namespace mappings"));
@@ -86,13 +85,10 @@ absl::Status DriveCreate(const StateStore& store, ContainerState& state, const C
   if (plan.is_exec) return absl::OkStatus();
   // The init does not run anything of the container's before our kContinue below.
   absl::StatusOr<uint64_t> start_time = ProcessStartTime(state.init_pid);
-  absl::Status joined = start_time.status();
-  if (joined.ok() && !plan.join_cgroup_first)
-    joined = Annotate(cgroup.AddProcess(state.init_pid), "join the container's cgroup");
-  if (!joined.ok()) {
+  if (!start_time.ok()) {
     // The init may have failed meanwhile (and exited): its own report explains more.
     LIMAN_RETURN_IF_ERROR(ExpectSync(sync_fd, SyncType::kMountsReady).status());
-    return joined;
+    return start_time.status();
   }
   state.init_start_time = *start_time;
 
@@ -127,11 +123,15 @@ absl::StatusOr<pid_t> ForkStage1(const ContainerPlan& plan, UniqueFd& parent_end
   UniqueFd child_end(fcntl(pair[1], F_DUPFD_CLOEXEC, 3 + plan.process.preserve_fds));
   close(pair[1]);
   if (!child_end) return ErrnoError("dup sync socket");
-  pid_t pid = fork();
+  bool born_inside = false;
+  // Born in cgroup2 here, where clone3 runs with the host's credentials: from stage 1, which may
+  // be in a new user namespace by then, the kernel may refuse, and a refused first fork into a new
+  // pid namespace leaves that namespace unable to get any process (free_pid, PIDNS_ADDING).
+  pid_t pid = ForkIntoCgroup(plan.cgroup_join, &born_inside);
   if (pid < 0) return ErrnoError("fork");
   if (pid == 0) {
     parent_end.reset();
-    RunStage1(plan, child_end.get());
+    RunStage1(plan, child_end.get(), born_inside);
   }
   return pid;
 }
@@ -195,6 +195,7 @@ absl::StatusOr<ContainerState> CreateContainer(const StateStore& store, const Cr
   LIMAN_RETURN_IF_ERROR(Annotate(cgroup->Create(), "create cgroup"));
   state.cgroup = cgroup->Save();  // after Create: it records which parent directories it made
   LIMAN_RETURN_IF_ERROR(Annotate(cgroup->Apply(EffectiveResources(state.config)), "set cgroup resources"));
+  LIMAN_ASSIGN_OR_RETURN(plan.cgroup_join, cgroup->OpenSelfJoin());
   if (mkfifo(fifo_path.c_str(), 0600) != 0) return ErrnoError(fmt::format("mkfifo {}", Quote(fifo_path)));
   // The init waits on this end; opened here because in a user namespace it could not open it.
   UniqueFd fifo(open(fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
@@ -203,7 +204,7 @@ absl::StatusOr<ContainerState> CreateContainer(const StateStore& store, const Cr
 
   UniqueFd sync;
   LIMAN_ASSIGN_OR_RETURN(stage1, ForkStage1(plan, sync));
-  absl::Status driven = DriveCreate(store, state, plan, *cgroup, sync.get(), stage1);
+  absl::Status driven = DriveCreate(store, state, plan, sync.get(), stage1);
   if (!driven.ok()) {
     if (state.config.hooks && !state.config.hooks->poststop.empty() && state.init_pid > 0) {
       // A failed prestart/createRuntime/createContainer hook continues the lifecycle at delete,
@@ -327,11 +328,12 @@ absl::StatusOr<pid_t> ExecInContainer(const StateStore& store, const ContainerSt
     if (!mapped) return absl::InvalidArgumentError(fmt::format("user {} is not mapped in the container's user namespace", process.user.uid));
   }
 
+  LIMAN_ASSIGN_OR_RETURN(plan.cgroup_join, cgroup->OpenSelfJoin());
   UniqueFd sync;
   LIMAN_ASSIGN_OR_RETURN(pid_t stage1, ForkStage1(plan, sync));
   ContainerState exec_state = state;
   exec_state.init_pid = 0;
-  absl::Status driven = DriveCreate(store, exec_state, plan, *cgroup, sync.get(), stage1);
+  absl::Status driven = DriveCreate(store, exec_state, plan, sync.get(), stage1);
   if (driven.ok()) driven = ExpectSync(sync.get(), SyncType::kReady).status();
   if (driven.ok()) {
     // The socket is closed on exec: EOF means the process is running its program.

@@ -110,11 +110,12 @@ struct ContainerPlan {
   std::string id;
   std::string bundle;
   bool is_exec = false;  // joining a running container: no rootfs, no hooks, no exec fifo
-  // Stage 1 waits until the parent has moved it into the container's cgroup (needed before a
-  // cgroup namespace is made or joined, and for exec, which does not wait later). Otherwise the
-  // parent moves the init while it mounts: the first cgroup.procs write of a v1 host waits for
-  // an RCU grace period (percpu_down_write of cgroup_threadgroup_rwsem), ~10 ms worth overlapping.
+  // Who enters the container's v1 cgroups (by itself, runtime/cgroup_entry.h): stage 1, before it
+  // makes or joins a cgroup namespace, which must be rooted there, and for exec; otherwise the
+  // init (stage 2), so that stage 1's own pages stay charged to the runtime's memory cgroup.
+  // Stage 1 is born in the cgroup2 one (ForkIntoCgroup) either way.
   bool join_cgroup_first = true;
+  cgroups::SelfJoin cgroup_join;  // opened by the parent once the cgroup exists
   NamespacePlan namespaces;
   RootfsPlan rootfs;
   ProcessPlan process;

@@ -7,7 +7,6 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
-#include "common/cgroup_migration_warmup.h"
 #include "common/file_util.h"
 #include "common/logging.h"
 #include "common/status.h"
@@ -324,9 +323,6 @@ absl::StatusOr<uint32_t> TaskManager::Create(std::string_view ns, std::string_vi
     return Annotate(status, fmt::format("{}: invalid namespace", what));
   if (absl::Status status = events::ValidateIdentifier(id); !status.ok())
     return Annotate(status, fmt::format("{}: invalid task id", what));
-  // The runtime will move the init into the container's cgroups: the lock that takes warms while
-  // the shim starts (common/cgroup_migration_warmup.h).
-  WarmCgroupMigrationLock();
   Key key(ns, id);
   {
     std::lock_guard lock(mu_);
@@ -441,7 +437,6 @@ absl::Status TaskManager::Exec(std::string_view ns, std::string_view id, std::st
   LIMAN_TASK_CALL();
   if (absl::Status status = events::ValidateIdentifier(exec_id); !status.ok())
     return Annotate(status, fmt::format("invalid exec id {}", Quote(exec_id)));
-  WarmCgroupMigrationLock();  // the exec's start follows: as in Create
   LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Task> task, Find(ns, id));
   task_api::ExecProcessRequest request;
   request.set_id(task->id);

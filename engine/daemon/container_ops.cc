@@ -13,7 +13,6 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "common/cgroup_migration_warmup.h"
 #include "common/file_util.h"
 #include "common/random_bytes.h"
 #include "common/status.h"
@@ -166,9 +165,6 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
     return absl::InvalidArgumentError("json: cannot unmarshal Config.Image: not a string");
   std::string image_ref = body.value("Image", "");
   if (image_ref.empty()) return absl::InvalidArgumentError("no image specified: Config.Image is empty");
-  // A start usually follows within milliseconds: the cgroup-migration lock its runtime will take
-  // warms meanwhile (common/cgroup_migration_warmup.h).
-  WarmCgroupMigrationLock();
   json host_config = body.contains("HostConfig") && body["HostConfig"].is_object() ? body["HostConfig"] : json::object();
 
   std::string name = requested_name;
@@ -476,7 +472,6 @@ absl::Status Daemon::CreateTask(Container& container) {
 
 absl::StatusOr<bool> Daemon::StartContainer(const std::string& ref) {
   LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, Find(ref));
-  WarmCgroupMigrationLock();  // as in CreateContainer (a `docker start` of an older container)
   std::lock_guard lifecycle(container->lifecycle);
   {
     std::lock_guard lock(mu_);

@@ -8,7 +8,6 @@
 
 #include <thread>
 
-#include "common/cgroup_migration_warmup.h"
 #include "common/status.h"
 #include "containerd/services/tasks/v1/tasks.grpc.pb.h"
 #include "ctl/liman-ctr/process.h"
@@ -38,7 +37,6 @@ absl::StatusOr<std::string> Daemon::CreateExec(const std::string& container_ref,
     return absl::InvalidArgumentError("No exec command specified");
   for (const json& word : body["Cmd"])
     if (!word.is_string()) return absl::InvalidArgumentError("json: cannot unmarshal Cmd: not a list of strings");
-  WarmCgroupMigrationLock();  // the exec's start follows: as in CreateContainer
   std::lock_guard lock(mu_);
   LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, FindLocked(container_ref));
   if (container->Restarting())

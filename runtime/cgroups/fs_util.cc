@@ -44,6 +44,19 @@ absl::Status WriteKnob(const std::string& dir, std::string_view file, std::strin
   return absl::OkStatus();
 }
 
+absl::StatusOr<CgroupFile> OpenKnobForWrite(const std::string& dir, std::string_view file) {
+  CgroupFile opened{JoinPath(dir, file), UniqueFd()};
+  opened.fd.reset(open(opened.path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!opened.fd) return ErrnoError(fmt::format("open {} for writing", Quote(opened.path)));
+  return opened;
+}
+
+absl::StatusOr<UniqueFd> OpenCgroupDir(const std::string& dir) {
+  UniqueFd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return ErrnoError(fmt::format("open {}", Quote(dir)));
+  return fd;
+}
+
 absl::Status WriteKnobV2(const std::string& dir, std::string_view file, std::string_view value) {
   absl::Status status = WriteKnob(dir, file, value);
   if (status.ok() || !IsErrno(status, ENOENT)) return status;

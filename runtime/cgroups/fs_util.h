@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/text_split.h"  // SplitLines, SplitFields
+#include "runtime/cgroups/manager.h"  // CgroupFile
 
 namespace liman::cgroups {
 
@@ -27,6 +28,11 @@ inline constexpr uint64_t kUnlimited = UINT64_MAX;
 // the same code drive fixture directories made of regular files. Errors read
 // `write "10" to "/sys/fs/cgroup/pids/x/pids.max": invalid argument` whether open or write failed.
 absl::Status WriteKnob(const std::string& dir, std::string_view file, std::string_view value);
+
+// Opens `dir`/`file` for a write that another process makes later (O_WRONLY | O_CLOEXEC).
+absl::StatusOr<CgroupFile> OpenKnobForWrite(const std::string& dir, std::string_view file);
+// Opens the cgroup directory `dir` itself (O_RDONLY | O_DIRECTORY | O_CLOEXEC), e.g. for clone3(2).
+absl::StatusOr<UniqueFd> OpenCgroupDir(const std::string& dir);
 
 // WriteKnob for cgroup v2: when the file is missing, the error also says whether the controller
 // the file belongs to ("memory" for memory.max) is enabled for `dir` at all, which is the usual

@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "common/cgroup_layout.h"  // Layout
 #include "common/oci_spec.h"
+#include "common/unique_fd.h"
 #include "nlohmann/json.hpp"
 
 namespace liman::cgroups {
@@ -28,6 +29,31 @@ struct Hierarchy {
   std::string fs_type;      // "cgroup" or "cgroup2"
   std::string options;      // mount data for cgroup v1: "memory", "name=systemd"
   std::string host_path;    // the container's cgroup directory on the host
+};
+
+// What a new process needs to enter the container's cgroup by itself, opened by the parent so
+// that the child only writes (runtime/cgroup_entry.h does the child's part).
+//
+// Why by itself: moving a process by writing its pid to cgroup.procs (v1 and v2) takes the global
+// cgroup_threadgroup_rwsem for writing, and percpu_down_write waits a whole RCU grace period
+// when no writer went through lately (kernel/rcu/sync.c): 6-20 ms on this VM, the largest single
+// cost of a `runc create` or `runc exec`, and while it waits it holds cgroup_mutex, stalling every
+// cgroup mkdir on the host. A thread that writes "0" to a v1 `tasks` file moves only itself, and
+// the kernel takes no such lock for that ("If we migrate a single thread ... we can skip the
+// global lock", kernel/cgroup/cgroup.c, cgroup_procs_write_start): 0.02 ms. The process is
+// single-threaded, so it moves whole. cgroup2 has no such file for a domain cgroup
+// (cgroup.threads only moves threads inside a threaded subtree), so there the process is born in
+// its cgroup: clone3(2) with CLONE_INTO_CGROUP, which takes no write lock either. Permission is
+// checked against the credentials of whoever opened a cgroup file, not of the writer
+// (cgroups(7), "Delegation containment"), so the writes also work from a new user namespace.
+struct CgroupFile {
+  std::string path;  // for error messages
+  UniqueFd fd;       // O_WRONLY
+};
+struct SelfJoin {
+  std::vector<CgroupFile> tasks_files;  // v1: each hierarchy's `tasks`; the process writes "0"
+  UniqueFd cgroup2_dir;                 // v2, or the hybrid unified part: CLONE_INTO_CGROUP target
+  CgroupFile cgroup2_procs;             // its cgroup.procs: "0" when clone3 could not place the child
 };
 
 struct MemoryStats {
@@ -81,10 +107,13 @@ class Manager {
   // Makes the container's cgroup in every hierarchy (parents too). On v1 the cpuset directories
   // get their parent's cpus/mems; on v2 (and the hybrid unified part) the controllers are enabled
   // in every ancestor's cgroup.subtree_control. Call order for a new container:
-  // Create, Apply, AddProcess (realtime CPU budgets must exist before an RT task joins).
+  // Create, Apply, then AddProcess or OpenSelfJoin (realtime CPU budgets must exist before an RT
+  // task joins).
   virtual absl::Status Create() = 0;
   // Moves `pid` into the container's cgroup in every hierarchy.
   virtual absl::Status AddProcess(pid_t pid) = 0;
+  // Opens what a process needs to move itself into the container's cgroup (see SelfJoin).
+  virtual absl::StatusOr<SelfJoin> OpenSelfJoin() const = 0;
   // Writes every resource the spec sets; a knob the kernel lacks is an error naming it,
   // except where the spec allows a runtime to ignore it (see each controller). Device rules are
   // applied on top of "deny all" (runc's semantics, see device_rules.h); an empty list leaves the

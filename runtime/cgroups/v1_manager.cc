@@ -121,6 +121,19 @@ absl::Status V1Manager::AddProcess(pid_t pid) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<SelfJoin> V1Manager::OpenSelfJoin() const {
+  SelfJoin join;
+  for (const V1Dir& dir : dirs_) {
+    LIMAN_ASSIGN_OR_RETURN(CgroupFile tasks, OpenKnobForWrite(dir.path, "tasks"));
+    join.tasks_files.push_back(std::move(tasks));
+  }
+  if (unified_) {
+    LIMAN_ASSIGN_OR_RETURN(join.cgroup2_dir, OpenCgroupDir(unified_->dir.path));
+    LIMAN_ASSIGN_OR_RETURN(join.cgroup2_procs, OpenKnobForWrite(unified_->dir.path, "cgroup.procs"));
+  }
+  return join;
+}
+
 absl::Status V1Manager::Apply(const oci::Resources& r) {
   if (!r.unified.empty()) return absl::InvalidArgumentError("linux.resources.unified cannot be used on cgroup v1");
   if (r.memory) {

@@ -82,6 +82,13 @@ absl::Status V2Manager::Create() {
 
 absl::Status V2Manager::AddProcess(pid_t pid) { return WriteKnob(dir_.path, "cgroup.procs", std::to_string(pid)); }
 
+absl::StatusOr<SelfJoin> V2Manager::OpenSelfJoin() const {
+  SelfJoin join;
+  LIMAN_ASSIGN_OR_RETURN(join.cgroup2_dir, OpenCgroupDir(dir_.path));
+  LIMAN_ASSIGN_OR_RETURN(join.cgroup2_procs, OpenKnobForWrite(dir_.path, "cgroup.procs"));
+  return join;
+}
+
 absl::Status V2Manager::Apply(const oci::Resources& r) {
   const std::string& dir = dir_.path;
   // runc's order (fs2.Manager.Set); the unified map comes last so it can override anything.

@@ -13,6 +13,7 @@
 
 #include "common/file_util.h"
 #include "common/status.h"
+#include "runtime/cgroup_entry.h"
 #include "runtime/cgroups/device_rules.h"
 #include "runtime/cgroups/fs_util.h"
 #include "runtime/cgroups/manager.h"
@@ -329,4 +330,71 @@ TEST_CASE("real kernel: the v2 eBPF device filter is enforced", "[root]") {
   sleeper.Kill();
   REQUIRE(manager.Destroy().ok());
   CHECK(!PathExists(path));
+}
+
+namespace {
+
+// Forks with ForkIntoCgroup; the child enters by itself and waits, and every hierarchy's
+// cgroup.procs must then list it, while this process stays where it was.
+void CheckSelfJoin(Manager& manager) {
+  auto join = manager.OpenSelfJoin();
+  REQUIRE(join.ok());
+  auto own_before = ReadFile("/proc/self/cgroup");
+  REQUIRE(own_before.ok());
+  int entered[2];
+  REQUIRE(pipe2(entered, O_CLOEXEC) == 0);
+  bool born_inside = false;
+  pid_t pid = runtime::ForkIntoCgroup(*join, &born_inside);
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    runtime::ChildError error;
+    if (!runtime::EnterCgroup(*join, born_inside, &error)) _exit(1);
+    if (write(entered[1], "x", 1) != 1) _exit(2);
+    for (;;) pause();
+  }
+  close(entered[1]);
+  char byte;
+  bool ok = read(entered[0], &byte, 1) == 1;
+  close(entered[0]);
+  std::vector<std::string> missing;
+  for (const Hierarchy& h : manager.Hierarchies()) {
+    auto procs = ReadKnob(h.host_path, "cgroup.procs");
+    if (!procs.ok() || *procs != std::to_string(pid)) missing.push_back(h.host_path);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  REQUIRE(ok);
+  CHECK(born_inside == join->cgroup2_dir.valid());  // Linux 5.7 or later
+  INFO(fmt::format("{}", fmt::join(missing, ", ")));
+  CHECK(missing.empty());
+  CHECK(*ReadFile("/proc/self/cgroup") == *own_before);
+}
+
+}  // namespace
+
+TEST_CASE("real kernel: a new process enters the container's cgroups by itself", "[root]") {
+  if (std::string reason = SkipReason(); !reason.empty()) {
+    WARN("skipped: " << reason);
+    return;
+  }
+  Layout layout = *DetectLayout(kMountRoot);
+  std::string v2_root = V2Root(layout);
+  std::vector<std::string> mount_roots = {kMountRoot};
+  if (layout == Layout::kHybrid) mount_roots.push_back(v2_root);  // the cgroup2 part alone, as on a unified host
+  for (const std::string& mount_root : mount_roots) {
+    DYNAMIC_SECTION(mount_root) {
+      ManagerOptions options;
+      options.mount_root = mount_root;
+      options.cgroups_path = fmt::format("/liman-unit-{}-self", getpid());
+      auto made = NewManager(options);
+      REQUIRE(made.ok());
+      Manager& manager = **made;
+      Cleanup cleanup;
+      cleanup.v2_root = v2_root;
+      if (!v2_root.empty()) cleanup.subtree_before = ReadKnob(v2_root, "cgroup.subtree_control").value_or("");
+      cleanup.manager = &manager;
+      REQUIRE(manager.Create().ok());
+      CheckSelfJoin(manager);
+    }
+  }
 }

@@ -1,4 +1,5 @@
 // cgroup v1 (legacy and hybrid) manager against fixture directories.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -6,6 +7,7 @@
 
 #include "common/file_util.h"
 #include "common/status.h"
+#include "runtime/cgroup_entry.h"
 #include "runtime/cgroups/device_rules.h"
 #include "runtime/cgroups/manager.h"
 #include "runtime/cgroups/v1/blkio.h"
@@ -47,6 +49,7 @@ struct V1Fixture {
                    " - cgroup cgroup " + options + "\n";
       Put(root + "/" + name + "/cgroup.procs");
       Put(Dir(name) + "/cgroup.procs");
+      Put(Dir(name) + "/tasks");
     }
     if (hybrid) {
       mountinfo +=
@@ -322,6 +325,45 @@ TEST_CASE("v1 AddProcess joins every hierarchy, the unified one included") {
   REQUIRE(manager->AddProcess(4321).ok());
   CHECK(log.To("cgroup.procs").size() == 10);
   for (const Hierarchy& h : manager->Hierarchies()) CHECK(Get(h.host_path + "/cgroup.procs") == "4321");
+}
+
+TEST_CASE("v1 OpenSelfJoin: every hierarchy's tasks file, and the unified directory to be born in") {
+  V1Fixture f;
+  auto manager = f.Make();
+  auto join = manager->OpenSelfJoin();
+  REQUIRE(join.ok());
+  std::vector<std::string> expected;
+  for (const Hierarchy& h : manager->Hierarchies())
+    if (h.fs_type == "cgroup") expected.push_back(h.host_path + "/tasks");
+  std::vector<std::string> opened;
+  for (const CgroupFile& tasks : join->tasks_files) opened.push_back(tasks.path);
+  CHECK(opened == expected);
+  CHECK(opened.size() == 9);
+  CHECK(join->cgroup2_dir.valid());
+  CHECK(join->cgroup2_procs.path == f.Dir("unified") + "/cgroup.procs");
+  // Born in the unified cgroup: only the v1 files are written ("0": the writer itself).
+  runtime::ChildError error;
+  REQUIRE(runtime::EnterCgroup(*join, /*born_inside=*/true, &error));
+  for (const std::string& path : expected) CHECK(Get(path) == "0");
+  CHECK(Get(f.Dir("unified") + "/cgroup.procs") == "");
+  // Not born there (clone3 refused): cgroup.procs too.
+  REQUIRE(runtime::EnterCgroup(*join, /*born_inside=*/false, &error));
+  CHECK(Get(f.Dir("unified") + "/cgroup.procs") == "0");
+  // A hierarchy whose cgroup is gone: the error names the file.
+  std::string pids_tasks = f.Dir("pids") + "/tasks";
+  join->tasks_files[0].fd.reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  join->tasks_files[0].path = pids_tasks;
+  CHECK(!runtime::EnterCgroup(*join, true, &error));
+  CHECK(error.err == EBADF);
+  CHECK(std::string(error.message) == "join the container's cgroup: write \"0\" to \"" + pids_tasks + "\"");
+}
+
+TEST_CASE("v1 OpenSelfJoin fails naming a missing tasks file") {
+  V1Fixture f;
+  auto manager = f.Make();
+  REQUIRE(unlink((f.Dir("memory") + "/tasks").c_str()) == 0);
+  auto join = manager->OpenSelfJoin();
+  CHECK(join.status().message() == "open \"" + f.Dir("memory") + "/tasks\" for writing: no such file or directory");
 }
 
 TEST_CASE("v1 freezer writes FROZEN/THAWED and waits for the state") {

@@ -4,7 +4,6 @@
 #include <utility>
 #include <vector>
 
-#include "common/cgroup_migration_warmup.h"
 #include "common/status.h"
 #include "containerd/events/container.pb.h"
 #include "containerd/server/grpc_status.h"
@@ -58,9 +57,6 @@ class ContainersService final : public api::Containers::Service {
 
   grpc::Status Create(grpc::ServerContext* context, const api::CreateContainerRequest* request,
                       api::CreateContainerResponse* response) override {
-    // A task usually follows a new container within milliseconds (ctr run, limand's docker run):
-    // its runtime's cgroup migration finds the lock warm (common/cgroup_migration_warmup.h).
-    WarmCgroupMigrationLock();
     return server::InNamespace(*context, [&](const std::string& ns) -> absl::Status {
       LIMAN_ASSIGN_OR_RETURN(metadata::Container created,
                              db_.Containers().Create(ns, FromProtoContainer(request->container())));
