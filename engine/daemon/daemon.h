@@ -304,6 +304,9 @@ class Daemon {
   // Tasks.CloseIO(stdin), then our end of the FIFO is closed.
   absl::Status CloseTaskStdin(const std::string& id);
   absl::Status KillTask(const std::string& id, int signal);
+  // Waits for an exec's exit (Tasks.Wait): its exit status, or 126 if the wait failed.
+  int64_t WaitExecExit(const ExecInstance& exec);
+  void RecordExecExit(const std::shared_ptr<ExecInstance>& exec, int64_t exit_code);
   // Waits for an exec's exit, deletes the process and records the exit code.
   void FinishExec(const std::shared_ptr<ExecInstance>& exec);
   // Removes the container: its task (unless `task_deleted`), container record and snapshot in

@@ -99,18 +99,27 @@ absl::Status Daemon::ResizeExec(const std::string& id, uint32_t width, uint32_t 
   return ResizeContainer(container_id, id, width, height);
 }
 
-void Daemon::FinishExec(const std::shared_ptr<ExecInstance>& exec) {
+int64_t Daemon::WaitExecExit(const ExecInstance& exec) {
   tasks::WaitRequest request;
-  request.set_container_id(exec->container_id);
-  request.set_exec_id(exec->id);
+  request.set_container_id(exec.container_id);
+  request.set_exec_id(exec.id);
   tasks::WaitResponse waited;
   auto context = client_->Context(std::nullopt, /*no_deadline=*/true);
   grpc::Status status = client_->Tasks().Wait(context.get(), request, &waited);
-  (void)ctr::DeleteProcess(*client_, exec->container_id, exec->id);
+  return status.ok() ? static_cast<int64_t>(waited.exit_status()) : 126;
+}
+
+void Daemon::RecordExecExit(const std::shared_ptr<ExecInstance>& exec, int64_t exit_code) {
   std::lock_guard lock(mu_);
   exec->running = false;
-  exec->exit_code = status.ok() ? static_cast<int64_t>(waited.exit_status()) : 126;
+  exec->exit_code = exit_code;
   changed_.notify_all();
+}
+
+void Daemon::FinishExec(const std::shared_ptr<ExecInstance>& exec) {
+  int64_t exit_code = WaitExecExit(*exec);
+  (void)ctr::DeleteProcess(*client_, exec->container_id, exec->id);
+  RecordExecExit(exec, exit_code);
 }
 
 absl::Status Daemon::RunExec(const std::string& id, int conn, std::string buffered) {
@@ -221,6 +230,11 @@ absl::Status Daemon::RunExec(const std::string& id, int conn, std::string buffer
     return absl::OkStatus();
   }
 
+  // The wait runs beside the output: its answer is there when the output ends, one round trip to
+  // the shim sooner than asking then.
+  int64_t exit_code = 126;
+  std::thread waiter([this, exec, &exit_code] { exit_code = WaitExecExit(*exec); });
+
   // stdin: the client's bytes into the FIFO; its half-close ends the process's stdin (CloseIO).
   std::atomic<bool> output_done{false};
   std::thread stdin_copier;
@@ -276,11 +290,14 @@ absl::Status Daemon::RunExec(const std::string& id, int conn, std::string buffer
       }
     }
   }
-  // The exit code is known before the stream ends: the CLI asks for it right after.
-  FinishExec(exec);
+  // The exit code is known before the stream ends: the CLI asks for it right after. The process
+  // is deleted from the task once the client has its answer.
+  waiter.join();
+  RecordExecExit(exec, exit_code);
   output_done = true;
   ::shutdown(conn, SHUT_RDWR);
   if (stdin_copier.joinable()) stdin_copier.join();
+  (void)ctr::DeleteProcess(*client_, exec->container_id, exec->id);
   return absl::OkStatus();
 }
 
