@@ -1,11 +1,12 @@
-// A temporary directory for a test: /tmp/<prefix>-XXXXXX (mkdtemp(3)), removed with everything in
-// it when the test ends, failed or not.
+// A temporary directory for a test: <base>/<prefix>-XXXXXX (mkdtemp(3)), removed with everything in
+// it when the test ends, failed or not. The one TempDir of every test target.
 #pragma once
 
 #include <stdlib.h>
 
 #include <catch2/catch.hpp>
 #include <string>
+#include <string_view>
 
 #include "common/file_util.h"
 
@@ -13,7 +14,8 @@ namespace liman::test_support {
 
 class TempDir {
  public:
-  explicit TempDir(const std::string& prefix = "liman-test") : path_("/tmp/" + prefix + "-XXXXXX") {
+  explicit TempDir(const std::string& prefix = "liman-test", const std::string& base = "/tmp")
+      : path_(JoinPath(base, prefix + "-XXXXXX")) {
     REQUIRE(mkdtemp(path_.data()) != nullptr);
   }
   ~TempDir() {
@@ -23,6 +25,16 @@ class TempDir {
   TempDir& operator=(const TempDir&) = delete;
 
   const std::string& path() const { return path_; }
+  // The path of `name` inside; nothing is made.
+  std::string operator/(std::string_view name) const { return JoinPath(path_, name); }
+  // Makes the directory `name` inside (and its missing parents, mode 0755); returns its path.
+  std::string Subdir(std::string_view name) const {
+    std::string dir = JoinPath(path_, name);
+    absl::Status made = MkdirAll(dir, 0755);
+    INFO(made.message());
+    REQUIRE(made.ok());
+    return dir;
+  }
 
  private:
   std::string path_;

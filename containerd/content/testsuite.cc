@@ -16,14 +16,6 @@ namespace liman::containerd::content::testing {
 
 // ---- Helpers ----
 
-TempDir::TempDir() {
-  char tmpl[] = "/tmp/liman-content-test-XXXXXX";
-  REQUIRE(mkdtemp(tmpl) != nullptr);
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() { (void)RemoveAll(path_); }
-
 std::string TestBlob(size_t size, uint64_t seed) {
   std::string data(size, '\0');
   uint64_t state = seed * 0x9E3779B97F4A7C15ULL + 0x2545F4914F6CDD1DULL;

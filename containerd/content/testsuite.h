@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/tests/temp_dir.h"
 #include "containerd/core/content.h"
 
 namespace liman::containerd::content::testing {
@@ -54,18 +55,7 @@ void RunContentStoreSuite(const ContentStoreFactory& factory, const ContentSuite
 
 // ---- Helpers for the suite and for implementation-specific tests ----
 
-// A directory under /tmp removed with everything in it at scope exit.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using TempDir = test_support::TempDir;
 
 // `size` deterministic pseudo-random bytes; different seeds give different content.
 std::string TestBlob(size_t size, uint64_t seed);

@@ -29,22 +29,6 @@ std::string TestTempBase() {
   return "/var/tmp";
 }
 
-TempDir::TempDir(const std::string& prefix) {
-  path_ = JoinPath(TestTempBase(), prefix + "XXXXXX");
-  if (mkdtemp(path_.data()) == nullptr)
-    throw std::runtime_error(fmt::format("mkdtemp {}: {}", path_, ErrnoText(errno)));
-}
-
-TempDir::~TempDir() {
-  if (absl::Status status = RemoveAll(path_); !status.ok()) fmt::print(stderr, "remove test directory: {}\n", status);
-}
-
-std::string TempDir::Subdir(const std::string& name) const {
-  std::string path = JoinPath(path_, name);
-  if (absl::Status status = MkdirAll(path, 0755); !status.ok()) throw std::runtime_error(status.ToString());
-  return path;
-}
-
 absl::StatusOr<ScopedMount> ScopedMount::Mount(const std::vector<MountDescriptor>& mounts, const std::string& target) {
   // MountAll unmounts what it mounted when it fails, so a failure leaves nothing to undo.
   LIMAN_RETURN_IF_ERROR(MountAll(mounts, target));
@@ -869,8 +853,8 @@ void CheckConcurrentPrepare(Env& env) {
 }  // namespace
 
 void RunSnapshotterSuite(const SnapshotterFactory& factory, const SnapshotterSuiteOptions& options) {
-  TempDir dir("liman-snapshot-suite-");
-  TempDir work("liman-snapshot-suite-work-");
+  TempDir dir("liman-snapshot-suite");
+  TempDir work("liman-snapshot-suite-work");
   std::unique_ptr<Snapshotter> snapshotter = MUST(factory(dir.Subdir("root")));
   REQUIRE(snapshotter != nullptr);
   Env env{*snapshotter, work, options};

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "common/mount.h"
 #include "containerd/core/snapshots.h"
+#include "common/tests/temp_dir.h"
 
 namespace liman::containerd::snapshots::testsuite {
 
@@ -49,19 +50,10 @@ void RunSnapshotterSuite(const SnapshotterFactory& factory, const SnapshotterSui
 // overlayfs or tmpfs (unfit for overlay upper directories), else /var/tmp.
 std::string TestTempBase();
 
-// A temporary directory (mkdtemp under TestTempBase()), removed with its contents on destruction.
-class TempDir {
+// A temporary directory under TestTempBase(), removed with its contents on destruction.
+class TempDir : public test_support::TempDir {
  public:
-  explicit TempDir(const std::string& prefix = "liman-test-");
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir();
-  const std::string& path() const { return path_; }
-  // A new subdirectory `name` (mode 0755); returns its path.
-  std::string Subdir(const std::string& name) const;
-
- private:
-  std::string path_;
+  explicit TempDir(const std::string& prefix = "liman-test") : test_support::TempDir(prefix, TestTempBase()) {}
 };
 
 // Mounts descriptors onto `target` (MountAll) for its lifetime.

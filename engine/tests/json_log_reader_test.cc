@@ -6,19 +6,13 @@
 #include <thread>
 
 #include "common/file_util.h"
+#include "common/tests/temp_dir.h"
 #include "engine/daemon/json_log_reader.h"
 
 namespace liman::engine {
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char templ[] = "/tmp/liman-log-test.XXXXXX";
-    path = ::mkdtemp(templ);
-  }
-  ~TempDir() { (void)RemoveAll(path); }
-};
+using test_support::TempDir;
 
 void Append(const std::string& path, const std::string& log, const std::string& stream, int second) {
   std::ofstream out(path, std::ios::app);
@@ -37,7 +31,7 @@ std::vector<std::string> ReadAll(const std::string& path, LogReadOptions options
 
 TEST_CASE("streams, tail and time filters") {
   TempDir dir;
-  std::string path = dir.path + "/c-json.log";
+  std::string path = dir.path() + "/c-json.log";
   Append(path, "one", "stdout", 1);
   Append(path, "two", "stderr", 2);
   Append(path, "three", "stdout", 3);
@@ -59,7 +53,7 @@ TEST_CASE("streams, tail and time filters") {
 
 TEST_CASE("rotated files are read oldest first") {
   TempDir dir;
-  std::string path = dir.path + "/c-json.log";
+  std::string path = dir.path() + "/c-json.log";
   Append(path + ".2", "a", "stdout", 1);
   Append(path + ".1", "b", "stdout", 2);
   Append(path, "c", "stdout", 3);
@@ -70,7 +64,7 @@ TEST_CASE("rotated files are read oldest first") {
 
 TEST_CASE("follow reads what is written until the writer is finished, then what is left") {
   TempDir dir;
-  std::string path = dir.path + "/c-json.log";
+  std::string path = dir.path() + "/c-json.log";
   std::atomic<bool> done{false};
   std::thread writer([&] {
     for (int i = 0; i < 5; ++i) {

@@ -13,27 +13,13 @@
 #include <vector>
 
 #include "common/file_util.h"
+#include "common/tests/temp_dir.h"
 #include "fmt/format.h"
 #include "runtime/cgroups/fs_util.h"
 
 namespace liman::cgroups::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/liman-cgroup-test-XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() { (void)RemoveAll(path_); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string operator/(std::string_view rest) const { return JoinPath(path_, rest); }
-
- private:
-  std::string path_;
-};
+using TempDir = test_support::TempDir;
 
 // Creates `path` (and its directory) holding `content`.
 inline void Put(const std::string& path, std::string_view content = "") {

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "common/file_util.h"
+#include "common/tests/temp_dir.h"
 #include "common/unix_socket.h"
 #include "fmt/format.h"
 #include "shim/tests/test_util.h"
@@ -26,16 +27,7 @@ using namespace liman::shim::testing;
 
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/liman-stdio-XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() { (void)RemoveAll(path); }
-  std::string operator/(std::string_view name) const { return JoinPath(path, name); }
-};
+using test_support::TempDir;
 
 std::unique_ptr<EventLoop> NewLoop() {
   // The shim ignores SIGPIPE (a reader that went away is EPIPE); so do these tests.
@@ -368,7 +360,7 @@ TEST_CASE("binary:// starts the logger with containerd's argv, env and fds 3, 4,
                                       "cat <&4 > {0}/err\n"
                                       "wait\n"
                                       "printf done > {0}/done\n",
-                                      dir.path),
+                                      dir.path()),
                           0755)
               .ok());
   std::string uri = fmt::format("binary://{}?--tag=t+1&flag&--tag=ignored", script);

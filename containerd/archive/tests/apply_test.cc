@@ -77,7 +77,7 @@ std::vector<TarEntry> EveryKind() {
 TEST_CASE("ApplyLayer writes every entry kind with owner, mode, times and xattrs") {
   for (ApplyOptions options : {Overlay(), Merged()}) {
     TempDir temp;
-    std::string root = temp / "root";
+    std::string root = temp.Subdir("root");
     std::string tar = BuildTar(EveryKind());
     auto result = ApplyBytes(GzipMember(tar), Compression::kGzip, root, options);
     REQUIRE(result.ok());
@@ -130,7 +130,7 @@ TEST_CASE("ApplyLayer writes every entry kind with owner, mode, times and xattrs
 
 TEST_CASE("ApplyLayer reads GNU long names and long link targets") {
   TempDir temp;
-  std::string root = temp / "root";
+  std::string root = temp.Subdir("root");
   std::string deep = "d/" + std::string(120, 'a') + "/" + std::string(90, 'b');
   std::string long_target = std::string(150, 'x');
   std::vector<TarEntry> entries = {File(deep, "deep"), Symlink("link", long_target), Hardlink("hard", deep)};
@@ -163,11 +163,11 @@ TEST_CASE("diff_id is the sha256 of the raw tar for every compression, however t
     for (size_t max_read : {size_t{333}, SIZE_MAX}) {
       INFO(c.name << " max_read " << max_read);
       TempDir temp;
-      auto result = ApplyBytes(c.layer, c.compression, temp / "root", Overlay(), max_read);
+      auto result = ApplyBytes(c.layer, c.compression, temp.Subdir("root"), Overlay(), max_read);
       REQUIRE(result.ok());
       CHECK(result->diff_id == Sha256Digest(tar));
       CHECK(result->tar_size == static_cast<int64_t>(tar.size()));
-      CHECK(ReadHostFile(temp.Sub("root/many/file49")) == std::string(49 * 997, 'a' + 49 % 26));
+      CHECK(ReadHostFile(temp / "root/many/file49") == std::string(49 * 997, 'a' + 49 % 26));
     }
   }
 }
@@ -177,48 +177,48 @@ TEST_CASE("ApplyLayer without read-ahead gives the same tree") {
   TempDir temp;
   ApplyOptions single = Overlay();
   single.read_ahead = false;
-  auto threaded = ApplyBytes(tar, Compression::kNone, temp / "a", Overlay());
-  auto unthreaded = ApplyBytes(tar, Compression::kNone, temp / "b", single);
+  auto threaded = ApplyBytes(tar, Compression::kNone, temp.Subdir("a"), Overlay());
+  auto unthreaded = ApplyBytes(tar, Compression::kNone, temp.Subdir("b"), single);
   REQUIRE(threaded.ok());
   REQUIRE(unthreaded.ok());
   CHECK(threaded->diff_id == unthreaded->diff_id);
-  CHECK(Describe(Snapshot(temp.Sub("a"))) == Describe(Snapshot(temp.Sub("b"))));
+  CHECK(Describe(Snapshot(temp / "a")) == Describe(Snapshot(temp / "b")));
 }
 
 TEST_CASE("An empty stream and a tar of only end blocks are empty layers") {
   TempDir temp;
-  auto empty = ApplyBytes("", Compression::kNone, temp / "a", Overlay());
+  auto empty = ApplyBytes("", Compression::kNone, temp.Subdir("a"), Overlay());
   REQUIRE(empty.ok());
   CHECK(empty->diff_id == Sha256Digest(""));
   std::string zeros(1024, '\0');  // what Docker's empty layer holds
-  auto blocks = ApplyBytes(GzipMember(zeros), Compression::kGzip, temp / "b", Overlay());
+  auto blocks = ApplyBytes(GzipMember(zeros), Compression::kGzip, temp.Subdir("b"), Overlay());
   REQUIRE(blocks.ok());
   CHECK(blocks->diff_id == Sha256Digest(zeros));
-  CHECK(Snapshot(temp.Sub("b")).empty());
+  CHECK(Snapshot(temp / "b").empty());
 }
 
 TEST_CASE("Corrupt or truncated layers fail with kDataLoss") {
   std::string tar = BuildTar({File("a", std::string(1 << 20, 'a')), File("b", std::string(1 << 20, 'b'))});
   std::string gz = GzipMember(tar);
   TempDir temp;
-  auto truncated = ApplyBytes(gz.substr(0, gz.size() / 2), Compression::kGzip, temp / "a", Overlay());
+  auto truncated = ApplyBytes(gz.substr(0, gz.size() / 2), Compression::kGzip, temp.Subdir("a"), Overlay());
   REQUIRE(!truncated.ok());
   CHECK(truncated.status().code() == absl::StatusCode::kDataLoss);
   CHECK(std::string(truncated.status().message()).find("gzip") != std::string::npos);
-  auto short_tar = ApplyBytes(tar.substr(0, 700000), Compression::kNone, temp / "b", Overlay());
+  auto short_tar = ApplyBytes(tar.substr(0, 700000), Compression::kNone, temp.Subdir("b"), Overlay());
   REQUIRE(!short_tar.ok());
   auto garbage = ApplyBytes(GzipMember("this is not a tar archive, not even close to one" + std::string(600, 'x')),
-                            Compression::kGzip, temp / "c", Overlay());
+                            Compression::kGzip, temp.Subdir("c"), Overlay());
   REQUIRE(!garbage.ok());
-  auto trailing = ApplyBytes(gz + "junk", Compression::kGzip, temp / "d", Overlay());
+  auto trailing = ApplyBytes(gz + "junk", Compression::kGzip, temp.Subdir("d"), Overlay());
   REQUIRE(!trailing.ok());
-  auto wrong_declared = ApplyBytes(tar, Compression::kGzip, temp / "e", Overlay());
+  auto wrong_declared = ApplyBytes(tar, Compression::kGzip, temp.Subdir("e"), Overlay());
   REQUIRE(!wrong_declared.ok());
 }
 
 TEST_CASE("Entries replace what is at their path") {
   TempDir temp;
-  std::string root = temp / "root";
+  std::string root = temp.Subdir("root");
   REQUIRE(MkdirAll(root + "/was_dir/child").ok());
   WriteHostFile(root + "/was_dir/child/file", "old");
   WriteHostFile(root + "/was_file", "old");
@@ -243,14 +243,14 @@ TEST_CASE("Entries replace what is at their path") {
 
 TEST_CASE("Missing parents are created, copying attributes from the lower layers") {
   TempDir temp;
-  std::string lower = temp / "lower";
+  std::string lower = temp.Subdir("lower");
   REQUIRE(MkdirAll(lower + "/srv/data").ok());
   REQUIRE(chmod((lower + "/srv/data").c_str(), 0710) == 0);
   REQUIRE(chown((lower + "/srv/data").c_str(), 33, 34) == 0);
   struct timespec times[2] = {{1111111111, 0}, {1222222222, 0}};
   REQUIRE(utimensat(AT_FDCWD, (lower + "/srv/data").c_str(), times, 0) == 0);
   std::string tar = BuildTar({File("srv/data/new", "n"), File("opt/tool/bin", "b")});
-  std::string upper = temp / "upper";
+  std::string upper = temp.Subdir("upper");
   ApplyOptions options = Overlay();
   options.lower_dirs = {lower};
   REQUIRE(ApplyBytes(tar, Compression::kNone, upper, options).ok());
@@ -266,7 +266,7 @@ TEST_CASE("Missing parents are created, copying attributes from the lower layers
 
 TEST_CASE("Names that are not ASCII are kept byte for byte") {
   TempDir temp;
-  std::string root = temp / "root";
+  std::string root = temp.Subdir("root");
   std::string name = "caf\xc3\xa9-\xe6\x97\xa5\xe6\x9c\xac";
   std::string latin1 = "na\xefve";  // not UTF-8 at all
   auto result = ApplyBytes(BuildTar({File(name, "utf8")}), Compression::kNone, root, Overlay());
@@ -288,7 +288,7 @@ TEST_CASE("Names that are not ASCII are kept byte for byte") {
 TEST_CASE("SyncFilesystem syncs and names a missing directory") {
   TempDir temp;
   CHECK(SyncFilesystem(temp.path()).ok());
-  absl::Status missing = SyncFilesystem(temp.Sub("missing"));
+  absl::Status missing = SyncFilesystem(temp / "missing");
   REQUIRE(!missing.ok());
   CHECK(missing.code() == absl::StatusCode::kNotFound);
 }

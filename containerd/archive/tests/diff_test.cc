@@ -78,7 +78,7 @@ TEST_CASE("WriteLayerFromUpper round-trips an applied layer") {
   for (Compression compression : {Compression::kGzip, Compression::kZstd, Compression::kNone}) {
     INFO("compression " << CompressionName(compression));
     TempDir temp;
-    std::string upper = temp / "upper";
+    std::string upper = temp.Subdir("upper");
     REQUIRE(ApplyBytes(BuildTar(RichLayer()), Compression::kNone, upper, Overlay()).ok());
 
     std::string layer;
@@ -104,7 +104,7 @@ TEST_CASE("WriteLayerFromUpper round-trips an applied layer") {
     }
 
     // Applying what was written gives the same upper, and its diff_id is what was reported.
-    std::string again = temp / "again";
+    std::string again = temp.Subdir("again");
     auto applied = ApplyBytes(layer, compression, again, Overlay());
     REQUIRE(applied.ok());
     CHECK(applied->diff_id == written->diff_id);
@@ -114,15 +114,15 @@ TEST_CASE("WriteLayerFromUpper round-trips an applied layer") {
 
 TEST_CASE("WriteLayerFromUpper of a live overlay: changes made through the mount become the layer") {
   TempDir temp;
-  std::string lower = temp / "lower";
+  std::string lower = temp.Subdir("lower");
   REQUIRE(ApplyBytes(BuildTar({Dir("etc"), File("etc/motd", "hi"), File("etc/passwd", "root"), Dir("opt"),
                                File("opt/a", "a"), File("opt/b", "b")}),
                      Compression::kNone, lower, Merged())
               .ok());
-  std::string upper = temp / "upper";
-  std::string merged = temp / "merged";
+  std::string upper = temp.Subdir("upper");
+  std::string merged = temp.Subdir("merged");
   {
-    OverlayMount mount({lower}, upper, temp / "work", merged);
+    OverlayMount mount({lower}, upper, temp.Subdir("work"), merged);
     REQUIRE(mount.ok());
     REQUIRE(unlink((merged + "/etc/motd").c_str()) == 0);
     WriteHostFile(merged + "/etc/passwd", "root\nuser\n");
@@ -143,7 +143,7 @@ TEST_CASE("WriteLayerFromUpper of a live overlay: changes made through the mount
   CHECK(names.count("opt/c") == 1);
 
   // lower + the written layer, unpacked as a merged tree, is what the mount showed.
-  std::string flat = temp / "flat";
+  std::string flat = temp.Subdir("flat");
   REQUIRE(ApplyBytes(BuildTar({Dir("etc"), File("etc/motd", "hi"), File("etc/passwd", "root"), Dir("opt"),
                                File("opt/a", "a"), File("opt/b", "b")}),
                      Compression::kNone, flat, Merged())
@@ -157,7 +157,7 @@ TEST_CASE("WriteLayerFromUpper of a live overlay: changes made through the mount
 
 TEST_CASE("WriteLayerFromUpper refuses an upper that depends on its lowers (redirect_dir, metacopy)") {
   TempDir temp;
-  std::string upper = temp / "upper";
+  std::string upper = temp.Subdir("upper");
   REQUIRE(MkdirAll(upper + "/renamed").ok());
   REQUIRE(setxattr((upper + "/renamed").c_str(), "trusted.overlay.redirect", "/old", 4, 0) == 0);
   auto written = WriteLayerFromUpper(upper, Compression::kGzip, [](std::string_view) { return absl::OkStatus(); });
@@ -168,14 +168,14 @@ TEST_CASE("WriteLayerFromUpper refuses an upper that depends on its lowers (redi
 
 TEST_CASE("WriteLayerFromUpper passes on a sink error and names a missing directory") {
   TempDir temp;
-  std::string upper = temp / "upper";
+  std::string upper = temp.Subdir("upper");
   REQUIRE(ApplyBytes(BuildTar({File("big", std::string(1 << 20, 'b'))}), Compression::kNone, upper, Overlay()).ok());
   auto failed = WriteLayerFromUpper(upper, Compression::kNone,
                                     [](std::string_view) { return absl::UnavailableError("disk full"); });
   REQUIRE(!failed.ok());
   CHECK(failed.status().code() == absl::StatusCode::kUnavailable);
   CHECK(std::string(failed.status().message()).find("disk full") != std::string::npos);
-  auto missing = WriteLayerFromUpper(temp.Sub("missing"), Compression::kGzip, [](std::string_view) { return absl::OkStatus(); });
+  auto missing = WriteLayerFromUpper(temp / "missing", Compression::kGzip, [](std::string_view) { return absl::OkStatus(); });
   REQUIRE(!missing.ok());
   CHECK(missing.status().code() == absl::StatusCode::kNotFound);
 }
@@ -205,8 +205,8 @@ std::string WriteTreesLayer(const std::string& lower, const std::string& upper, 
 
 TEST_CASE("WriteLayerFromTrees: the changes between two trees, applied to the lower, give the upper") {
   TempDir temp;
-  std::string lower = temp / "lower";
-  std::string upper = temp / "upper";
+  std::string lower = temp.Subdir("lower");
+  std::string upper = temp.Subdir("upper");
   REQUIRE(ApplyBytes(BuildTar(BaseTree()), Compression::kNone, lower, Merged()).ok());
   REQUIRE(ApplyBytes(BuildTar(BaseTree()), Compression::kNone, upper, Merged()).ok());
 
@@ -236,7 +236,7 @@ TEST_CASE("WriteLayerFromTrees: the changes between two trees, applied to the lo
     CHECK(names == std::set<std::string>{"etc/", "etc/motd", "etc/passwd", "etc/mode", "etc/link", "opt/",
                                          "opt/.wh.sub", "swap/", "swap/inside", "new/", "new/file"});
 
-    std::string flat = temp / ("flat-" + std::string(CompressionName(compression)));
+    std::string flat = temp.Subdir("flat-" + std::string(CompressionName(compression)));
     REQUIRE(ApplyBytes(BuildTar(BaseTree()), Compression::kNone, flat, Merged()).ok());
     REQUIRE(ApplyBytes(layer, compression, flat, Merged()).ok());
     CHECK(Describe(Snapshot(flat, /*with_times=*/false)) == Describe(Snapshot(upper, /*with_times=*/false)));
@@ -245,8 +245,8 @@ TEST_CASE("WriteLayerFromTrees: the changes between two trees, applied to the lo
 
 TEST_CASE("WriteLayerFromTrees: identical trees give an empty layer; a missing tree is named") {
   TempDir temp;
-  std::string lower = temp / "lower";
-  std::string upper = temp / "upper";
+  std::string lower = temp.Subdir("lower");
+  std::string upper = temp.Subdir("upper");
   REQUIRE(ApplyBytes(BuildTar(BaseTree()), Compression::kNone, lower, Merged()).ok());
   REQUIRE(ApplyBytes(BuildTar(BaseTree()), Compression::kNone, upper, Merged()).ok());
   CHECK(EntryNames(WriteTreesLayer(lower, upper, Compression::kNone)).empty());

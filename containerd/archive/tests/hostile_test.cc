@@ -21,7 +21,7 @@ namespace {
 // temp/root is unpacked into; temp/outside holds a victim file and directory.
 class Sandbox {
  public:
-  Sandbox() : root_(temp_ / "root"), outside_(temp_ / "outside") {
+  Sandbox() : root_(temp_.Subdir("root")), outside_(temp_.Subdir("outside")) {
     WriteHostFile(outside_ + "/victim", "precious");
     REQUIRE(MkdirAll(outside_ + "/dir/inner").ok());
     WriteHostFile(outside_ + "/dir/inner/file", "precious too");

@@ -190,22 +190,6 @@ ApplyOptions Merged() {
 
 ApplyOptions Overlay() { return ApplyOptions{}; }
 
-TempDir::TempDir() {
-  char name[] = "/tmp/liman-archive-test-XXXXXX";
-  Check(mkdtemp(name) != nullptr, "mkdtemp");
-  path_ = name;
-}
-
-TempDir::~TempDir() { (void)RemoveAll(path_); }
-
-std::string TempDir::operator/(std::string_view name) const {
-  std::string path = JoinPath(path_, name);
-  Check(MkdirAll(path).ok(), "mkdir " + path);
-  return path;
-}
-
-std::string TempDir::Sub(std::string_view name) const { return JoinPath(path_, name); }
-
 OverlayMount::OverlayMount(const std::vector<std::string>& lowers, const std::string& upper, const std::string& work,
                            const std::string& target)
     : target_(target) {

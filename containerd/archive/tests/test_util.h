@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "containerd/archive/apply.h"
+#include "common/tests/temp_dir.h"
 
 namespace liman::containerd::archive::testing {
 
@@ -55,20 +56,7 @@ absl::StatusOr<ApplyResult> ApplyBytes(const std::string& layer, Compression com
 ApplyOptions Merged();
 ApplyOptions Overlay();
 
-// A directory under /tmp removed (recursively, even with mounts gone first) when it goes.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string operator/(std::string_view name) const;  // path to a child, created as a directory
-  std::string Sub(std::string_view name) const;        // path to a child, not created
-
- private:
-  std::string path_;
-};
+using TempDir = test_support::TempDir;
 
 // An overlay mount of `lowers` (top first) and `upper` on `target`, unmounted when it goes.
 class OverlayMount {

@@ -44,7 +44,7 @@ std::string XattrOf(const std::string& path, const char* name) {
 
 TEST_CASE("Merged tree: whiteouts delete, an opaque marker clears what the layer did not bring") {
   TempDir temp;
-  std::string root = temp / "root";
+  std::string root = temp.Subdir("root");
   MakeLower(root);
   REQUIRE(ApplyBytes(WhiteoutLayer(), Compression::kNone, root, Merged()).ok());
   CHECK(!PathExists(root + "/a/b"));
@@ -60,9 +60,9 @@ TEST_CASE("Merged tree: whiteouts delete, an opaque marker clears what the layer
 
 TEST_CASE("Overlay upper: whiteouts take overlayfs' form and a real overlay mount hides the files") {
   TempDir temp;
-  std::string lower = temp / "lower";
+  std::string lower = temp.Subdir("lower");
   MakeLower(lower);
-  std::string upper = temp / "upper";
+  std::string upper = temp.Subdir("upper");
   ApplyOptions options = Overlay();
   options.lower_dirs = {lower};
   REQUIRE(ApplyBytes(WhiteoutLayer(), Compression::kNone, upper, options).ok());
@@ -80,8 +80,8 @@ TEST_CASE("Overlay upper: whiteouts take overlayfs' form and a real overlay moun
   REQUIRE(lstat((upper + "/a").c_str(), &st) == 0);
   CHECK((st.st_mode & 07777) == 0751);
 
-  std::string merged = temp / "merged";
-  OverlayMount mount({lower}, upper, temp / "work", merged);
+  std::string merged = temp.Subdir("merged");
+  OverlayMount mount({lower}, upper, temp.Subdir("work"), merged);
   REQUIRE(mount.ok());
   CHECK(!PathExists(merged + "/a/b"));
   CHECK(ReadHostFile(merged + "/a/keep") == "kept");
@@ -92,7 +92,7 @@ TEST_CASE("Overlay upper: whiteouts take overlayfs' form and a real overlay moun
   CHECK(ReadHostFile(merged + "/d/new") == "1");
 
   // The same layer applied to a merged copy of the lower gives the tree overlayfs shows.
-  std::string flat = temp / "flat";
+  std::string flat = temp.Subdir("flat");
   MakeLower(flat);
   REQUIRE(ApplyBytes(WhiteoutLayer(), Compression::kNone, flat, Merged()).ok());
   CHECK(Describe(Snapshot(merged, /*with_times=*/false)) == Describe(Snapshot(flat, /*with_times=*/false)));
@@ -100,7 +100,7 @@ TEST_CASE("Overlay upper: whiteouts take overlayfs' form and a real overlay moun
 
 TEST_CASE("Overlay upper: a whiteout replaces what the same layer put there and keeps its owner and time") {
   TempDir temp;
-  std::string upper = temp / "upper";
+  std::string upper = temp.Subdir("upper");
   TarEntry whiteout = Whiteout("etc/.wh.motd");
   whiteout.uid = 7;
   whiteout.mtime = 1234567890;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/file_util.h"
+#include "common/tests/temp_dir.h"
 #include "common/ttrpc/client.h"
 #include "containerd/events/task.pb.h"
 #include "containerd/events/ttrpc_endpoint.h"
@@ -17,24 +18,11 @@
 using namespace liman;
 using namespace liman::containerd::events;
 namespace ttrpc_events = ::containerd::services::events::ttrpc::v1;
+using liman::test_support::TempDir;
 
 namespace {
 
 constexpr char kService[] = "containerd.services.events.ttrpc.v1.Events";
-
-class TempDir {
- public:
-  TempDir() {
-    char dir[] = "/tmp/liman-events-XXXXXX";
-    REQUIRE(mkdtemp(dir) != nullptr);
-    path_ = dir;
-  }
-  ~TempDir() { (void)RemoveAll(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 ttrpc_events::ForwardRequest ExitEnvelope(const std::string& ns, const std::string& topic, uint32_t status) {
   ::containerd::events::TaskExit exit;

@@ -39,16 +39,6 @@ std::string Digest(std::string_view data) { return "sha256:" + Sha256Hex(data); 
 
 }  // namespace
 
-TempDir::TempDir() {
-  char pattern[] = "/tmp/liman-remotes-test-XXXXXX";
-  REQUIRE(mkdtemp(pattern) != nullptr);
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  if (absl::Status status = RemoveAll(path_); !status.ok()) WARN("remove " << path_ << ": " << status.message());
-}
-
 int FreePort() {
   UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   REQUIRE(fd.valid());

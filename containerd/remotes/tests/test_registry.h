@@ -17,20 +17,11 @@
 #include "absl/status/statusor.h"
 #include "common/unique_fd.h"
 #include "containerd/remotes/image_spec.h"
+#include "common/tests/temp_dir.h"
 
 namespace liman::containerd::remotes::testing {
 
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using TempDir = test_support::TempDir;
 
 // docker-registry with filesystem storage in its own temp dir, on 127.0.0.1:<free port>;
 // killed and reaped by the destructor.

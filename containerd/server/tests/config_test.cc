@@ -3,12 +3,12 @@
 #include <catch2/catch.hpp>
 
 #include "common/file_util.h"
-#include "containerd/server/tests/temp_dir.h"
+#include "common/tests/temp_dir.h"
 
 namespace liman::containerd::server {
 namespace {
 
-using testing::TempDir;
+using liman::test_support::TempDir;
 
 TEST_CASE("defaults live under /var/lib/liman and /run/liman", "[config]") {
   absl::StatusOr<DaemonConfig> config = LoadDaemonConfig({});
@@ -39,7 +39,7 @@ docker_config = "/etc/liman/docker-config.json"
 
 TEST_CASE("a containerd config file sets root, state, addresses and level", "[config]") {
   TempDir dir;
-  std::string path = dir.Join("config.toml");
+  std::string path = dir / "config.toml";
   REQUIRE(WriteFileAtomic(path, R"(version = 2
 root = "/srv/ctrd"
 state = "/run/ctrd"
@@ -69,7 +69,7 @@ oom_score = -999
 
 TEST_CASE("flags override the config file", "[config]") {
   TempDir dir;
-  std::string path = dir.Join("config.toml");
+  std::string path = dir / "config.toml";
   REQUIRE(WriteFileAtomic(path, "root = \"/srv/a\"\nstate = \"/run/a\"\n[debug]\nlevel = \"debug\"\n").ok());
   absl::StatusOr<DaemonConfig> config =
       LoadDaemonConfig({.config_path = path, .root = "/srv/b", .grpc_address = "/run/b.sock", .log_level = "warn"});
@@ -82,7 +82,7 @@ TEST_CASE("flags override the config file", "[config]") {
 
 TEST_CASE("a missing config file leaves the defaults, like containerd", "[config]") {
   TempDir dir;
-  absl::StatusOr<DaemonConfig> config = LoadDaemonConfig({.config_path = dir.Join("absent.toml")});
+  absl::StatusOr<DaemonConfig> config = LoadDaemonConfig({.config_path = dir / "absent.toml"});
   REQUIRE(config.ok());
   CHECK(config->root == kDefaultRoot);
 }

@@ -23,7 +23,7 @@
 #include "containerd/server/introspection_service.h"
 #include "containerd/server/namespace_context.h"
 #include "containerd/server/plugins.h"
-#include "containerd/server/tests/temp_dir.h"
+#include "common/tests/temp_dir.h"
 #include "containerd/server/unix_listener.h"
 #include "containerd/server/version_service.h"
 #include "containerd/services/namespaces/v1/namespace.grpc.pb.h"
@@ -34,7 +34,7 @@ namespace {
 namespace introspection_api = ::containerd::services::introspection::v1;
 namespace namespaces_api = ::containerd::services::namespaces::v1;
 namespace version_api = ::containerd::services::version::v1;
-using testing::TempDir;
+using liman::test_support::TempDir;
 
 // Answers Namespaces.Get with the caller's namespace (and lease, as a label): how every real
 // service reads them.
@@ -62,7 +62,7 @@ std::shared_ptr<grpc::Channel> UnixChannel(const std::string& address) {
 }
 
 DaemonConfig TestConfig(const TempDir& dir) {
-  return {.root = dir.Join("root"), .state = dir.Join("state"), .grpc_address = dir.Join("run/grpc/containerd.sock")};
+  return {.root = dir / "root", .state = dir / "state", .grpc_address = dir / "run/grpc/containerd.sock"};
 }
 
 // A started daemon with version, introspection and the echo service; members go in reverse, so
@@ -121,7 +121,7 @@ TEST_CASE("the socket is 0600 in a 0700 directory", "[server]") {
   REQUIRE(lstat(served.config.grpc_address.c_str(), &st) == 0);
   CHECK(S_ISSOCK(st.st_mode));
   CHECK(PermissionBits(served.config.grpc_address) == 0600);
-  CHECK(PermissionBits(served.dir.Join("run/grpc")) == 0700);
+  CHECK(PermissionBits(served.dir / "run/grpc") == 0700);
 }
 
 TEST_CASE("Introspection.Server returns the UUID kept under root", "[server][introspection]") {
@@ -133,7 +133,7 @@ TEST_CASE("Introspection.Server returns the UUID kept under root", "[server][int
   REQUIRE(stub->Server(&context, google::protobuf::Empty(), &response).ok());
   CHECK(response.uuid().size() == 36);
   CHECK(response.uuid()[14] == '4');  // version 4
-  absl::StatusOr<std::string> stored = ReadFile(served.dir.Join("root/io.containerd.grpc.v1.introspection/uuid"));
+  absl::StatusOr<std::string> stored = ReadFile(served.dir / "root/io.containerd.grpc.v1.introspection/uuid");
   REQUIRE(stored.ok());
   CHECK(*stored == response.uuid());
 
@@ -147,7 +147,7 @@ TEST_CASE("Introspection.Server returns the UUID kept under root", "[server][int
 TEST_CASE("a corrupt UUID file is reported, not replaced", "[introspection]") {
   TempDir dir;
   std::string path = ServerUuidPath(dir.path());
-  REQUIRE(MkdirAll(dir.Join("io.containerd.grpc.v1.introspection")).ok());
+  REQUIRE(MkdirAll(dir / "io.containerd.grpc.v1.introspection").ok());
   REQUIRE(WriteFileAtomic(path, "not-a-uuid").ok());
   absl::StatusOr<std::string> uuid = LoadOrCreateServerUuid(path);
   CHECK(uuid.status().code() == absl::StatusCode::kFailedPrecondition);
@@ -187,7 +187,7 @@ TEST_CASE("Introspection.Plugins lists the built-in plugins, filtered by type an
 
   std::vector<introspection_api::Plugin> overlay = ListPlugins(served, {"type==io.containerd.snapshotter.v1,id==overlayfs"});
   REQUIRE(overlay.size() == 1);
-  CHECK(overlay[0].exports().at("root") == served.dir.Join("root/io.containerd.snapshotter.v1.overlayfs"));
+  CHECK(overlay[0].exports().at("root") == served.dir / "root/io.containerd.snapshotter.v1.overlayfs");
   REQUIRE(overlay[0].platforms_size() == 1);
   CHECK(overlay[0].platforms(0).os() == "linux");
   CHECK(overlay[0].platforms(0).architecture() == HostPlatform().architecture);
@@ -271,7 +271,7 @@ TEST_CASE("Shutdown removes the socket", "[server]") {
 TEST_CASE("a stale socket is replaced, a live one or a non-socket is refused", "[server]") {
   TempDir dir;
   DaemonConfig config = TestConfig(dir);
-  REQUIRE(MkdirAll(dir.Join("run/grpc"), 0700).ok());
+  REQUIRE(MkdirAll(dir / "run/grpc", 0700).ok());
 
   SECTION("stale socket") {
     { REQUIRE(ListenUnix(config.grpc_address).ok()); }  // closed again: nobody answers

@@ -102,7 +102,7 @@ int64_t UserVersion(const std::string& db_path, const char* set = nullptr) {
 // ---- tests ----
 
 TEST_CASE("overlay snapshotter lays snapshots out and mounts them like containerd's") {
-  TempDir dir("liman-overlay-");
+  TempDir dir("liman-overlay");
   std::string root = JoinPath(dir.path(), "root");
   auto sn = Open(root);
   std::string snapshots = JoinPath(root, "snapshots");
@@ -167,7 +167,7 @@ int InodeFlags(const std::string& path) {
 }
 
 TEST_CASE("overlay snapshotter has ext4 spread snapshot directories over block groups") {
-  TempDir dir("liman-overlay-");
+  TempDir dir("liman-overlay");
   struct statfs fs;
   REQUIRE(statfs(dir.path().c_str(), &fs) == 0);
   if (fs.f_type != EXT4_SUPER_MAGIC) {
@@ -188,7 +188,7 @@ TEST_CASE("overlay snapshotter has ext4 spread snapshot directories over block g
 }
 
 TEST_CASE("overlay snapshotter keeps its state across restarts") {
-  TempDir dir("liman-overlay-");
+  TempDir dir("liman-overlay");
   std::string root = JoinPath(dir.path(), "root");
   std::string work = dir.Subdir("work");
   std::vector<SnapshotInfo> before;
@@ -243,7 +243,7 @@ TEST_CASE("overlay snapshotter keeps its state across restarts") {
 }
 
 TEST_CASE("overlay snapshotter adopts staging directories as upper directories") {
-  TempDir dir("liman-overlay-");
+  TempDir dir("liman-overlay");
   std::string root = JoinPath(dir.path(), "root");
   std::string work = dir.Subdir("work");
   auto sn = Open(root);
@@ -294,7 +294,7 @@ TEST_CASE("overlay snapshotter adopts staging directories as upper directories")
 }
 
 TEST_CASE("overlay snapshotter Cleanup removes what crashes and removals left") {
-  TempDir dir("liman-overlay-");
+  TempDir dir("liman-overlay");
   std::string root = JoinPath(dir.path(), "root");
   std::string snapshots = JoinPath(root, "snapshots");
   std::string old_staging;
@@ -325,7 +325,7 @@ TEST_CASE("overlay snapshotter Cleanup removes what crashes and removals left") 
 }
 
 TEST_CASE("overlay snapshotter Remove deletes the snapshot's directory") {
-  TempDir dir("liman-overlay-");
+  TempDir dir("liman-overlay");
   std::string root = JoinPath(dir.path(), "root");
   auto sn = Open(root);
   CommitFiles(*sn, "base", "", {{"file", "data"}});
@@ -337,7 +337,7 @@ TEST_CASE("overlay snapshotter Remove deletes the snapshot's directory") {
 }
 
 TEST_CASE("overlay snapshotter reclaims a directory a crash left under a reused id") {
-  TempDir dir("liman-overlay-");
+  TempDir dir("liman-overlay");
   std::string root = JoinPath(dir.path(), "root");
   { auto sn = Open(root); }
   // A creation renamed new-* to 1/ and crashed before its transaction committed: id 1 is
@@ -351,7 +351,7 @@ TEST_CASE("overlay snapshotter reclaims a directory a crash left under a reused 
 }
 
 TEST_CASE("overlay snapshotter stores usage at commit and measures active snapshots live") {
-  TempDir dir("liman-overlay-");
+  TempDir dir("liman-overlay");
   auto sn = Open(JoinPath(dir.path(), "root"));
   std::vector<MountDescriptor> mounts = RequireOk(sn->Prepare("active", "", {}));
   std::string fs = mounts[0].source;
@@ -369,7 +369,7 @@ TEST_CASE("overlay snapshotter stores usage at commit and measures active snapsh
 }
 
 TEST_CASE("overlay snapshotter validates names") {
-  TempDir dir("liman-overlay-");
+  TempDir dir("liman-overlay");
   auto sn = Open(JoinPath(dir.path(), "root"));
   CHECK(CodeOf(sn->Prepare("", "", {})) == absl::StatusCode::kInvalidArgument);
   CHECK(CodeOf(sn->View("", "", {})) == absl::StatusCode::kInvalidArgument);
@@ -387,7 +387,7 @@ TEST_CASE("overlay snapshotter validates names") {
 }
 
 TEST_CASE("overlay snapshotter mounts 130 layers whose options exceed a page") {
-  TempDir dir("liman-overlay-");
+  TempDir dir("liman-overlay");
   std::string root = JoinPath(dir.path(), "root");
   std::string work = dir.Subdir("work");
   auto sn = Open(root);
@@ -418,7 +418,7 @@ TEST_CASE("overlay snapshotter mounts 130 layers whose options exceed a page") {
 }
 
 TEST_CASE("overlay snapshotter refuses metadata from a newer version") {
-  TempDir dir("liman-overlay-");
+  TempDir dir("liman-overlay");
   std::string root = JoinPath(dir.path(), "root");
   { auto sn = Open(root); }
   UserVersion(JoinPath(root, "metadata.db"), "PRAGMA user_version = 99");

@@ -260,8 +260,8 @@ TEST_CASE("diff service: zstd and plain tar layers", "[diff]") {
 TEST_CASE("diff service: mounts without a fast path are mounted temporarily and unmounted", "[diff]") {
   DiffClient client;
   at::TempDir dirs;
-  const std::string top = dirs / "top";
-  const std::string inner = dirs / "inner";
+  const std::string top = dirs.Subdir("top");
+  const std::string inner = dirs.Subdir("inner");
   REQUIRE(MkdirAll(JoinPath(top, "sub")).ok());
   Mounts mounts;
   auto* first = mounts.Add();
