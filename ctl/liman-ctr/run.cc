@@ -44,20 +44,29 @@ bool SpecWantsTerminal(const containers::Container& container) {
 
 absl::Status DeleteContainerAndSnapshot(Client& client, const std::string& id) {
   LIMAN_ASSIGN_OR_RETURN(containers::Container container, GetContainer(client, id));
+  return DeleteContainerAndSnapshot(client, id, container.snapshotter(), container.snapshot_key());
+}
+
+absl::Status DeleteContainerAndSnapshot(Client& client, const std::string& id, const std::string& snapshotter,
+                                        const std::string& snapshot_key) {
   containers::DeleteContainerRequest request;
   request.set_id(id);
   google::protobuf::Empty empty;
   auto context = client.Context();
-  grpc::Status status = client.Containers().Delete(context.get(), request, &empty);
-  if (!status.ok()) return CallError(status, fmt::format("delete container {}", Quote(id)));
-  if (container.snapshot_key().empty()) return absl::OkStatus();
-  snapshots::RemoveSnapshotRequest remove;
-  remove.set_snapshotter(container.snapshotter());
-  remove.set_key(container.snapshot_key());
-  auto remove_context = client.Context();
-  status = client.Snapshots().Remove(remove_context.get(), remove, &empty);
-  if (!status.ok() && status.error_code() != grpc::StatusCode::NOT_FOUND)
-    return CallError(status, fmt::format("remove snapshot {}", Quote(container.snapshot_key())));
+  grpc::Status deleted = client.Containers().Delete(context.get(), request, &empty);
+  // A record already gone may have left its snapshot behind (a crash between the two).
+  if (!deleted.ok() && deleted.error_code() != grpc::StatusCode::NOT_FOUND)
+    return CallError(deleted, fmt::format("delete container {}", Quote(id)));
+  if (!snapshot_key.empty()) {
+    snapshots::RemoveSnapshotRequest remove;
+    remove.set_snapshotter(snapshotter);
+    remove.set_key(snapshot_key);
+    auto remove_context = client.Context();
+    grpc::Status removed = client.Snapshots().Remove(remove_context.get(), remove, &empty);
+    if (!removed.ok() && removed.error_code() != grpc::StatusCode::NOT_FOUND)
+      return CallError(removed, fmt::format("remove snapshot {}", Quote(snapshot_key)));
+  }
+  if (!deleted.ok()) return CallError(deleted, fmt::format("delete container {}", Quote(id)));
   return absl::OkStatus();
 }
 

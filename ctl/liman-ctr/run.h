@@ -107,5 +107,9 @@ absl::StatusOr<::containerd::services::containers::v1::Container> CreateContaine
 
 // Deletes a container record, then its snapshot (containerd's WithSnapshotCleanup).
 absl::Status DeleteContainerAndSnapshot(Client& client, const std::string& id);
+// The same for a caller that knows the snapshot (CreateContainerRecord's: key = id), without
+// reading the record first; an empty key deletes the record alone.
+absl::Status DeleteContainerAndSnapshot(Client& client, const std::string& id, const std::string& snapshotter,
+                                        const std::string& snapshot_key);
 
 }  // namespace liman::ctr

@@ -690,7 +690,9 @@ absl::Status Daemon::RemoveLocked(std::unique_lock<std::mutex>& lock, const std:
     absl::StatusOr<uint32_t> task = ctr::DeleteProcess(*client_, id, "");
     if (!task.ok() && task.status().code() != absl::StatusCode::kNotFound) return task.status();
   }
-  absl::Status deleted = ctr::DeleteContainerAndSnapshot(*client_, id);
+  // limand's containers hold the snapshot CreateContainerRecord prepared: the default
+  // snapshotter's, keyed by the container id (CreateTask mounts the same).
+  absl::Status deleted = ctr::DeleteContainerAndSnapshot(*client_, id, ctr::kDefaultSnapshotter, id);
   if (!deleted.ok() && deleted.code() != absl::StatusCode::kNotFound) return deleted;
   LIMAN_RETURN_IF_ERROR(store_->Delete(id));
   DisconnectBridgeLocked(*container);
