@@ -74,6 +74,9 @@ struct Container {
   bool exit_on_next = false;
   uint64_t restart_generation = 0;  // bumped when a pending restart is cancelled
   RestartBackoff backoff;
+  // The `process` of its spec in the manager, read at its first exec: nothing changes it after
+  // create (an update rewrites linux.resources only), so later execs skip a Containers.Get.
+  std::optional<nlohmann::ordered_json> spec_process;
   // It has a task: running or paused (Docker's State.Running is also true while restarting).
   bool Running() const { return record["State"].value("Running", false) && !Restarting(); }
   // Its task exited and a restart policy brings it back after a delay (no task meanwhile).
@@ -304,6 +307,8 @@ class Daemon {
   // Tasks.CloseIO(stdin), then our end of the FIFO is closed.
   absl::Status CloseTaskStdin(const std::string& id);
   absl::Status KillTask(const std::string& id, int signal);
+  // The container's spec `process` (Container::spec_process), from the manager the first time.
+  absl::StatusOr<nlohmann::ordered_json> SpecProcess(const std::string& container_id);
   // Waits for an exec's exit (Tasks.Wait): its exit status, or 126 if the wait failed.
   int64_t WaitExecExit(const ExecInstance& exec);
   void RecordExecExit(const std::shared_ptr<ExecInstance>& exec, int64_t exit_code);

@@ -54,6 +54,22 @@ absl::StatusOr<std::string> Daemon::CreateExec(const std::string& container_ref,
   return exec->id;
 }
 
+absl::StatusOr<nlohmann::ordered_json> Daemon::SpecProcess(const std::string& container_id) {
+  {
+    std::lock_guard lock(mu_);
+    auto found = containers_.find(container_id);
+    if (found != containers_.end() && found->second->spec_process) return *found->second->spec_process;
+  }
+  LIMAN_ASSIGN_OR_RETURN(::containerd::services::containers::v1::Container container,
+                         ctr::GetContainer(*client_, container_id));
+  nlohmann::ordered_json spec = nlohmann::ordered_json::parse(container.spec().value(), nullptr, false);
+  if (spec.is_discarded() || !spec.contains("process") || !spec["process"].is_object())
+    return absl::InternalError(fmt::format("container {}: its spec has no process", container_id));
+  std::lock_guard lock(mu_);
+  if (auto found = containers_.find(container_id); found != containers_.end()) found->second->spec_process = spec["process"];
+  return std::move(spec["process"]);
+}
+
 absl::StatusOr<json> Daemon::InspectExec(const std::string& id) {
   std::lock_guard lock(mu_);
   auto found = execs_.find(id);
@@ -144,11 +160,9 @@ absl::Status Daemon::RunExec(const std::string& id, int conn, std::string buffer
   bool with_stdin = attach && config.value("AttachStdin", false);
 
   // The container's own process, with the exec's command, environment, user and terminal.
-  absl::StatusOr<::containerd::services::containers::v1::Container> container = ctr::GetContainer(*client_, exec->container_id);
-  if (!container.ok()) return record_failure(container.status());
-  nlohmann::ordered_json spec = nlohmann::ordered_json::parse(container->spec().value(), nullptr, false);
-  if (spec.is_discarded() || !spec.contains("process")) return record_failure(absl::InternalError("the container's spec has no process"));
-  nlohmann::ordered_json process = spec["process"];
+  absl::StatusOr<nlohmann::ordered_json> spec_process = SpecProcess(exec->container_id);
+  if (!spec_process.ok()) return record_failure(spec_process.status());
+  nlohmann::ordered_json process = *std::move(spec_process);
   process["terminal"] = tty;
   process.erase("consoleSize");
   process["args"] = config["Cmd"];
