@@ -6,15 +6,10 @@
 #include <catch2/catch.hpp>
 
 #include "common/file_util.h"
+#include "common/tests/temp_dir.h"
 
 namespace liman {
 namespace {
-
-std::string MakeTempDir() {
-  char tmpl[] = "/tmp/liman-du-XXXXXX";
-  REQUIRE(mkdtemp(tmpl) != nullptr);
-  return tmpl;
-}
 
 std::string Subdir(const std::string& parent, const std::string& name) {
   std::string path = JoinPath(parent, name);
@@ -29,7 +24,8 @@ int64_t AllocatedBytes(const std::string& path) {
 }
 
 TEST_CASE("DiskUsage counts allocated blocks and distinct inodes") {
-  std::string dir = MakeTempDir();
+  test_support::TempDir temp("liman-du");
+  std::string dir = temp.path();
   std::string root = Subdir(dir, "root");
 
   DiskUsage empty = MeasureDiskUsage(root).value();
@@ -53,7 +49,8 @@ TEST_CASE("DiskUsage counts allocated blocks and distinct inodes") {
 }
 
 TEST_CASE("DiskUsage of a missing directory is NotFound") {
-  std::string dir = MakeTempDir();
+  test_support::TempDir temp("liman-du");
+  std::string dir = temp.path();
   absl::StatusOr<DiskUsage> usage = MeasureDiskUsage(JoinPath(dir, "missing"));
   CHECK(usage.status().code() == absl::StatusCode::kNotFound);
   CHECK(usage.status().message().find("missing") != std::string_view::npos);

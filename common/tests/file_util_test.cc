@@ -12,16 +12,9 @@
 
 using namespace liman;
 
-namespace {
-std::string MakeTempDir() {
-  char tmpl[] = "/tmp/liman-test-XXXXXX";
-  REQUIRE(mkdtemp(tmpl) != nullptr);
-  return tmpl;
-}
-}  // namespace
-
 TEST_CASE("WriteFileAtomic replaces content and leaves no temporary behind") {
-  std::string dir = MakeTempDir();
+  test_support::TempDir temp("liman-test");
+  std::string dir = temp.path();
   std::string path = JoinPath(dir, "state.json");
   REQUIRE(WriteFileAtomic(path, "one").ok());
   REQUIRE(WriteFileAtomic(path, "two", 0600).ok());
@@ -41,7 +34,8 @@ TEST_CASE("ReadFile names the path and the cause") {
 }
 
 TEST_CASE("MkdirAll makes parents and refuses a file in the way") {
-  std::string dir = MakeTempDir();
+  test_support::TempDir temp("liman-test");
+  std::string dir = temp.path();
   CHECK(MkdirAll(JoinPath(dir, "a/b/c")).ok());
   CHECK(MkdirAll(JoinPath(dir, "a/b/c")).ok());
   REQUIRE(WriteFileAtomic(JoinPath(dir, "f"), "x").ok());

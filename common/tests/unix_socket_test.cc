@@ -7,13 +7,13 @@
 #include <string>
 
 #include "common/file_util.h"
+#include "common/tests/temp_dir.h"
 
 using namespace liman;
 
 TEST_CASE("RemoveBoundSocket removes the daemon's own socket, not one bound after it at the same path") {
-  char tmpl[] = "/tmp/liman-socket-test-XXXXXX";
-  REQUIRE(mkdtemp(tmpl) != nullptr);
-  std::string dir = tmpl;
+  test_support::TempDir temp("liman-socket-test");
+  std::string dir = temp.path();
   std::string path = JoinPath(dir, "api.sock");
 
   absl::StatusOr<UniqueFd> old_listener = ListenUnix(path);

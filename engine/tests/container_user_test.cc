@@ -11,6 +11,7 @@
 #include "common/file_util.h"
 #include "common/unique_fd.h"
 #include "engine/daemon/docker_spec.h"
+#include "common/tests/temp_dir.h"
 
 namespace liman::engine {
 namespace {
@@ -90,9 +91,8 @@ TEST_CASE("unknown names are refused with Docker's words") {
 }
 
 TEST_CASE("the files are read inside the container's root, and the spec gets user, groups and HOME") {
-  char tmpl[] = "/tmp/liman-user-test-XXXXXX";
-  REQUIRE(mkdtemp(tmpl) != nullptr);
-  std::string root = tmpl;
+  test_support::TempDir temp("liman-user-test");
+  std::string root = temp.path();
   REQUIRE(MkdirAll(JoinPath(root, "etc")).ok());
   REQUIRE(WriteFileAtomic(JoinPath(root, "etc/real-passwd"), kPasswd).ok());
   REQUIRE(WriteFileAtomic(JoinPath(root, "etc/group"), kGroup).ok());

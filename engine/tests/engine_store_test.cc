@@ -6,13 +6,14 @@
 
 #include "common/file_util.h"
 #include "engine/daemon/engine_store.h"
+#include "common/tests/temp_dir.h"
 
 namespace liman::engine {
 namespace {
 
 TEST_CASE("names are unique, updates and deletes persist across a reopen") {
-  char templ[] = "/tmp/liman-store-test.XXXXXX";
-  std::string dir = ::mkdtemp(templ);
+  test_support::TempDir temp("liman-store-test");
+  std::string dir = temp.path();
   std::string path = dir + "/engine.db";
   {
     auto store = EngineStore::Open(path).value();
@@ -33,8 +34,8 @@ TEST_CASE("names are unique, updates and deletes persist across a reopen") {
 }
 
 TEST_CASE("a version-0 database gains manually_stopped, which persists; a newer schema is refused") {
-  char templ[] = "/tmp/liman-store-test.XXXXXX";
-  std::string dir = ::mkdtemp(templ);
+  test_support::TempDir temp("liman-store-test");
+  std::string dir = temp.path();
   std::string path = dir + "/engine.db";
   {
     // The first schema, as limand wrote it before restart policies.
@@ -73,8 +74,8 @@ namespace liman::engine {
 namespace {
 
 TEST_CASE("networks are kept by id across a reopen, and deleted") {
-  char templ[] = "/tmp/liman-store-test.XXXXXX";
-  std::string dir = ::mkdtemp(templ);
+  test_support::TempDir temp("liman-store-test");
+  std::string dir = temp.path();
   std::string path = dir + "/engine.db";
   {
     auto store = EngineStore::Open(path).value();

@@ -23,6 +23,7 @@
 #include "common/unique_fd.h"
 #include "common/unix_socket.h"
 #include "nlohmann/json.hpp"
+#include "common/tests/temp_dir.h"
 
 using namespace liman;
 using namespace liman::runtime;
@@ -349,9 +350,8 @@ TEST_CASE("A notify filter hands out a listener that answers for the container",
 }
 
 TEST_CASE("SendSeccompListener sends the process state with the fd", "[seccomp]") {
-  char tmpl[] = "/tmp/liman-seccomp-XXXXXX";
-  REQUIRE(mkdtemp(tmpl) != nullptr);
-  std::string dir = tmpl;
+  test_support::TempDir temp("liman-seccomp");
+  std::string dir = temp.path();
   std::string path = JoinPath(dir, "agent.sock");
 
   auto missing = SendSeccompListener(path, 0, "{}");

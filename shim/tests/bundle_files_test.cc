@@ -16,7 +16,8 @@ using namespace liman::shim;
 using namespace liman::shim::testing;
 
 TEST_CASE("Exit records round-trip for the init and for execs") {
-  std::string bundle = MakeTempDir("liman-bundle-test");
+  TempDir temp("liman-bundle-test");
+  std::string bundle = temp.path();
   ExitRecord init{"", 4242, 137, absl::FromUnixNanos(1700000000123456789)};
   ExitRecord exec{"exec-1.a_b", 77, 3, absl::FromUnixSeconds(1700000001)};
   REQUIRE(WriteExitRecord(bundle, init).ok());
@@ -47,7 +48,8 @@ TEST_CASE("Exit records round-trip for the init and for execs") {
 }
 
 TEST_CASE("Writing an exit record is atomic: no temporary file remains, the file is private") {
-  std::string bundle = MakeTempDir("liman-bundle-test");
+  TempDir temp("liman-bundle-test");
+  std::string bundle = temp.path();
   REQUIRE(WriteExitRecord(bundle, {"", 1, 0, absl::Now()}).ok());
   REQUIRE(WriteExitRecord(bundle, {"", 1, 1, absl::Now()}).ok());
   auto names = ListDir(JoinPath(bundle, "exits"));
@@ -61,7 +63,8 @@ TEST_CASE("Writing an exit record is atomic: no temporary file remains, the file
 }
 
 TEST_CASE("A damaged exit record is an error naming its path") {
-  std::string bundle = MakeTempDir("liman-bundle-test");
+  TempDir temp("liman-bundle-test");
+  std::string bundle = temp.path();
   REQUIRE(MkdirAll(JoinPath(bundle, "exits")).ok());
   std::string path = JoinPath(bundle, "exits/init.json");
   REQUIRE(WriteFileAtomic(path, "{\"exec_id\":\"\",\"pid\":-1").ok());
@@ -87,7 +90,8 @@ TEST_CASE("Exec ids follow containerd's identifier rules and may not be \"init\"
 }
 
 TEST_CASE("Pid files: digits and an optional newline, errors name the path") {
-  std::string dir = MakeTempDir("liman-bundle-test");
+  TempDir temp("liman-bundle-test");
+  std::string dir = temp.path();
   std::string path = JoinPath(dir, "init.pid");
   auto write = [&](const std::string& text) { REQUIRE(WriteFileAtomic(path, text).ok()); };
 

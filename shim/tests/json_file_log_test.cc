@@ -111,7 +111,8 @@ TEST_CASE("json-file options come from the URI's query") {
 }
 
 TEST_CASE("Lines are split per stream; a partial line waits for its newline or Flush") {
-  std::string dir = MakeTempDir("liman-jsonlog");
+  TempDir temp("liman-jsonlog");
+  std::string dir = temp.path();
   std::string path = JoinPath(dir, "sub/dir/c-json.log");  // parents are made
   JsonFileLogOptions options;
   options.path = path;
@@ -139,7 +140,8 @@ TEST_CASE("Lines are split per stream; a partial line waits for its newline or F
 }
 
 TEST_CASE("A line longer than 16 KiB is logged in 16 KiB pieces sharing the first piece's time") {
-  std::string dir = MakeTempDir("liman-jsonlog");
+  TempDir temp("liman-jsonlog");
+  std::string dir = temp.path();
   std::string path = JoinPath(dir, "log");
   JsonFileLogOptions options;
   options.path = path;
@@ -165,7 +167,8 @@ TEST_CASE("A line longer than 16 KiB is logged in 16 KiB pieces sharing the firs
 }
 
 TEST_CASE("Rotation keeps max-file files of at most max-size, losing or repeating no line") {
-  std::string dir = MakeTempDir("liman-jsonlog");
+  TempDir temp("liman-jsonlog");
+  std::string dir = temp.path();
   std::string path = JoinPath(dir, "c-json.log");
   const int kLines = 50;
   for (int64_t max_size : {100, 400}) {
@@ -204,7 +207,8 @@ TEST_CASE("Rotation keeps max-file files of at most max-size, losing or repeatin
 }
 
 TEST_CASE("With max-file 1 the log is truncated in place") {
-  std::string dir = MakeTempDir("liman-jsonlog");
+  TempDir temp("liman-jsonlog");
+  std::string dir = temp.path();
   std::string path = JoinPath(dir, "log");
   JsonFileLogOptions options;
   options.path = path;
@@ -222,7 +226,8 @@ TEST_CASE("With max-file 1 the log is truncated in place") {
 }
 
 TEST_CASE("An existing log is appended to and its size counts toward rotation") {
-  std::string dir = MakeTempDir("liman-jsonlog");
+  TempDir temp("liman-jsonlog");
+  std::string dir = temp.path();
   std::string path = JoinPath(dir, "log");
   REQUIRE(WriteFileAtomic(path, std::string(150, 'z') + "\n").ok());
   JsonFileLogOptions options;

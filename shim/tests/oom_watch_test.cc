@@ -76,7 +76,8 @@ pid_t ForkWorker(int go, bool allocate) {
 }  // namespace
 
 TEST_CASE("FindMemoryCgroup reads the process's cgroups and the cgroup mounts") {
-  std::string proc = MakeTempDir("liman-oom-test");
+  TempDir temp("liman-oom-test");
+  std::string proc = temp.path();
   // A hybrid host: v1 controllers plus cgroup2 at unified/; mount points with a space (\040).
   Write(JoinPath(proc, "self/mountinfo"),
         "22 1 0:21 / / rw - ext4 /dev/sda1 rw\n"
@@ -117,7 +118,8 @@ TEST_CASE("FindMemoryCgroup reads the process's cgroups and the cgroup mounts") 
 }
 
 TEST_CASE("The v2 watch reports growth of memory.events' oom_kill and stops with the file") {
-  std::string dir = MakeTempDir("liman-oom-test");
+  TempDir temp("liman-oom-test");
+  std::string dir = temp.path();
   std::string events = JoinPath(dir, "memory.events");
   Write(events, "low 0\nhigh 0\nmax 0\noom 0\noom_kill 2\n");  // kills before the watch are old news
   auto loop = EventLoop::Create();
@@ -142,7 +144,8 @@ TEST_CASE("The v2 watch reports growth of memory.events' oom_kill and stops with
 }
 
 TEST_CASE("A watch may be destroyed from its own callback") {
-  std::string dir = MakeTempDir("liman-oom-test");
+  TempDir temp("liman-oom-test");
+  std::string dir = temp.path();
   std::string events = JoinPath(dir, "memory.events");
   Write(events, "oom_kill 0\n");
   auto loop = EventLoop::Create();

@@ -12,15 +12,11 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/event_loop.h"
+#include "common/tests/temp_dir.h"
 
 namespace liman::shim::testing {
 
-// A fresh directory /tmp/<prefix>-XXXXXX (mkdtemp(3)).
-inline std::string MakeTempDir(const std::string& prefix) {
-  std::string path = "/tmp/" + prefix + "-XXXXXX";
-  REQUIRE(mkdtemp(path.data()) != nullptr);
-  return path;
-}
+using TempDir = test_support::TempDir;
 
 // Everything readable from `fd` until end of file (or an error).
 inline std::string ReadAll(int fd) {
