@@ -10,51 +10,35 @@
 #include "fmt/format.h"
 
 namespace liman {
-namespace {
 
-struct MemoryCgroupMounts {
-  std::optional<cgroups::CgroupMount> memory_v1;  // the first v1 hierarchy with memory
-  std::optional<cgroups::CgroupMount> unified;    // the first cgroup2 mount
-};
-
-absl::StatusOr<MemoryCgroupMounts> FindMemoryCgroupMounts(const std::string& proc_root) {
+absl::StatusOr<MemoryCgroup> FindMemoryCgroup(pid_t pid, const std::string& proc_root) {
   LIMAN_ASSIGN_OR_RETURN(std::string mountinfo, ReadFile(JoinPath(proc_root, "self/mountinfo")));
   LIMAN_ASSIGN_OR_RETURN(std::vector<cgroups::MountInfoEntry> entries, cgroups::ParseMountInfo(mountinfo));
-  MemoryCgroupMounts mounts;
-  for (cgroups::CgroupMount& mount : cgroups::CgroupMountsIn(entries)) {
-    if (mount.v2) {
-      if (!mounts.unified) mounts.unified = std::move(mount);
-    } else if (!mounts.memory_v1 && std::ranges::find(mount.controllers, "memory") != mount.controllers.end()) {
-      mounts.memory_v1 = std::move(mount);
-    }
-  }
-  return mounts;
-}
-
-absl::StatusOr<MemoryCgroup> FindMemoryCgroupIn(const MemoryCgroupMounts& mounts, pid_t pid,
-                                                const std::string& proc_root) {
   std::string path = JoinPath(proc_root, fmt::format("{}/cgroup", pid));
   LIMAN_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   LIMAN_ASSIGN_OR_RETURN(std::vector<cgroups::ProcCgroupEntry> own, cgroups::ParseProcCgroup(text));
+
+  // Wherever the hierarchies are mounted: the first v1 one with memory, else the first cgroup2.
+  std::optional<cgroups::CgroupMount> memory_v1, unified;
+  for (cgroups::CgroupMount& mount : cgroups::CgroupMountsIn(entries)) {
+    if (mount.v2) {
+      if (!unified) unified = std::move(mount);
+    } else if (!memory_v1 && std::ranges::find(mount.controllers, "memory") != mount.controllers.end()) {
+      memory_v1 = std::move(mount);
+    }
+  }
   auto own_dir = [&](const cgroups::CgroupMount& mount) -> absl::StatusOr<std::string> {
     LIMAN_ASSIGN_OR_RETURN(std::string cgroup, cgroups::OwnCgroup(mount, own));
     return cgroups::CgroupDir(mount, cgroup);
   };
-  if (mounts.memory_v1) {
-    if (absl::StatusOr<std::string> dir = own_dir(*mounts.memory_v1); dir.ok()) return MemoryCgroup{1, *dir};
+  if (memory_v1) {
+    if (absl::StatusOr<std::string> dir = own_dir(*memory_v1); dir.ok()) return MemoryCgroup{1, *dir};
   }
-  if (mounts.unified) {
-    absl::StatusOr<std::string> dir = own_dir(*mounts.unified);
+  if (unified) {
+    absl::StatusOr<std::string> dir = own_dir(*unified);
     if (dir.ok() && PathExists(JoinPath(*dir, "memory.events"))) return MemoryCgroup{2, *dir};
   }
   return absl::NotFoundError(fmt::format("pid {}: no memory cgroup (from {})", pid, Quote(path)));
-}
-
-}  // namespace
-
-absl::StatusOr<MemoryCgroup> FindMemoryCgroup(pid_t pid, const std::string& proc_root) {
-  LIMAN_ASSIGN_OR_RETURN(MemoryCgroupMounts mounts, FindMemoryCgroupMounts(proc_root));
-  return FindMemoryCgroupIn(mounts, pid, proc_root);
 }
 
 }  // namespace liman

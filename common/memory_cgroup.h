@@ -7,7 +7,6 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "common/cgroup_layout.h"
 
 namespace liman {
 
@@ -20,6 +19,5 @@ struct MemoryCgroup {
 // <proc_root>/self/mountinfo. A v1 memory hierarchy wins (hybrid hosts keep memory there); v2 is
 // used when the process's unified cgroup has memory.events. NotFound when neither applies.
 absl::StatusOr<MemoryCgroup> FindMemoryCgroup(pid_t pid, const std::string& proc_root = "/proc");
-
 
 }  // namespace liman
