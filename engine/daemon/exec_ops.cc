@@ -149,9 +149,7 @@ absl::Status Daemon::RunExec(const std::string& id, int conn, std::string buffer
     exec->started = true;
   }
   auto record_failure = [&](const absl::Status& failure) {
-    std::lock_guard lock(mu_);
-    exec->running = false;
-    exec->exit_code = 126;
+    RecordExecExit(exec, 126);
     return failure;
   };
   const json& config = exec->config;
