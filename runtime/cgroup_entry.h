@@ -11,9 +11,10 @@
 namespace liman::runtime {
 
 // fork(2), with the child born in `join.cgroup2_dir` when there is one: clone3(2) with
-// CLONE_INTO_CGROUP (Linux 5.7). Where the kernel refuses that (older kernels; EACCES from inside
-// a new user namespace, whose root may not write the host's cgroup.procs) it is a plain fork, and
-// *born_inside tells the child which. Like fork in a single-threaded process: glibc's atfork
+// CLONE_INTO_CGROUP (Linux 5.7). Where the kernel refuses that (older kernels) it is a plain
+// fork, and *born_inside tells the child which. Call it with the host's credentials: from inside
+// a new user namespace the kernel refuses (EACCES), and a refused first fork into a new pid
+// namespace leaves that namespace unable to get any process (free_pid, PIDNS_ADDING). Like fork in a single-threaded process: glibc's atfork
 // handlers do not run for clone3, and liman-runtime registers none.
 pid_t ForkIntoCgroup(const cgroups::SelfJoin& join, bool* born_inside);
 

@@ -107,11 +107,8 @@ class Manager {
   // Makes the container's cgroup in every hierarchy (parents too). On v1 the cpuset directories
   // get their parent's cpus/mems; on v2 (and the hybrid unified part) the controllers are enabled
   // in every ancestor's cgroup.subtree_control. Call order for a new container:
-  // Create, Apply, then AddProcess or OpenSelfJoin (realtime CPU budgets must exist before an RT
-  // task joins).
+  // Create, Apply, OpenSelfJoin (realtime CPU budgets must exist before an RT task joins).
   virtual absl::Status Create() = 0;
-  // Moves `pid` into the container's cgroup in every hierarchy.
-  virtual absl::Status AddProcess(pid_t pid) = 0;
   // Opens what a process needs to move itself into the container's cgroup (see SelfJoin).
   virtual absl::StatusOr<SelfJoin> OpenSelfJoin() const = 0;
   // Writes every resource the spec sets; a knob the kernel lacks is an error naming it,

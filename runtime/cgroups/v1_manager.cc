@@ -114,13 +114,6 @@ absl::Status V1Manager::Create() {
   return absl::OkStatus();
 }
 
-absl::Status V1Manager::AddProcess(pid_t pid) {
-  std::string value = std::to_string(pid);
-  for (const V1Dir& dir : dirs_) LIMAN_RETURN_IF_ERROR(WriteKnob(dir.path, "cgroup.procs", value));
-  if (unified_) LIMAN_RETURN_IF_ERROR(WriteKnob(unified_->dir.path, "cgroup.procs", value));
-  return absl::OkStatus();
-}
-
 absl::StatusOr<SelfJoin> V1Manager::OpenSelfJoin() const {
   SelfJoin join;
   for (const V1Dir& dir : dirs_) {

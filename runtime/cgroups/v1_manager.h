@@ -40,7 +40,6 @@ class V1Manager final : public Manager {
 
   Layout layout() const override { return unified_ ? Layout::kHybrid : Layout::kLegacy; }
   absl::Status Create() override;
-  absl::Status AddProcess(pid_t pid) override;
   absl::StatusOr<SelfJoin> OpenSelfJoin() const override;
   absl::Status Apply(const oci::Resources& resources) override;
   absl::Status Freeze() override;

@@ -80,8 +80,6 @@ absl::Status V2Manager::Create() {
   return Annotate(EnableSubtreeControllers(dir_.mountpoint, dir_.path, std::nullopt), "enable cgroup controllers");
 }
 
-absl::Status V2Manager::AddProcess(pid_t pid) { return WriteKnob(dir_.path, "cgroup.procs", std::to_string(pid)); }
-
 absl::StatusOr<SelfJoin> V2Manager::OpenSelfJoin() const {
   SelfJoin join;
   LIMAN_ASSIGN_OR_RETURN(join.cgroup2_dir, OpenCgroupDir(dir_.path));

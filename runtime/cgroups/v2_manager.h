@@ -39,7 +39,6 @@ class V2Manager final : public Manager {
 
   Layout layout() const override { return Layout::kUnified; }
   absl::Status Create() override;
-  absl::Status AddProcess(pid_t pid) override;
   absl::StatusOr<SelfJoin> OpenSelfJoin() const override;
   absl::Status Apply(const oci::Resources& resources) override;
   absl::Status Freeze() override;

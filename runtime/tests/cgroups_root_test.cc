@@ -33,23 +33,41 @@ std::string SkipReason() {
   return "";
 }
 
-// A child that runs `body` once the parent writes a byte to its pipe, then _exits with its result.
+// A child that enters the manager's cgroup by itself, as the runtime's processes do
+// (runtime/cgroup_entry.h), then runs `body` once the parent writes a byte to its pipe, and
+// _exits with its result. The constructor returns once the child is in the cgroup.
 struct Child {
   pid_t pid = -1;
   int go = -1;
-  explicit Child(std::function<int()> body) {
-    int fds[2];
-    REQUIRE(pipe2(fds, O_CLOEXEC) == 0);
-    pid = fork();
+  bool born_inside = false;  // ForkIntoCgroup placed it in cgroup2
+  Child(const Manager& manager, std::function<int()> body) {
+    absl::StatusOr<SelfJoin> join = manager.OpenSelfJoin();
+    INFO(join.status().message());
+    REQUIRE(join.ok());
+    int go_pipe[2], entered[2];
+    REQUIRE(pipe2(go_pipe, O_CLOEXEC) == 0);
+    REQUIRE(pipe2(entered, O_CLOEXEC) == 0);
+    pid = runtime::ForkIntoCgroup(*join, &born_inside);
     REQUIRE(pid >= 0);
     if (pid == 0) {
       char c;
-      close(fds[1]);
-      if (read(fds[0], &c, 1) != 1) _exit(100);
+      close(go_pipe[1]);
+      close(entered[0]);
+      runtime::ChildError error;
+      if (!runtime::EnterCgroup(*join, born_inside, &error)) _exit(101);
+      if (write(entered[1], "x", 1) != 1) _exit(102);
+      close(entered[1]);
+      if (read(go_pipe[0], &c, 1) != 1) _exit(100);
       _exit(body());
     }
-    close(fds[0]);
-    go = fds[1];
+    close(go_pipe[0]);
+    close(entered[1]);
+    go = go_pipe[1];
+    char byte;
+    bool in_cgroup = read(entered[0], &byte, 1) == 1;
+    close(entered[0]);
+    if (!in_cgroup) Kill();
+    REQUIRE(in_cgroup);
   }
   void Start() {
     REQUIRE(write(go, "x", 1) == 1);
@@ -220,12 +238,11 @@ TEST_CASE("real kernel: create, limit, join, freeze, stats and destroy on the ho
   // Re-applying the same device rules is a no-op on v1 (no instant of deny-all).
   REQUIRE(manager.Apply(r).ok());
 
-  Child sleeper([] {
+  Child sleeper(manager, [] {
     for (;;) pause();
     return 0;
   });
   cleanup.children.push_back(&sleeper);
-  REQUIRE(manager.AddProcess(sleeper.pid).ok());
   sleeper.Start();
   auto pids = manager.Pids();
   REQUIRE(pids.ok());
@@ -249,9 +266,8 @@ TEST_CASE("real kernel: create, limit, join, freeze, stats and destroy on the ho
   CHECK(*oom >= 0);
   if (*oom >= 0) close(*oom);
 
-  Child prober(CheckDeviceAccess);
+  Child prober(manager, CheckDeviceAccess);
   cleanup.children.push_back(&prober);
-  REQUIRE(manager.AddProcess(prober.pid).ok());
   prober.Start();
   CHECK(prober.Wait() == 0);
 
@@ -309,19 +325,17 @@ TEST_CASE("real kernel: the v2 eBPF device filter is enforced", "[root]") {
   REQUIRE(manager.Apply(oci::Resources{}).ok());
   CHECK(AttachedDevicePrograms(path) == 1);
 
-  Child prober(CheckDeviceAccess);
+  Child prober(manager, CheckDeviceAccess);
   cleanup.children.push_back(&prober);
-  REQUIRE(manager.AddProcess(prober.pid).ok());
   prober.Start();
   CHECK(prober.Wait() == 0);
 
   // And the v2 freezer on a live process.
-  Child sleeper([] {
+  Child sleeper(manager, [] {
     for (;;) pause();
     return 0;
   });
   cleanup.children.push_back(&sleeper);
-  REQUIRE(manager.AddProcess(sleeper.pid).ok());
   sleeper.Start();
   REQUIRE(manager.Freeze().ok());
   CHECK(*manager.GetFreezerState() == FreezerState::kFrozen);
@@ -334,37 +348,22 @@ TEST_CASE("real kernel: the v2 eBPF device filter is enforced", "[root]") {
 
 namespace {
 
-// Forks with ForkIntoCgroup; the child enters by itself and waits, and every hierarchy's
-// cgroup.procs must then list it, while this process stays where it was.
+// A child that entered by itself must be listed in every hierarchy's cgroup.procs, while this
+// process stays where it was.
 void CheckSelfJoin(Manager& manager) {
-  auto join = manager.OpenSelfJoin();
-  REQUIRE(join.ok());
   auto own_before = ReadFile("/proc/self/cgroup");
   REQUIRE(own_before.ok());
-  int entered[2];
-  REQUIRE(pipe2(entered, O_CLOEXEC) == 0);
-  bool born_inside = false;
-  pid_t pid = runtime::ForkIntoCgroup(*join, &born_inside);
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    runtime::ChildError error;
-    if (!runtime::EnterCgroup(*join, born_inside, &error)) _exit(1);
-    if (write(entered[1], "x", 1) != 1) _exit(2);
+  Child child(manager, [] {
     for (;;) pause();
-  }
-  close(entered[1]);
-  char byte;
-  bool ok = read(entered[0], &byte, 1) == 1;
-  close(entered[0]);
+    return 0;
+  });
   std::vector<std::string> missing;
   for (const Hierarchy& h : manager.Hierarchies()) {
     auto procs = ReadKnob(h.host_path, "cgroup.procs");
-    if (!procs.ok() || *procs != std::to_string(pid)) missing.push_back(h.host_path);
+    if (!procs.ok() || *procs != std::to_string(child.pid)) missing.push_back(h.host_path);
   }
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-  REQUIRE(ok);
-  CHECK(born_inside == join->cgroup2_dir.valid());  // Linux 5.7 or later
+  child.Kill();
+  CHECK(child.born_inside == manager.OpenSelfJoin()->cgroup2_dir.valid());  // Linux 5.7 or later
   INFO(fmt::format("{}", fmt::join(missing, ", ")));
   CHECK(missing.empty());
   CHECK(*ReadFile("/proc/self/cgroup") == *own_before);

@@ -318,15 +318,6 @@ TEST_CASE("v1 errors: unmounted controllers, unified map, missing hugepage sizes
   CHECK(status.message() == "write \"7\" to \"" + f.Dir("pids") + "/pids.max\": no such file or directory");
 }
 
-TEST_CASE("v1 AddProcess joins every hierarchy, the unified one included") {
-  V1Fixture f;
-  auto manager = f.Make();
-  WriteLog log;
-  REQUIRE(manager->AddProcess(4321).ok());
-  CHECK(log.To("cgroup.procs").size() == 10);
-  for (const Hierarchy& h : manager->Hierarchies()) CHECK(Get(h.host_path + "/cgroup.procs") == "4321");
-}
-
 TEST_CASE("v1 OpenSelfJoin: every hierarchy's tasks file, and the unified directory to be born in") {
   V1Fixture f;
   auto manager = f.Make();

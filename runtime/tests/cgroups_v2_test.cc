@@ -1,4 +1,5 @@
 // cgroup v2 manager against a fixture directory: checks the exact values written.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,6 +8,7 @@
 #include "common/file_util.h"
 #include "common/cgroup_layout.h"
 #include "common/status.h"
+#include "runtime/cgroup_entry.h"
 #include "runtime/cgroups/manager.h"
 #include "runtime/cgroups/v2/cpu.h"
 #include "runtime/cgroups/v2/io.h"
@@ -298,15 +300,24 @@ TEST_CASE("v2 freezer writes cgroup.freeze and reads cgroup.events") {
   CHECK(*manager->GetFreezerState() == FreezerState::kThawed);
 }
 
-TEST_CASE("v2 Pids reads cgroup.procs recursively; AddProcess writes the pid") {
+TEST_CASE("v2 Pids reads cgroup.procs recursively; OpenSelfJoin is the leaf, entered through cgroup.procs") {
   V2Fixture f;
   auto manager = f.Make("/liman/ctr1");
   Put(f.leaf + "/cgroup.procs", "10\n2\n");
   Put(f.leaf + "/sub/cgroup.procs", "7\n");
   Put(f.leaf + "/sub/deeper/cgroup.procs", "2\n33\n");
   CHECK(*manager->Pids() == std::vector<pid_t>{2, 7, 10, 33});
-  REQUIRE(manager->AddProcess(1234).ok());
-  CHECK(Get(f.leaf + "/cgroup.procs") == "1234");
+  auto join = manager->OpenSelfJoin();
+  REQUIRE(join.ok());
+  CHECK(join->tasks_files.empty());
+  CHECK(join->cgroup2_dir.valid());
+  CHECK(join->cgroup2_procs.path == f.leaf + "/cgroup.procs");
+  runtime::ChildError error;
+  REQUIRE(runtime::EnterCgroup(*join, /*born_inside=*/true, &error));
+  CHECK(Get(f.leaf + "/cgroup.procs") == "10\n2\n");  // born there: nothing to write
+  join->cgroup2_procs.fd.reset(open(join->cgroup2_procs.path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+  REQUIRE(runtime::EnterCgroup(*join, /*born_inside=*/false, &error));
+  CHECK(Get(f.leaf + "/cgroup.procs") == "0");  // "0": the writer itself (cgroups(7))
   Put(f.leaf + "/cgroup.procs", "12 x\n");
   CHECK(!manager->Pids().ok());
 }
