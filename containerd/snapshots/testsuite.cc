@@ -11,7 +11,6 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <map>
-#include <stdexcept>
 #include <thread>
 
 #include "common/file_util.h"
