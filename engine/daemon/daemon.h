@@ -95,6 +95,9 @@ struct ExecInstance {
   uint32_t pid = 0;
 };
 
+// A Tasks.Wait for an exec, in flight on a thread of its own (exec_ops.cc).
+struct ExecWait;
+
 // A network as limand keeps it: the predefined bridge, host and none, or a user-defined bridge
 // network (its own Linux bridge "br-<id prefix>", subnet and NAT table).
 struct Network {
@@ -309,11 +312,13 @@ class Daemon {
   absl::Status KillTask(const std::string& id, int signal);
   // The container's spec `process` (Container::spec_process), from the manager the first time.
   absl::StatusOr<nlohmann::ordered_json> SpecProcess(const std::string& container_id);
-  // Waits for an exec's exit (Tasks.Wait): its exit status, or 126 if the wait failed.
-  int64_t WaitExecExit(const ExecInstance& exec);
+  // Asks for an exec's exit (Tasks.Wait) on a thread of its own, before the exec starts, as
+  // containerd's clients do (Process.Wait, then Start): the shim answers the moment it reaps the
+  // process. Its exit status, or 126 if the wait failed or was cancelled.
+  std::shared_ptr<ExecWait> WaitExecExit(const std::shared_ptr<ExecInstance>& exec);
   void RecordExecExit(const std::shared_ptr<ExecInstance>& exec, int64_t exit_code);
-  // Waits for an exec's exit, deletes the process and records the exit code.
-  void FinishExec(const std::shared_ptr<ExecInstance>& exec);
+  // Takes the exec's exit from `wait`, deletes the process and records the exit code.
+  void FinishExec(const std::shared_ptr<ExecInstance>& exec, std::shared_ptr<ExecWait> wait);
   // Removes the container: its task (unless `task_deleted`), container record and snapshot in
   // the manager, its record here, its directories.
   absl::Status RemoveLocked(std::unique_lock<std::mutex>& lock, const std::shared_ptr<Container>& container,

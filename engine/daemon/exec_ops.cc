@@ -115,14 +115,32 @@ absl::Status Daemon::ResizeExec(const std::string& id, uint32_t width, uint32_t 
   return ResizeContainer(container_id, id, width, height);
 }
 
-int64_t Daemon::WaitExecExit(const ExecInstance& exec) {
-  tasks::WaitRequest request;
-  request.set_container_id(exec.container_id);
-  request.set_exec_id(exec.id);
-  tasks::WaitResponse waited;
-  auto context = client_->Context(std::nullopt, /*no_deadline=*/true);
-  grpc::Status status = client_->Tasks().Wait(context.get(), request, &waited);
-  return status.ok() ? static_cast<int64_t>(waited.exit_status()) : 126;
+struct ExecWait {
+  std::unique_ptr<grpc::ClientContext> context;
+  int64_t exit_code = 126;
+  std::thread thread;
+
+  // The exit status, once the wait has its answer (or failed).
+  int64_t Get() {
+    if (thread.joinable()) thread.join();
+    return exit_code;
+  }
+  ~ExecWait() { Get(); }
+};
+
+std::shared_ptr<ExecWait> Daemon::WaitExecExit(const std::shared_ptr<ExecInstance>& exec) {
+  auto wait = std::make_shared<ExecWait>();
+  wait->context = client_->Context(std::nullopt, /*no_deadline=*/true);
+  // The thread holds the ExecWait by address: whoever drops the last reference joins it first.
+  wait->thread = std::thread([this, exec, wait = wait.get()] {
+    tasks::WaitRequest request;
+    request.set_container_id(exec->container_id);
+    request.set_exec_id(exec->id);
+    tasks::WaitResponse waited;
+    grpc::Status status = client_->Tasks().Wait(wait->context.get(), request, &waited);
+    if (status.ok()) wait->exit_code = static_cast<int64_t>(waited.exit_status());
+  });
+  return wait;
 }
 
 void Daemon::RecordExecExit(const std::shared_ptr<ExecInstance>& exec, int64_t exit_code) {
@@ -132,8 +150,8 @@ void Daemon::RecordExecExit(const std::shared_ptr<ExecInstance>& exec, int64_t e
   changed_.notify_all();
 }
 
-void Daemon::FinishExec(const std::shared_ptr<ExecInstance>& exec) {
-  int64_t exit_code = WaitExecExit(*exec);
+void Daemon::FinishExec(const std::shared_ptr<ExecInstance>& exec, std::shared_ptr<ExecWait> wait) {
+  int64_t exit_code = wait->Get();
   (void)ctr::DeleteProcess(*client_, exec->container_id, exec->id);
   RecordExecExit(exec, exit_code);
 }
@@ -222,6 +240,7 @@ absl::Status Daemon::RunExec(const std::string& id, int conn, std::string buffer
     grpc::Status status = client_->Tasks().Exec(context.get(), request, &empty);
     if (!status.ok()) return record_failure(ctr::CallError(status, fmt::format("exec in container {}", exec->container_id)));
   }
+  std::shared_ptr<ExecWait> wait = WaitExecExit(exec);
   tasks::StartRequest start;
   start.set_container_id(exec->container_id);
   start.set_exec_id(exec->id);
@@ -229,6 +248,9 @@ absl::Status Daemon::RunExec(const std::string& id, int conn, std::string buffer
   auto start_context = client_->Context();
   grpc::Status status = client_->Tasks().Start(start_context.get(), start, &started);
   if (!status.ok()) {
+    // A process that never started never exits: the wait is ended here.
+    wait->context->TryCancel();
+    wait->Get();
     (void)ctr::DeleteProcess(*client_, exec->container_id, exec->id);
     return record_failure(ctr::CallError(status, fmt::format("start exec in container {}", exec->container_id)));
   }
@@ -238,14 +260,9 @@ absl::Status Daemon::RunExec(const std::string& id, int conn, std::string buffer
     exec->pid = started.pid();
   }
   if (!attach) {
-    std::thread([this, exec] { FinishExec(exec); }).detach();
+    std::thread([this, exec, wait = std::move(wait)] { FinishExec(exec, wait); }).detach();
     return absl::OkStatus();
   }
-
-  // The wait runs beside the output: its answer is there when the output ends, one round trip to
-  // the shim sooner than asking then.
-  int64_t exit_code = 126;
-  std::thread waiter([this, exec, &exit_code] { exit_code = WaitExecExit(*exec); });
 
   // stdin: the client's bytes into the FIFO; its half-close ends the process's stdin (CloseIO).
   std::atomic<bool> output_done{false};
@@ -304,8 +321,7 @@ absl::Status Daemon::RunExec(const std::string& id, int conn, std::string buffer
   }
   // The exit code is known before the stream ends: the CLI asks for it right after. The process
   // is deleted from the task once the client has its answer.
-  waiter.join();
-  RecordExecExit(exec, exit_code);
+  RecordExecExit(exec, wait->Get());
   output_done = true;
   ::shutdown(conn, SHUT_RDWR);
   if (stdin_copier.joinable()) stdin_copier.join();
