@@ -17,7 +17,7 @@
 
 #include "common/unique_fd.h"
 #include "common/unix_socket.h"
-#include "runtime/mount_api.h"
+#include "common/mount_api.h"
 
 namespace liman::runtime {
 namespace {

@@ -16,17 +16,13 @@
 
 namespace liman::runtime {
 
-// True when /proc/self/exe is one of the two views above.
+// True when /proc/self/exe is one of the two views above (the overlay one possibly made by the
+// shim that started us).
 bool RunningFromSealedCopy();
 
 // Makes a memfd immutable: F_SEAL_SEAL|SHRINK|GROW with F_SEAL_WRITE, or F_SEAL_FUTURE_WRITE when
 // the kernel answers EBUSY for F_SEAL_WRITE because some page of it is still referenced.
 absl::Status SealExecutableCopy(int memfd);
-
-// The file `binary` (an absolute path) seen through a detached overlayfs whose lower layers are its
-// directory above `empty_dir`: an fd no process can turn into a writable one. Fails where
-// overlayfs or fsopen(2) is missing, or the two directories are nested (ELOOP).
-absl::StatusOr<UniqueFd> OpenReadOnlyOverlayView(const std::string& binary, const std::string& empty_dir);
 
 // If not yet running from a sealed view: re-executes /proc/self/exe through one (fexecve(3), the
 // same argv and environment). `empty_dir` is an existing directory outside the binary's own

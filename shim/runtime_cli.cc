@@ -14,7 +14,10 @@
 #include <cstring>
 
 #include "common/ascii.h"
+#include "common/file_util.h"
+#include "common/logging.h"
 #include "common/pipe.h"
+#include "common/read_only_view.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
 #include "fmt/format.h"
@@ -176,6 +179,13 @@ absl::Status RuntimeFailure(std::string_view command, int wait_status, const std
   return absl::Status(CodeFor(command, message), text);
 }
 
+// The same file, unchanged since `a` was taken.
+bool SameFile(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
+         a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+         a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+}
+
 }  // namespace
 
 std::vector<std::string> RuntimeCli::GlobalArgs() const {
@@ -186,11 +196,31 @@ std::vector<std::string> RuntimeCli::GlobalArgs() const {
   return args;
 }
 
+int RuntimeCli::SealedRuntimeView() const {
+  // Only liman-runtime is known to take the view for its sealed copy; runc and crun make theirs.
+  if (std::string_view(config_.binary).substr(config_.binary.find_last_of('/') + 1) != "liman-runtime") return -1;
+  absl::StatusOr<std::string> path = FindProgram(config_.binary);
+  struct stat source;
+  if (!path.ok() || stat(path->c_str(), &source) != 0) return -1;
+  if (sealed_view_ && SameFile(sealed_view_->source, source)) return sealed_view_->fd.get();
+  sealed_view_.reset();
+  // The overlay's second layer is the runtime's state root, as when the runtime seals itself.
+  if (config_.root.empty() || !MkdirAll(config_.root, 0711).ok()) return -1;
+  absl::StatusOr<UniqueFd> view = OpenReadOnlyOverlayView(*path, config_.root);
+  if (!view.ok()) {
+    LogDebug("liman-runtime will seal itself: {}", view.status().message());
+    return -1;
+  }
+  sealed_view_ = SealedView{std::move(*view), source};
+  return sealed_view_->fd.get();
+}
+
 absl::StatusOr<std::string> RuntimeCli::Run(const Call& call) const {
   const off_t log_offset = LogSize(config_.log_path);
 
   SpawnOptions spawn;
   spawn.path = config_.binary;
+  if (call.command == "create" || call.command == "exec") spawn.exec_fd = SealedRuntimeView();
   spawn.argv.push_back(config_.binary);
   for (std::string& arg : GlobalArgs()) spawn.argv.push_back(std::move(arg));
   spawn.argv.push_back(call.command);

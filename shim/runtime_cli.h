@@ -4,8 +4,10 @@
 // the last error-level "msg" it appended to its JSON --log during this call, else its stderr.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -13,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/unique_fd.h"
 
 namespace liman::shim {
 
@@ -85,8 +88,20 @@ class RuntimeCli {
   // Runs the runtime; returns its stdout.
   absl::StatusOr<std::string> Run(const Call& call) const;
   std::vector<std::string> GlobalArgs() const;
+  // For liman-runtime's create and exec: the binary's read-only view, made on first need and
+  // again when the file at its path changes (an upgrade, which a runtime run by path each time
+  // would pick up). -1 where no view can be made: the runtime then seals itself.
+  int SealedRuntimeView() const;
 
   RuntimeConfig config_;
+  // liman-runtime seals itself before it sets up a container's process (CVE-2019-5736) unless
+  // started from such a view already (runtime/self_exe.h); kept, the view spares each create and
+  // exec that re-execution.
+  struct SealedView {
+    UniqueFd fd;
+    struct stat source;  // the binary's, when the view was made
+  };
+  mutable std::optional<SealedView> sealed_view_;
 };
 
 }  // namespace liman::shim

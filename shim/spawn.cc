@@ -37,6 +37,7 @@ enum class Step { kNone, kSetsid, kChdir, kDup2, kExec };
 // (CLONE_VM) and must not allocate, so it only reads this and writes back the failure.
 struct ChildPlan {
   const char* path;
+  int exec_fd;  // -1: exec `path`
   char* const* argv;
   char* const* envp;
   const char* cwd;  // nullptr: keep
@@ -88,9 +89,19 @@ int ChildMain(void* arg) {
   // Everything above the mapped range goes, even a descriptor some library opened without
   // O_CLOEXEC: the container must not inherit the shim's sockets (close_range(2), Linux 5.9;
   // older kernels still close the shim's own close-on-exec descriptors at exec).
-  syscall(SYS_close_range, plan->close_from, ~0U, 0);
+  // The program's own descriptor (above every target) stays until the exec closes it.
+  if (plan->exec_fd < 0) {
+    syscall(SYS_close_range, plan->close_from, ~0U, 0);
+  } else {
+    if (plan->exec_fd > plan->close_from) syscall(SYS_close_range, plan->close_from, plan->exec_fd - 1, 0);
+    syscall(SYS_close_range, plan->exec_fd + 1, ~0U, 0);
+  }
   SetRawSignalMask(0, nullptr);
-  execve(plan->path, plan->argv, plan->envp);
+  if (plan->exec_fd < 0) {
+    execve(plan->path, plan->argv, plan->envp);
+  } else {
+    syscall(SYS_execveat, plan->exec_fd, "", plan->argv, plan->envp, AT_EMPTY_PATH);
+  }
   return Fail(plan, Step::kExec);
 }
 
@@ -102,8 +113,11 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
   return out;
 }
 
-// execvp(3)'s search, done in the parent: the child has no memory of its own to build paths in.
-absl::StatusOr<std::string> SearchPath(const std::string& name) {
+}  // namespace
+
+// Done in the parent: the child has no memory of its own to build paths in.
+absl::StatusOr<std::string> FindProgram(const std::string& name) {
+  if (name.find('/') != std::string::npos) return name;
   const char* path_env = getenv("PATH");
   std::string_view dirs = path_env != nullptr ? path_env : "/bin:/usr/bin";
   int last_error = ENOENT;
@@ -122,8 +136,6 @@ absl::StatusOr<std::string> SearchPath(const std::string& name) {
   return ErrnoError(last_error, fmt::format("exec {}", Quote(name)));
 }
 
-}  // namespace
-
 absl::StatusOr<pid_t> Spawn(const SpawnOptions& options) {
   if (options.path.empty()) return absl::InvalidArgumentError("spawn: empty program path");
   const std::string program = Quote(options.path);
@@ -141,8 +153,8 @@ absl::StatusOr<pid_t> Spawn(const SpawnOptions& options) {
   const int max_target = *used.rbegin();
 
   std::string path = options.path;
-  if (path.find('/') == std::string::npos) {
-    LIMAN_ASSIGN_OR_RETURN(path, SearchPath(path));
+  if (options.exec_fd < 0) {
+    LIMAN_ASSIGN_OR_RETURN(path, FindProgram(path));
   }
 
   UniqueFd dev_null;
@@ -163,6 +175,12 @@ absl::StatusOr<pid_t> Spawn(const SpawnOptions& options) {
     rehomed_numbers.push_back(copy.get());
     rehomed.push_back(std::move(copy));
   }
+  // Above every target too, so that no dup2 in the child lands on it.
+  UniqueFd exec_file;
+  if (options.exec_fd >= 0) {
+    exec_file.reset(fcntl(options.exec_fd, F_DUPFD_CLOEXEC, max_target + 1));
+    if (!exec_file) return ErrnoError(fmt::format("spawn {}: dup its fd {}", program, options.exec_fd));
+  }
 
   std::vector<std::string> argv_strings = options.argv.empty() ? std::vector<std::string>{options.path} : options.argv;
   std::vector<char*> argv = CStrings(argv_strings);
@@ -170,6 +188,7 @@ absl::StatusOr<pid_t> Spawn(const SpawnOptions& options) {
   if (!options.env.empty()) envp = CStrings(options.env);
 
   ChildPlan plan{path.c_str(),
+                 exec_file ? exec_file.get() : -1,
                  argv.data(),
                  options.env.empty() ? environ : envp.data(),
                  options.cwd.empty() ? nullptr : options.cwd.c_str(),

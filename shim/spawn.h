@@ -17,6 +17,9 @@ namespace liman::shim {
 struct SpawnOptions {
   // The program: a path containing '/' is used as is, a bare name is searched in $PATH.
   std::string path;
+  // When >= 0, the program is this open file instead (execveat(2) with AT_EMPTY_PATH; it must be
+  // an ELF binary, not a script): `path` then only names it in errors.
+  int exec_fd = -1;
   // argv, argv[0] included; empty means {path}.
   std::vector<std::string> argv;
   // "KEY=value" entries; empty means the shim's own environment.
@@ -40,5 +43,9 @@ struct SpawnOptions {
 // Errors name the program and the step: `exec "/x/runc": no such file or directory`,
 // `chdir "/x": no such file or directory`.
 absl::StatusOr<pid_t> Spawn(const SpawnOptions& options);
+
+// execvp(3)'s search for a bare `name` in $PATH: the first regular, executable file. A name
+// containing '/' is returned as is.
+absl::StatusOr<std::string> FindProgram(const std::string& name);
 
 }  // namespace liman::shim

@@ -11,6 +11,7 @@
 
 #include "common/file_util.h"
 #include "common/status.h"
+#include "common/tests/temp_dir.h"
 #include "common/unique_fd.h"
 #include "fmt/format.h"
 #include "shim/tests/test_util.h"
@@ -259,4 +260,39 @@ TEST_CASE("RuntimeCli returns when the runtime exits even if a descendant keeps 
   absl::Time start = absl::Now();
   CHECK(cli.Start("c1").ok());
   CHECK(absl::Now() - start < absl::Seconds(2));
+}
+
+TEST_CASE("RuntimeCli starts liman-runtime's create and exec from a read-only view, made again after an upgrade") {
+  if (geteuid() != 0) {
+    WARN("skipped: not root: overlayfs needs CAP_SYS_ADMIN");
+    return;
+  }
+  test_support::TempDir dir("liman-runtime-cli-view");
+  absl::StatusOr<std::string> helper = ReadFile(JoinPath(ParentDirectory(*ReadLink("/proc/self/exe")), "liman-fake-sealed-runtime"));
+  REQUIRE(helper.ok());
+  RuntimeConfig config;
+  config.binary = JoinPath(dir.Subdir("bin"), "liman-runtime");
+  config.root = dir / "root";  // made by the first create, as the runtime would
+  REQUIRE(WriteFileAtomic(config.binary, *helper, 0755).ok());
+  const std::string report = dir / "report";
+  REQUIRE(setenv("LIMAN_FAKE_RUNTIME_REPORT", report.c_str(), 1) == 0);
+  auto inode = [&] {
+    struct stat st;
+    REQUIRE(stat(config.binary.c_str(), &st) == 0);
+    return std::to_string(st.st_ino);
+  };
+
+  RuntimeCli cli(config);
+  REQUIRE(cli.Create("c1", RuntimeCreateOptions{"/b", "/b/init.pid"}).ok());
+  REQUIRE(cli.Start("c1").ok());
+  REQUIRE(cli.Exec("c1", RuntimeExecOptions{"/b/process.json", "/b/exec.pid"}).ok());
+  const std::string first = inode();
+  // An upgrade replaces the file (a new inode): the next exec runs the new binary.
+  REQUIRE(WriteFileAtomic(config.binary, *helper, 0755).ok());
+  const std::string second = inode();
+  REQUIRE(first != second);
+  REQUIRE(cli.Exec("c1", RuntimeExecOptions{"/b/process.json", "/b/exec.pid"}).ok());
+  unsetenv("LIMAN_FAKE_RUNTIME_REPORT");
+
+  CHECK(*ReadFile(report) == fmt::format("create sealed {0}\nstart plain {0}\nexec sealed {0}\nexec sealed {1}\n", first, second));
 }

@@ -36,10 +36,10 @@ int Wait(pid_t pid) {
   return status;
 }
 
-// Runs `script` with /bin/sh and returns what it printed on stdout.
+// Runs `script` with /bin/sh (or the options' program) and returns what it printed on stdout.
 std::string RunShell(const std::string& script, SpawnOptions options = {}) {
   TestPipe out = MakePipe();
-  options.path = "/bin/sh";
+  if (options.path.empty()) options.path = "/bin/sh";
   options.argv = {"sh", "-c", script};
   options.stdout_fd = out.write.get();
   auto pid = Spawn(options);
@@ -95,6 +95,25 @@ TEST_CASE("Spawn gives /dev/null for missing stdio and closes every unmapped des
       leak_read.get(), leak_write.get());
   CHECK(RunShell(script, options) ==
         fmt::format("open 3\nclosed {}\nclosed {}\n", leak_read.get(), leak_write.get()));
+}
+
+TEST_CASE("Spawn runs a program from its open descriptor, which the program does not inherit") {
+  // Numbered inside the range the script checks, and not close-on-exec by mistake.
+  UniqueFd shell_file(open("/bin/sh", O_RDONLY | O_CLOEXEC));
+  REQUIRE(shell_file);
+  UniqueFd program(fcntl(shell_file.get(), F_DUPFD, 20));
+  REQUIRE(program);
+  SpawnOptions options;
+  options.path = "/nonexistent/shell-by-fd";  // only a name
+  options.exec_fd = program.get();
+  CHECK(RunShell("i=3; while [ $i -lt 64 ]; do [ -e /proc/self/fd/$i ] && echo open $i; i=$((i+1)); done; echo done",
+                 options) == "done\n");
+
+  UniqueFd not_a_program(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  options.exec_fd = not_a_program.get();
+  options.path = "/nonexistent/null-by-fd";
+  options.argv = {"null"};
+  CHECK(Spawn(options).status().message() == "exec \"/nonexistent/null-by-fd\": permission denied");
 }
 
 TEST_CASE("Spawn reports a missing program and a bad working directory by name") {

@@ -8,7 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-namespace liman::runtime {
+namespace liman {
 
 inline int OpenTree(int dirfd, const char* path, unsigned flags) {
   return static_cast<int>(syscall(SYS_open_tree, dirfd, path, flags));
@@ -28,4 +28,4 @@ inline int FsMount(int fd, unsigned attrs) {
   return static_cast<int>(syscall(SYS_fsmount, fd, FSMOUNT_CLOEXEC, attrs));
 }
 
-}  // namespace liman::runtime
+}  // namespace liman
