@@ -82,7 +82,7 @@ absl::StatusOr<ApplyResult> ApplyLayer(ByteSource& compressed, Compression compr
   }
 
   LayerStream stream(compressed, compression, LayerStreamOptions{.read_ahead = options.read_ahead});
-  Extractor extractor(root_fd.get(), options.overlay_whiteouts, std::move(lower_roots));
+  Extractor extractor(root_fd.get(), options, std::move(lower_roots));
   absl::StatusOr<std::string_view> first = stream.Next();
   if (!first.ok()) return Annotate(first.status(), "read layer");
   // An empty stream is an empty layer (Go's tar reader agrees); libarchive would call it truncated.

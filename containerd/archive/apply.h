@@ -4,8 +4,12 @@
 // tar cannot write, link or delete anything outside it.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -25,6 +29,16 @@ struct ApplyOptions {
   std::vector<std::string> lower_dirs;
   // Decompress and hash on a worker thread while this one writes files. Off: one thread.
   bool read_ahead = true;
+
+  // What docker cp needs of an archive it unpacks into a container (it is not a layer):
+  // false: `.wh.` names are files like any other, and nothing is deleted.
+  bool whiteouts = true;
+  // Every entry is given this owner instead of the tar's (docker cp without -a: the container's
+  // root user).
+  std::optional<std::pair<uid_t, gid_t>> owner;
+  // An entry may not replace a directory with a non-directory or the reverse (docker cp's
+  // noOverwriteDirNonDir): the entry fails instead.
+  bool no_overwrite_dir_non_dir = false;
 };
 
 struct ApplyResult {

@@ -535,4 +535,12 @@ absl::StatusOr<LayerWritten> WriteLayerFromTrees(const std::string& lower_dir, c
   return written;
 }
 
+absl::Status WriteEntryTar(int dir_fd, const std::string& name, const std::string& entry_name,
+                           const std::function<absl::Status(std::string_view)>& sink) {
+  std::string path = entry_name;
+  return WriteLayer(Compression::kNone, /*overlay_upper=*/false, sink, [&](EntryWriter& entries) {
+           return entries.WriteChild(dir_fd, name, path);
+         }).status();
+}
+
 }  // namespace liman::containerd::archive

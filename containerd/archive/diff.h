@@ -37,4 +37,11 @@ absl::StatusOr<LayerWritten> WriteLayerFromTrees(const std::string& lower_dir, c
                                                  Compression compression,
                                                  const std::function<absl::Status(std::string_view)>& sink);
 
+// docker cp's archive of a container's file: the entry `name` of the directory `dir_fd` (a symlink
+// is written as one, not followed) as `entry_name` in an uncompressed pax tar, followed by
+// everything below it if it is a directory. As in layers: hardlinks within it stay hardlinks,
+// xattrs are kept, sockets are skipped, times are whole seconds.
+absl::Status WriteEntryTar(int dir_fd, const std::string& name, const std::string& entry_name,
+                           const std::function<absl::Status(std::string_view)>& sink);
+
 }  // namespace liman::containerd::archive

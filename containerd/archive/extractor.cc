@@ -55,10 +55,13 @@ size_t Depth(const std::string& path) { return static_cast<size_t>(std::count(pa
 
 }  // namespace
 
-Extractor::Extractor(int root_fd, bool overlay_whiteouts, std::vector<UniqueFd> lower_roots)
+Extractor::Extractor(int root_fd, const ApplyOptions& options, std::vector<UniqueFd> lower_roots)
     : root_fd_(root_fd),
+      apply_whiteouts_(options.whiteouts),
+      owner_(options.owner),
+      no_overwrite_dir_non_dir_(options.no_overwrite_dir_non_dir),
       parents_(root_fd, std::move(lower_roots), &dir_times_),
-      whiteouts_(overlay_whiteouts, parents_) {}
+      whiteouts_(options.overlay_whiteouts, parents_) {}
 
 absl::Status Extractor::Extract(::archive* reader, archive_entry* entry) {
   const char* raw_name = archive_entry_pathname(entry);
@@ -74,11 +77,12 @@ absl::Status Extractor::ExtractEntry(::archive* reader, archive_entry* entry, co
   if (path_.empty()) return absl::OkStatus();
   // AUFS bookkeeping at the top (.wh..wh.plnk, .wh..wh.aufs, .wh..wh.orph and their contents) is
   // not content; Docker skips it too.
-  if (path_.compare(0, kWhiteoutMetaPrefix.size(), kWhiteoutMetaPrefix) == 0 && path_ != kOpaqueWhiteout)
+  if (apply_whiteouts_ && path_.compare(0, kWhiteoutMetaPrefix.size(), kWhiteoutMetaPrefix) == 0 &&
+      path_ != kOpaqueWhiteout)
     return absl::OkStatus();
   SplitPath split = SplitParent(path_);
   WhiteoutName whiteout;
-  LIMAN_RETURN_IF_ERROR(ParseWhiteout(split.base, whiteout));
+  if (apply_whiteouts_) LIMAN_RETURN_IF_ERROR(ParseWhiteout(split.base, whiteout));
   if (whiteout.kind != WhiteoutKind::kNone) {
     Whiteouts::Attributes attributes;
     attributes.uid = static_cast<uid_t>(archive_entry_uid(entry));
@@ -112,6 +116,11 @@ absl::StatusOr<bool> Extractor::ClearPath(int dir_fd, bool keep_directory) {
     return ErrnoError(errno, fmt::format("lstat {}", Quote(path_)));
   }
   if (keep_directory && S_ISDIR(st.st_mode)) return true;
+  // moby's pkg/archive words, for docker cp's noOverwriteDirNonDir.
+  if (no_overwrite_dir_non_dir_ && S_ISDIR(st.st_mode) && !keep_directory)
+    return absl::FailedPreconditionError(fmt::format("cannot overwrite directory {} with non-directory", Quote(path_)));
+  if (no_overwrite_dir_non_dir_ && !S_ISDIR(st.st_mode) && keep_directory)
+    return absl::FailedPreconditionError(fmt::format("cannot overwrite non-directory {} with directory", Quote(path_)));
   parents_.Invalidate();
   LIMAN_RETURN_IF_ERROR(RemoveAllAt(dir_fd, name_.c_str(), path_));
   return false;
@@ -206,8 +215,8 @@ absl::Status Extractor::MakeHardlink(const char* target, int dir_fd) {
 }
 
 absl::Status Extractor::SetMetadata(archive_entry* entry, int fd, int dir_fd, bool is_symlink) {
-  uid_t uid = static_cast<uid_t>(archive_entry_uid(entry));
-  gid_t gid = static_cast<gid_t>(archive_entry_gid(entry));
+  uid_t uid = owner_ ? owner_->first : static_cast<uid_t>(archive_entry_uid(entry));
+  gid_t gid = owner_ ? owner_->second : static_cast<gid_t>(archive_entry_gid(entry));
   mode_t perm = archive_entry_perm(entry) & 07777;
   const char* name = name_.c_str();
   if ((fd >= 0 ? fchown(fd, uid, gid) : fchownat(dir_fd, name, uid, gid, AT_SYMLINK_NOFOLLOW)) != 0)

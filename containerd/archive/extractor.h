@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "common/unique_fd.h"
+#include "containerd/archive/apply.h"
 #include "containerd/archive/root_dir.h"
 #include "containerd/archive/whiteouts.h"
 
@@ -19,8 +20,9 @@ namespace liman::containerd::archive {
 
 class Extractor {
  public:
-  // `root_fd` stays owned by the caller; `lower_roots`: see ApplyOptions::lower_dirs.
-  Extractor(int root_fd, bool overlay_whiteouts, std::vector<UniqueFd> lower_roots);
+  // `root_fd` stays owned by the caller; `lower_roots`: see ApplyOptions::lower_dirs; of
+  // `options`, the whiteout, owner and overwrite choices.
+  Extractor(int root_fd, const ApplyOptions& options, std::vector<UniqueFd> lower_roots);
 
   // Writes one entry (and its data, read from `reader`). Errors name the entry.
   absl::Status Extract(::archive* reader, archive_entry* entry);
@@ -35,7 +37,7 @@ class Extractor {
   absl::Status MakeNode(archive_entry* entry, int dir_fd);
   absl::Status MakeHardlink(const char* target, int dir_fd);
   // Clears the entry's path for a new file: what is there is removed, except a directory when
-  // `keep_directory` (returns true then).
+  // `keep_directory` (returns true then). `keep_directory` is set for directory entries only.
   absl::StatusOr<bool> ClearPath(int dir_fd, bool keep_directory);
   // Owner, then mode (chown clears setuid), then xattrs (a write or chown would clear
   // security.capability), then times. `fd` >= 0: through the open file; otherwise by name.
@@ -43,6 +45,9 @@ class Extractor {
   absl::Status SetXattrs(archive_entry* entry, int fd, int dir_fd);
 
   int root_fd_;
+  const bool apply_whiteouts_;
+  const std::optional<std::pair<uid_t, gid_t>> owner_;
+  const bool no_overwrite_dir_non_dir_;
   std::vector<DirTimes> dir_times_;
   ParentDirs parents_;
   Whiteouts whiteouts_;

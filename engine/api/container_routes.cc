@@ -6,8 +6,10 @@
 #include <charconv>
 #include <thread>
 
+#include "common/logging.h"
 #include "common/status.h"
 #include "engine/api/routes.h"
+#include "engine/daemon/copy_path.h"
 #include "engine/daemon/stream_frame.h"
 #include "fmt/format.h"
 
@@ -146,6 +148,57 @@ absl::Status Wait(Daemon& daemon, http::Call& call) {
   return absl::OkStatus();
 }
 
+// docker cp (moby's router/container/copy.go): HEAD stats a path, GET sends it as a tar, PUT
+// unpacks a tar into a directory. HEAD and GET carry the stat in X-Docker-Container-Path-Stat.
+void AddArchiveRoutes(http::Router& router, Daemon& daemon) {
+  auto path_of = [](http::Call& call) -> absl::StatusOr<std::string> {
+    std::string path = call.request.Query("path").value_or("");
+    if (path.empty()) return absl::InvalidArgumentError("bad parameter: path cannot be empty");
+    return path;
+  };
+  router.Add("HEAD", "/containers/{name}/archive", [&daemon, path_of](http::Call& call) -> absl::Status {
+    LIMAN_ASSIGN_OR_RETURN(std::string path, path_of(call));
+    LIMAN_ASSIGN_OR_RETURN(json stat, daemon.StatContainerPath(call.Param("name"), path));
+    call.response.Reply(200, "", "", {{"X-Docker-Container-Path-Stat", PathStatHeader(stat)}});
+    return absl::OkStatus();
+  });
+  // An error before the first byte is a plain HTTP error; one after it breaks the transfer, so that
+  // no truncated archive looks whole.
+  router.Add("GET", "/containers/{name}/archive", [&daemon, path_of](http::Call& call) -> absl::Status {
+    LIMAN_ASSIGN_OR_RETURN(std::string path, path_of(call));
+    absl::Status sent = daemon.ArchiveContainerPath(
+        call.Param("name"), path,
+        [&call](const json& stat) -> absl::Status {
+          if (!call.response.StartStream(200, "application/x-tar", {{"X-Docker-Container-Path-Stat", PathStatHeader(stat)}}))
+            return absl::CancelledError("the client went away");
+          return absl::OkStatus();
+        },
+        [&call](std::string_view data) -> absl::Status {
+          if (!call.response.Write(data)) return absl::CancelledError("the client went away");
+          return absl::OkStatus();
+        });
+    if (!sent.ok() && !call.response.replied()) return sent;
+    if (!sent.ok()) {
+      LogWarn("docker cp from {}:{}: {}", call.Param("name"), path, sent);
+      call.response.Abort();
+      return absl::OkStatus();
+    }
+    call.response.End();
+    return absl::OkStatus();
+  });
+  router.Add(
+      "PUT", "/containers/{name}/archive",
+      [&daemon, path_of](http::Call& call) -> absl::Status {
+        LIMAN_ASSIGN_OR_RETURN(std::string path, path_of(call));
+        LIMAN_RETURN_IF_ERROR(daemon.ExtractToContainer(call.Param("name"), path, call.request.QueryBool("copyUIDGID"),
+                                                        call.request.QueryBool("noOverwriteDirNonDir"),
+                                                        [&call] { return call.body_stream->Next(); }));
+        call.response.Reply(200, "", "");
+        return absl::OkStatus();
+      },
+      http::BodyMode::kStreamed);
+}
+
 }  // namespace
 
 void AddContainerRoutes(http::Router& router, Daemon& daemon) {
@@ -247,6 +300,7 @@ void AddContainerRoutes(http::Router& router, Daemon& daemon) {
     call.response.End();
     return absl::OkStatus();
   });
+  AddArchiveRoutes(router, daemon);
   router.Add("DELETE", "/containers/{name}", [&daemon](http::Call& call) -> absl::Status {
     LIMAN_RETURN_IF_ERROR(daemon.RemoveContainer(call.Param("name"), call.request.QueryBool("force"), call.request.QueryBool("v")));
     call.NoContent();

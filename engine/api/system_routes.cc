@@ -1,5 +1,6 @@
 #include <poll.h>
 
+#include "common/status.h"
 #include "engine/api/routes.h"
 #include "fmt/format.h"
 

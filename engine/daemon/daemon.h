@@ -212,6 +212,22 @@ class Daemon {
                            const std::function<bool(const nlohmann::json&)>& emit);
   absl::Status ResizeContainer(const std::string& ref, const std::string& exec_id, uint32_t width, uint32_t height);
 
+  // ---- docker cp (archive_ops.cc) ----
+  // What `path` in the container is (copy_path.h's CopyPathStat); kNotFound "Could not find the
+  // file PATH in container REF".
+  absl::StatusOr<nlohmann::json> StatContainerPath(const std::string& ref, const std::string& path);
+  // `path` as a tar (its last element the top entry), given to `sink` piece by piece once
+  // `on_stat` has had its stat.
+  absl::Status ArchiveContainerPath(const std::string& ref, const std::string& path,
+                                    const std::function<absl::Status(const nlohmann::json&)>& on_stat,
+                                    const std::function<absl::Status(std::string_view)>& sink);
+  // Unpacks the tar read from `source` (the next bytes each call, empty at the end) into the
+  // directory `path`: owned by the container's root unless `copy_uid_gid` (docker cp -a); with
+  // `no_overwrite_dir_non_dir` no directory is replaced by a non-directory or the reverse.
+  absl::Status ExtractToContainer(const std::string& ref, const std::string& path, bool copy_uid_gid,
+                                  bool no_overwrite_dir_non_dir,
+                                  const std::function<absl::StatusOr<std::string_view>()>& source);
+
   // ---- volumes ----
   absl::StatusOr<nlohmann::json> CreateVolume(const nlohmann::json& body);
   absl::StatusOr<nlohmann::json> ListVolumes();
@@ -266,6 +282,9 @@ class Daemon {
   absl::Status CloseStdin(const std::string& id);
 
  private:
+  // A container's files for docker cp (archive_ops.cc).
+  struct ContainerFiles;
+  absl::StatusOr<std::unique_ptr<ContainerFiles>> OpenContainerFiles(const std::string& ref);
   explicit Daemon(DaemonOptions options);
   absl::Status Reconcile();
   // The bridge, its gateway address and masquerading (unless --bridge none).

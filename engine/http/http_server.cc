@@ -69,12 +69,13 @@ void ResponseWriter::Reply(int status, std::string_view content_type, std::strin
   Send(head);
 }
 
-bool ResponseWriter::StartStream(int status, std::string_view content_type) {
+bool ResponseWriter::StartStream(int status, std::string_view content_type, const HeaderList& extra) {
   if (replied_) return false;
   replied_ = true;
   streaming_ = true;
   std::string head = StatusLine(status);
   if (!content_type.empty()) head += fmt::format("Content-Type: {}\r\n", content_type);
+  for (const auto& [name, value] : extra) head += fmt::format("{}: {}\r\n", name, value);
   head += "Transfer-Encoding: chunked\r\n\r\n";
   return Send(head);
 }

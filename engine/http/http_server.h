@@ -36,7 +36,7 @@ class ResponseWriter {
   void Reply(int status, std::string_view content_type, std::string_view body, const HeaderList& extra = {});
   // A chunked response whose headers go out now; then Write each piece (sent at once) and End.
   // Write returns false once the client has gone away.
-  bool StartStream(int status, std::string_view content_type);
+  bool StartStream(int status, std::string_view content_type, const HeaderList& extra = {});
   bool Write(std::string_view data);
   void End();
   // Ends a stream that failed half-way without its last chunk and closes the connection: the

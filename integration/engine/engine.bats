@@ -292,6 +292,95 @@ setup() { dropin_setup; }
   dk rm -f ex >/dev/null
 }
 
+@test "docker cp: files and trees both ways, owners, symlinks kept or followed, a stopped container, paths that cannot leave the container" {
+  dk run -d --name cp --network none "$IMG" sleep 300 >/dev/null
+  local w="$BATS_TEST_TMPDIR"
+  echo host-secret >"$w/secret"
+  dk exec cp sh -c "mkdir -p /data/sub && echo inner >/data/sub/f && ln -s /etc/hostname /data/link && ln -s $w/secret /data/to-host && ln -s $w /data/host-dir"
+  local hostname
+  hostname="$(dk exec cp cat /etc/hostname)"
+  local n=0
+  for cli in $DOCKER_CLIS; do
+    [ "$cli" != "$LIMAN_CLI" ] || continue  # the liman CLI has no cp
+    n=$((n + 1))
+    local d="$w/client-$n"
+    mkdir -p "$d"
+    # Out: a tree, a symlink as itself, a symlink followed (-L), a file as a tar on stdout.
+    run dkc "$cli" cp cp:/data "$d/data"
+    assert_success
+    assert_eq "$(cat "$d/data/sub/f")" "inner"
+    assert_eq "$(readlink "$d/data/link")" "/etc/hostname"
+    run dkc "$cli" cp -L cp:/data/link "$d/followed"
+    assert_success
+    assert_eq "$(cat "$d/followed")" "$hostname"
+    run bash -c "DOCKER_HOST=unix://$ENGINE_SOCK $cli cp cp:/data/sub/f - | tar -tvf -"
+    assert_success
+    assert_output_contains " f"
+    # In: owned by the container's root, unless -a keeps the owner; a tree into a directory.
+    echo payload >"$d/in"
+    chown 4321:4321 "$d/in"
+    run dkc "$cli" cp "$d/in" cp:/tmp/in
+    assert_success
+    assert_eq "$(dk exec cp stat -c '%u:%g %s' /tmp/in)" "0:0 8"
+    run dkc "$cli" cp -a "$d/in" cp:/tmp/in-a
+    assert_success
+    assert_eq "$(dk exec cp stat -c '%u:%g' /tmp/in-a)" "4321:4321"
+    run dkc "$cli" cp "$d/data" cp:/tmp/
+    assert_success
+    assert_eq "$(dk exec cp cat /tmp/data/sub/f)" "inner"
+    # Docker's errors.
+    run dkc "$cli" cp cp:/nothere "$d/"
+    assert_failure
+    assert_output_contains "/nothere"
+    run dkc "$cli" cp "$d/in" cp:/no/such/dir/
+    assert_failure
+  done
+  # Symlinks resolve inside the container's root: one naming a host path leads nowhere, in or out.
+  run dk cp -L cp:/data/to-host "$w/leaked"
+  assert_failure
+  assert_output_contains "$w/secret"
+  [ ! -e "$w/leaked" ]
+  run dk cp "$w/secret" cp:/data/host-dir/
+  assert_failure
+  [ ! -e "$w/host-dir" ] && [ "$(ls "$w" | grep -c secret)" = 1 ]
+  # A stopped container: its snapshot is read and written, and the next start sees the file.
+  dk stop -t 0 cp >/dev/null
+  run dk cp cp:/tmp/in "$w/from-stopped"
+  assert_success
+  assert_eq "$(cat "$w/from-stopped")" "payload"
+  echo later >"$w/later"
+  run dk cp "$w/later" cp:/tmp/
+  assert_success
+  dk start cp >/dev/null
+  assert_eq "$(dk exec cp cat /tmp/later)" "later"
+  # A stopped container's volumes are there too; a read-only root takes copies only into them.
+  dk volume create cp-vol >/dev/null
+  dk create --name cp-ro --read-only -v cp-vol:/vol --network none "$IMG" sleep 300 >/dev/null
+  run dk cp "$w/later" cp-ro:/vol/
+  assert_success
+  run dk cp "$w/later" cp-ro:/tmp/
+  assert_failure
+  assert_output_contains "container rootfs is marked read-only"
+  dk start cp-ro >/dev/null
+  assert_eq "$(dk exec cp-ro cat /vol/later)" "later"
+  echo running >"$w/run-in"
+  run dk cp "$w/run-in" cp-ro:/vol/
+  assert_success
+  assert_eq "$(dk exec cp-ro cat /vol/run-in)" "running"
+  run dk cp "$w/run-in" cp-ro:/
+  assert_failure
+  assert_output_contains "container rootfs is marked read-only"
+  dk rm -f cp-ro >/dev/null
+  dk volume rm cp-vol >/dev/null
+  # The API: HEAD's stat header, and a request without a path.
+  run bash -c "curl -sI --unix-socket $ENGINE_SOCK 'http://d/containers/cp/archive?path=/data/sub/f' | tr -d '\r' | sed -n 's/^X-Docker-Container-Path-Stat: //ip' | base64 -d"
+  assert_success
+  assert_eq "$(jq -r '"\(.name) \(.size) \(.mode)"' <<<"$output")" "f 6 420"
+  run api GET "/containers/cp/archive"
+  assert_eq "$output" '400 {"message":"bad parameter: path cannot be empty"}'
+  dk rm -f cp >/dev/null
+}
+
 @test "--add-host, --dns, --dns-search, --dns-option, --shm-size and --sysctl reach the container" {
   for cli in $DOCKER_CLIS; do
     run dkc "$cli" run --rm --add-host db.test:10.9.8.7 --add-host gw.test:host-gateway \

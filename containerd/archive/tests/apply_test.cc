@@ -292,3 +292,33 @@ TEST_CASE("SyncFilesystem syncs and names a missing directory") {
   REQUIRE(!missing.ok());
   CHECK(missing.code() == absl::StatusCode::kNotFound);
 }
+
+TEST_CASE("docker cp's options: whiteout names are files, one owner for all, no directory replaced by a file") {
+  TempDir temp;
+  std::string root = temp.Subdir("root");
+  WriteHostFile(root + "/keep", "kept");
+  REQUIRE(MkdirAll(root + "/dir").ok());
+  ApplyOptions cp = Merged();
+  cp.whiteouts = false;
+  cp.owner = std::make_pair(uid_t{0}, gid_t{0});
+  cp.no_overwrite_dir_non_dir = true;
+  TarEntry owned = File("owned", "x");
+  owned.uid = 1234;
+  owned.gid = 5678;
+  REQUIRE(ApplyBytes(BuildTar({Whiteout(".wh.keep"), owned, File("keep", "replaced")}), Compression::kNone, root, cp).ok());
+  CHECK(ReadHostFile(root + "/keep") == "replaced");
+  CHECK(ReadHostFile(root + "/.wh.keep").empty());
+  CHECK(Lstat(root + "/owned").st_uid == 0);
+  CHECK(Lstat(root + "/owned").st_gid == 0);
+
+  auto file_over_dir = ApplyBytes(BuildTar({File("dir", "file")}), Compression::kNone, root, cp);
+  CHECK(file_over_dir.status().message() == "entry \"dir\": cannot overwrite directory \"dir\" with non-directory");
+  auto dir_over_file = ApplyBytes(BuildTar({Dir("keep")}), Compression::kNone, root, cp);
+  CHECK(dir_over_file.status().message() == "entry \"keep/\": cannot overwrite non-directory \"keep\" with directory");
+  CHECK(S_ISDIR(Lstat(root + "/dir").st_mode));
+
+  // Without the options, the same tar is a layer: the whiteout deletes, the owner is the tar's.
+  REQUIRE(ApplyBytes(BuildTar({Whiteout(".wh.keep"), owned}), Compression::kNone, root, Merged()).ok());
+  CHECK(access((root + "/keep").c_str(), F_OK) != 0);
+  CHECK(Lstat(root + "/owned").st_uid == 1234);
+}

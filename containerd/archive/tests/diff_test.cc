@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/file_util.h"
+#include "common/unique_fd.h"
 #include "containerd/archive/apply.h"
 #include "containerd/archive/diff.h"
 #include "containerd/archive/tests/test_util.h"
@@ -255,4 +256,43 @@ TEST_CASE("WriteLayerFromTrees: identical trees give an empty layer; a missing t
                                      [](std::string_view) { return absl::OkStatus(); });
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.status().message().find("nope") != std::string_view::npos);
+}
+
+TEST_CASE("WriteEntryTar writes one entry under its new name, a directory with its tree, a symlink as itself") {
+  TempDir temp;
+  std::string root = temp.Subdir("root");
+  REQUIRE(ApplyBytes(BuildTar(RichLayer()), Compression::kNone, root, Merged()).ok());
+  UniqueFd usr(open((root + "/usr").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  REQUIRE(usr);
+  auto tar_of = [&](int dir_fd, const std::string& name, const std::string& entry_name) {
+    std::string tar;
+    absl::Status status = WriteEntryTar(dir_fd, name, entry_name, [&](std::string_view bytes) {
+      tar.append(bytes);
+      return absl::OkStatus();
+    });
+    REQUIRE(status.ok());
+    return tar;
+  };
+
+  // The directory "usr/bin" as "tools": unpacked, it is the same tree under the new name.
+  std::string bin = tar_of(usr.get(), "bin", "tools");
+  CHECK(EntryNames(bin) == std::set<std::string>{"tools/", "tools/ping", "tools/t", "tools/tool", "tools/tool2", "tools/tool3"});
+  std::string copy = temp.Subdir("copy");
+  REQUIRE(ApplyBytes(bin, Compression::kNone, copy, Merged()).ok());
+  CHECK(Snapshot(copy + "/tools") == Snapshot(root + "/usr/bin"));
+
+  // A symlink is the link itself; a file alone is one entry.
+  UniqueFd usr_bin(open((root + "/usr/bin").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  CHECK(EntryNames(tar_of(usr_bin.get(), "t", "t")) == std::set<std::string>{"t"});
+  std::string single = temp.Subdir("single");
+  REQUIRE(ApplyBytes(tar_of(usr_bin.get(), "t", "t"), Compression::kNone, single, Merged()).ok());
+  char target[16] = {};
+  CHECK(readlink((single + "/t").c_str(), target, sizeof target - 1) == 4);
+  CHECK(EntryNames(tar_of(usr_bin.get(), "tool", "renamed")) == std::set<std::string>{"renamed"});
+
+  // "." names the directory itself: its contents come as "./name".
+  CHECK(EntryNames(tar_of(usr_bin.get(), ".", ".")).count("./tool") == 1);
+
+  absl::Status missing = WriteEntryTar(usr.get(), "nothing", "nothing", [&](std::string_view) { return absl::OkStatus(); });
+  CHECK(missing.message() == "lstat \"nothing\": no such file or directory");
 }
