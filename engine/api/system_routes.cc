@@ -20,6 +20,25 @@ bool ClientGone(int fd, bool whole) {
   return !whole && (check.revents & POLLRDHUP);
 }
 
+namespace {
+
+// `since` and `until` as the CLI sends them (moby's timetypes.ParseTimestamps): seconds since the
+// epoch, with up to nine digits of fraction.
+absl::StatusOr<std::optional<absl::Time>> EventTime(const http::Call& call, std::string_view key) {
+  std::string text = call.request.Query(key).value_or("");
+  if (text.empty()) return std::optional<absl::Time>();
+  size_t dot = text.find('.');
+  std::string seconds = text.substr(0, dot);
+  std::string fraction = dot == std::string::npos ? "" : text.substr(dot + 1);
+  auto digits = [](const std::string& s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos; };
+  if (!digits(seconds) || seconds.size() > 18 || (dot != std::string::npos && (!digits(fraction) || fraction.size() > 9)))
+    return absl::InvalidArgumentError(fmt::format("invalid value for {}: {}", key, Quote(text)));
+  fraction.resize(9, '0');
+  return std::optional<absl::Time>(absl::FromUnixSeconds(std::stoll(seconds)) + absl::Nanoseconds(std::stoll(fraction)));
+}
+
+}  // namespace
+
 void AddSystemRoutes(http::Router& router, Daemon& daemon) {
   router.Add("GET", "/_ping", [](http::Call& call) {
     call.response.Reply(200, "text/plain; charset=utf-8", "OK",
@@ -33,6 +52,22 @@ void AddSystemRoutes(http::Router& router, Daemon& daemon) {
   });
   router.Add("GET", "/info", [&daemon](http::Call& call) {
     call.Json(200, daemon.Info());
+    return absl::OkStatus();
+  });
+  // docker events: the kept events from `since`, then new ones as they come, until `until` or
+  // the client goes away; one JSON message a line, the headers sent at once.
+  router.Add("GET", "/events", [&daemon](http::Call& call) -> absl::Status {
+    LIMAN_ASSIGN_OR_RETURN(std::optional<absl::Time> since, EventTime(call, "since"));
+    LIMAN_ASSIGN_OR_RETURN(std::optional<absl::Time> until, EventTime(call, "until"));
+    LIMAN_ASSIGN_OR_RETURN(nlohmann::json filters, QueryFilters(call));
+    LIMAN_ASSIGN_OR_RETURN(EventFilter filter, EventFilter::Parse(filters));
+    if (!call.response.StartStream(200, "application/json")) return absl::OkStatus();
+    int fd = call.response.fd();
+    daemon.events().Follow(
+        since, until, filter,
+        [&call](const EngineEvent& event) { return call.response.Write(event.ToJson().dump() + "\n"); },
+        [fd] { return ClientGone(fd, false); });
+    call.response.End();
     return absl::OkStatus();
   });
   router.Add("GET", "/system/df", [&daemon](http::Call& call) -> absl::Status {

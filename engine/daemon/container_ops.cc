@@ -384,6 +384,7 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
   }
   std::move(remove_dir).Cancel();
   containers_[id] = container;
+  ContainerEventLocked(*container, "create");
   return json{{"Id", id}, {"Warnings", json::array()}};
 }
 
@@ -517,6 +518,7 @@ absl::Status Daemon::RunTask(const std::shared_ptr<Container>& container) {
     return created;
   }
   StartMonitorLocked(container);
+  ContainerEventLocked(*container, "start");
   changed_.notify_all();
   return absl::OkStatus();
 }
@@ -543,18 +545,22 @@ absl::StatusOr<bool> Daemon::StopContainer(const std::string& ref, std::optional
   uint64_t exits = container->exits;
   container->exit_on_next = true;
   (void)SaveLocked(*container);  // manually_stopped, which unless-stopped reads after a reboot
+  ContainerEventLocked(*container, "kill", {{"signal", std::to_string(stop_signal)}});
   lock.unlock();
   // A paused container cannot act on the signal; it is resumed after the signal is queued.
   absl::Status signalled = KillTask(container->id, stop_signal);
   if (container->record["State"].value("Paused", false)) (void)PauseContainer(container->id, false);
   lock.lock();
   absl::Time deadline = seconds < 0 ? absl::InfiniteFuture() : absl::Now() + absl::Seconds(seconds);
-  if (signalled.ok() && WaitExitLocked(lock, *container, exits, deadline)) return true;
-  lock.unlock();
-  (void)KillTask(container->id, SIGKILL);
-  lock.lock();
-  if (!WaitExitLocked(lock, *container, exits, absl::Now() + absl::Seconds(30)))
-    return absl::DeadlineExceededError(fmt::format("container {} did not exit within 30 s of SIGKILL", container->id));
+  if (!signalled.ok() || !WaitExitLocked(lock, *container, exits, deadline)) {
+    ContainerEventLocked(*container, "kill", {{"signal", std::to_string(SIGKILL)}});
+    lock.unlock();
+    (void)KillTask(container->id, SIGKILL);
+    lock.lock();
+    if (!WaitExitLocked(lock, *container, exits, absl::Now() + absl::Seconds(30)))
+      return absl::DeadlineExceededError(fmt::format("container {} did not exit within 30 s of SIGKILL", container->id));
+  }
+  ContainerEventLocked(*container, "stop");
   return true;
 }
 
@@ -584,6 +590,7 @@ absl::Status Daemon::KillContainer(const std::string& ref, const std::string& si
   container->exit_on_next = container->exit_on_next || exit_on_next;
   (void)SaveLocked(*container);
   uint64_t exits = container->exits;
+  ContainerEventLocked(*container, "kill", {{"signal", std::to_string(number)}});
   lock.unlock();
   LIMAN_RETURN_IF_ERROR(KillTask(container->id, number));
   lock.lock();
@@ -594,7 +601,11 @@ absl::Status Daemon::KillContainer(const std::string& ref, const std::string& si
 
 absl::Status Daemon::RestartContainer(const std::string& ref, std::optional<int> timeout) {
   LIMAN_RETURN_IF_ERROR(StopContainer(ref, timeout, "").status());
-  return StartContainer(ref).status();
+  LIMAN_RETURN_IF_ERROR(StartContainer(ref).status());
+  LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, Find(ref));
+  std::lock_guard lock(mu_);
+  ContainerEventLocked(*container, "restart");
+  return absl::OkStatus();
 }
 
 absl::Status Daemon::RenameContainer(const std::string& ref, const std::string& requested) {
@@ -622,6 +633,7 @@ absl::Status Daemon::RenameContainer(const std::string& ref, const std::string& 
     container->record["Name"] = old_name;
     return saved;
   }
+  ContainerEventLocked(*container, "rename", {{"oldName", old_name}});
   return absl::OkStatus();
 }
 
@@ -655,6 +667,7 @@ absl::Status Daemon::PauseContainer(const std::string& ref, bool pause) {
   json& state = container->record["State"];
   state["Paused"] = pause;
   state["Status"] = pause ? "paused" : "running";
+  ContainerEventLocked(*container, pause ? "pause" : "unpause");
   return SaveLocked(*container);
 }
 
@@ -703,6 +716,7 @@ absl::Status Daemon::RemoveLocked(std::unique_lock<std::mutex>& lock, const std:
     container->stdin_fd = -1;
   }
   container->removed = true;
+  ContainerEventLocked(*container, "destroy");
   containers_.erase(id);
   if (remove_volumes) RemoveAnonymousVolumesLocked(*container);
   changed_.notify_all();
@@ -723,6 +737,7 @@ absl::Status Daemon::RemoveContainer(const std::string& ref, bool force, bool re
   CancelRestartLocked(*container);
   if (container->Running()) {
     uint64_t exits = container->exits;
+    ContainerEventLocked(*container, "kill", {{"signal", std::to_string(SIGKILL)}});
     lock.unlock();
     (void)KillTask(container->id, SIGKILL);
     if (container->record["State"].value("Paused", false)) (void)PauseContainer(container->id, false);

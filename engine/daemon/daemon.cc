@@ -163,6 +163,24 @@ absl::Status Daemon::SaveLocked(const Container& container) {
   return store_->Update(StoredContainer{container.id, container.name, container.record, container.manually_stopped});
 }
 
+void Daemon::ContainerEventLocked(const Container& container, const std::string& action,
+                                  std::map<std::string, std::string> extra) {
+  std::map<std::string, std::string> attributes;
+  // As moby's LogContainerEventWithAttributes: the labels, then image and name over them.
+  const json labels = container.record["Config"].value("Labels", json::object());
+  if (labels.is_object())
+    for (const auto& [key, value] : labels.items())
+      if (value.is_string()) attributes[key] = value.get<std::string>();
+  attributes["image"] = container.record["Config"].value("Image", "");
+  attributes["name"] = container.name.substr(container.name.starts_with('/') ? 1 : 0);
+  for (auto& [key, value] : extra) attributes[key] = std::move(value);
+  events_.Publish(EngineEvent{"container", action, container.id, std::move(attributes), {}});
+}
+
+void Daemon::NetworkEvent(const std::string& action, const Network& net, const std::string& container_id) {
+  events_.Publish(EngineEvent{"network", action, net.id, {{"container", container_id}, {"name", net.name}, {"type", "bridge"}}, {}});
+}
+
 void Daemon::StartMonitorLocked(const std::shared_ptr<Container>& container) {
   if (container->monitored) return;
   container->monitored = true;
@@ -223,6 +241,7 @@ void Daemon::Monitor(std::shared_ptr<Container> container) {
   state["ExitCode"] = exit_code;
   state["FinishedAt"] = FormatLogTime(exited);
   if (restart_delay) container->record["RestartCount"] = restart_count + 1;
+  ContainerEventLocked(*container, "die", {{"exitCode", std::to_string(exit_code)}});
   if (container->stdin_fd >= 0) {
     ::close(container->stdin_fd);
     container->stdin_fd = -1;

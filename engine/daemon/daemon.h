@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "ctl/liman-ctr/client.h"
 #include "engine/daemon/engine_store.h"
+#include "engine/daemon/event_log.h"
 #include "engine/daemon/json_log_reader.h"
 #include "engine/daemon/restart_policy.h"
 #include "engine/network/bridge.h"
@@ -228,6 +229,9 @@ class Daemon {
                                   bool no_overwrite_dir_non_dir,
                                   const std::function<absl::StatusOr<std::string_view>()>& source);
 
+  // ---- events (event_log.h) ----
+  EventLog& events() { return events_; }
+
   // ---- volumes ----
   absl::StatusOr<nlohmann::json> CreateVolume(const nlohmann::json& body);
   absl::StatusOr<nlohmann::json> ListVolumes();
@@ -282,6 +286,12 @@ class Daemon {
   absl::Status CloseStdin(const std::string& id);
 
  private:
+  // Publishes a container event with Docker's attributes (image, name, the container's labels)
+  // and `extra`. Holds mu_.
+  void ContainerEventLocked(const Container& container, const std::string& action,
+                            std::map<std::string, std::string> extra = {});
+  // A network event about `container_id` (connect, disconnect).
+  void NetworkEvent(const std::string& action, const Network& net, const std::string& container_id);
   // A container's files for docker cp (archive_ops.cc).
   struct ContainerFiles;
   absl::StatusOr<std::unique_ptr<ContainerFiles>> OpenContainerFiles(const std::string& ref);
@@ -393,6 +403,7 @@ class Daemon {
   DaemonOptions options_;
   std::unique_ptr<ctr::Client> client_;
   std::unique_ptr<EngineStore> store_;
+  EventLog events_;
   std::mutex mu_;
   std::condition_variable changed_;
   std::map<std::string, std::shared_ptr<Container>> containers_;

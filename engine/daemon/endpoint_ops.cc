@@ -131,6 +131,7 @@ absl::Status Daemon::AttachEndpoint(Container& container, const Network& net, co
   endpoint["IPAddress"] = address.AddressText();
   endpoint["IPPrefixLen"] = address.prefix;
   endpoint["MacAddress"] = network::MacAddressFor(address.address);
+  NetworkEvent("connect", net, container.id);
   return absl::OkStatus();
 }
 
@@ -208,6 +209,7 @@ absl::Status Daemon::DisconnectNetwork(const std::string& ref, const json& body)
     }
   }
   networks.erase(net->name);
+  if (container->Running()) NetworkEvent("disconnect", *net, container->id);
   LogInfo("container {}: disconnected from network {}", container->id, net->name);
   return SaveLocked(*container);
 }

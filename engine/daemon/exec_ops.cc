@@ -8,6 +8,7 @@
 
 #include <thread>
 
+#include "absl/strings/str_join.h"
 #include "common/status.h"
 #include "containerd/services/tasks/v1/tasks.grpc.pb.h"
 #include "ctl/liman-ctr/process.h"
@@ -31,6 +32,14 @@ constexpr char kProcessTypeUrl[] = "types.containerd.io/opencontainers/runtime-s
 
 }  // namespace
 
+// "sh -c true": the command as exec events name it.
+std::string ExecCommandLine(const ExecInstance& exec) {
+  std::vector<std::string> words;
+  for (const json& word : exec.config["Cmd"])
+    if (word.is_string()) words.push_back(word.get<std::string>());
+  return absl::StrJoin(words, " ");
+}
+
 absl::StatusOr<std::string> Daemon::CreateExec(const std::string& container_ref, const json& body) {
   if (!body.is_object()) return absl::InvalidArgumentError("exec config cannot be empty");
   if (!body.contains("Cmd") || !body["Cmd"].is_array() || body["Cmd"].empty())
@@ -51,6 +60,7 @@ absl::StatusOr<std::string> Daemon::CreateExec(const std::string& container_ref,
   exec->container_id = container->id;
   exec->config = body;
   execs_[exec->id] = exec;
+  ContainerEventLocked(*container, "exec_create: " + ExecCommandLine(*exec), {{"execID", exec->id}});
   return exec->id;
 }
 
@@ -147,6 +157,8 @@ void Daemon::RecordExecExit(const std::shared_ptr<ExecInstance>& exec, int64_t e
   std::lock_guard lock(mu_);
   exec->running = false;
   exec->exit_code = exit_code;
+  if (auto found = containers_.find(exec->container_id); found != containers_.end())
+    ContainerEventLocked(*found->second, "exec_die", {{"execID", exec->id}, {"exitCode", std::to_string(exit_code)}});
   changed_.notify_all();
 }
 
@@ -258,6 +270,8 @@ absl::Status Daemon::RunExec(const std::string& id, int conn, std::string buffer
     std::lock_guard lock(mu_);
     exec->running = true;
     exec->pid = started.pid();
+    if (auto found = containers_.find(exec->container_id); found != containers_.end())
+      ContainerEventLocked(*found->second, "exec_start: " + ExecCommandLine(*exec), {{"execID", exec->id}});
   }
   if (!attach) {
     std::thread([this, exec, wait = std::move(wait)] { FinishExec(exec, wait); }).detach();

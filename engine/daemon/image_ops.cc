@@ -162,6 +162,10 @@ absl::Status Daemon::PullImage(const std::string& image, const std::string& tag,
   progress({{"status", "Digest: " + target_digest}});
   progress({{"status", fmt::format("Status: {} for {}", before == target_digest ? "Image is up to date" : "Downloaded newer image",
                                    FamiliarString(*ref))}});
+  Reference repository = *ref;
+  repository.tag.clear();
+  repository.digest.clear();
+  events_.Publish(EngineEvent{"image", "pull", FamiliarString(*ref), {{"name", FamiliarString(repository)}}, {}});
   return absl::OkStatus();
 }
 
@@ -414,6 +418,7 @@ absl::Status Daemon::TagImage(const std::string& source, const std::string& repo
     status = client_->Images().Update(update_context.get(), update, &updated);
   }
   if (!status.ok()) return ctr::CallError(status, fmt::format("tag {}", FamiliarString(*target)));
+  events_.Publish(EngineEvent{"image", "tag", found->config_digest, {{"name", FamiliarString(*target)}}, {}});
   return absl::OkStatus();
 }
 
@@ -445,8 +450,12 @@ absl::StatusOr<json> Daemon::RemoveImage(const std::string& name, bool force) {
   for (const ImageEntry* entry : by_id ? same_image : matches) {
     LIMAN_RETURN_IF_ERROR(DeleteImageRecord(*client_, entry->record.name()));
     result.push_back({{"Untagged", UntaggedName(entry->record.name())}});
+    events_.Publish(EngineEvent{"image", "untag", config_digest, {{"name", UntaggedName(entry->record.name())}}, {}});
   }
-  if (last_name) result.push_back({{"Deleted", config_digest}});
+  if (last_name) {
+    result.push_back({{"Deleted", config_digest}});
+    events_.Publish(EngineEvent{"image", "delete", config_digest, {{"name", config_digest}}, {}});
+  }
   return result;
 }
 

@@ -246,6 +246,8 @@ void Daemon::DisconnectBridgeLocked(Container& container) {
     for (auto& [name, endpoint] : settings["Networks"].items()) {
       (void)network::DeleteLink(EndpointVeth(container, name));
       if (!endpoint.is_object()) continue;
+      if (auto net = FindNetworkLocked(name); net.ok() && !endpoint.value("EndpointID", "").empty())
+        NetworkEvent("disconnect", **net, container.id);
       endpoint["IPAddress"] = "";
       endpoint["IPPrefixLen"] = 0;
       endpoint["Gateway"] = "";

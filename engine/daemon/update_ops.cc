@@ -112,6 +112,7 @@ absl::StatusOr<json> Daemon::UpdateContainer(const std::string& ref, const json&
   std::lock_guard lock(mu_);
   container->record["HostConfig"] = host;
   LIMAN_RETURN_IF_ERROR(SaveLocked(*container));
+  ContainerEventLocked(*container, "update");
   return json{{"Warnings", json::array()}};
 }
 

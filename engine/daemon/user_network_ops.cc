@@ -279,6 +279,7 @@ absl::StatusOr<json> Daemon::CreateNetwork(const json& body) {
   if (!made.ok()) return Annotate(made, fmt::format("create network {}", name));
   std::move(undo).Cancel();
   networks_[net->id] = net;
+  events_.Publish(EngineEvent{"network", "create", net->id, {{"name", name}, {"type", "bridge"}}, {}});
   LogInfo("network {} ({}): bridge {} on {}", name, net->id, net->bridge, gateway.CidrText());
   return json{{"Id", net->id}, {"Warning", ""}};
 }
@@ -328,6 +329,7 @@ absl::Status Daemon::RemoveNetwork(const std::string& ref) {
   LIMAN_RETURN_IF_ERROR(Annotate(network::DeleteLink(net->bridge), fmt::format("remove network {}", net->name)));
   LIMAN_RETURN_IF_ERROR(store_->DeleteNetwork(net->id));
   networks_.erase(net->id);
+  events_.Publish(EngineEvent{"network", "destroy", net->id, {{"name", net->name}, {"type", "bridge"}}, {}});
   LogInfo("network {} ({}) removed", net->name, net->id);
   return absl::OkStatus();
 }

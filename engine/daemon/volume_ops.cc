@@ -64,6 +64,7 @@ absl::StatusOr<json> Daemon::EnsureVolumeLocked(const std::string& requested, co
     return stored;
   }
   volumes_[name] = volume;
+  events_.Publish(EngineEvent{"volume", "create", name, {{"driver", "local"}}, {}});
   return volume;
 }
 
@@ -111,6 +112,7 @@ absl::Status Daemon::RemoveVolumeLocked(const std::string& name, bool force) {
         fmt::format("remove {}: volume is in use - [{}]", name, fmt::join(users, ", ")));
   LIMAN_RETURN_IF_ERROR(store_->DeleteVolume(name));
   volumes_.erase(found);
+  events_.Publish(EngineEvent{"volume", "destroy", name, {{"driver", "local"}}, {}});
   return RemoveAll(options_.data_root + "/volumes/" + name);
 }
 

@@ -381,6 +381,59 @@ setup() { dropin_setup; }
   dk rm -f cp >/dev/null
 }
 
+@test "docker events: a container's life with its execs, volume events, filters, since and until, through both clients" {
+  local since until
+  since="$(date +%s.%N)"  # earlier tests' events of this second are not ours
+  dk run -d --name ev --label tier=front --network none "$IMG" sleep 300 >/dev/null
+  dk exec ev true
+  dk stop -t 1 ev >/dev/null
+  dk rm ev >/dev/null
+  run dk run --name exit3 --network none "$IMG" sh -c 'exit 3'
+  assert_status 3
+  dk rm exit3 >/dev/null
+  dk volume create ev-vol >/dev/null
+  dk volume rm ev-vol >/dev/null
+  until="$(($(date +%s) + 1))"
+  for cli in $DOCKER_CLIS; do
+    [ "$cli" != "$LIMAN_CLI" ] || continue  # the liman CLI has no events
+    run dkc "$cli" events --since "$since" --until "$until" --filter container=ev --format '{{.Type}} {{.Action}}'
+    assert_success
+    # sleep as pid 1 ignores SIGTERM: the stop's second kill is SIGKILL.
+    assert_eq "$output" "container create
+container start
+container exec_create: true
+container exec_start: true
+container exec_die
+container kill
+container kill
+container die
+container stop
+container destroy"
+    run dkc "$cli" events --since "$since" --until "$until" --filter event=die --filter label=tier=front \
+      --format '{{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}'
+    assert_eq "$output" "ev 137"
+    run dkc "$cli" events --since "$since" --until "$until" --filter container=exit3 --filter event=die \
+      --format '{{.Actor.Attributes.exitCode}} {{.Actor.Attributes.image}}'
+    assert_eq "$output" "3 $IMG"
+    run dkc "$cli" events --since "$since" --until "$until" --filter type=volume --format '{{.Action}} {{.Actor.ID}}'
+    assert_eq "$output" "create ev-vol
+destroy ev-vol"
+  done
+  # Followed live: an event published while the stream is open arrives on it.
+  local events="$BATS_TEST_TMPDIR/live"
+  DOCKER_HOST="unix://$ENGINE_SOCK" timeout 30 "${DOCKER_CLIS%% *}" events --filter type=volume \
+    --format '{{.Action}} {{.Actor.ID}}' >"$events" &
+  local follower=$!
+  sleep 0.5
+  dk volume create ev-live >/dev/null
+  wait_for_value 10 "the live event" "create ev-live" cat "$events"
+  kill "$follower"
+  wait "$follower" || true
+  dk volume rm ev-live >/dev/null
+  run api GET "/events?since=yesterday"
+  assert_eq "$output" "400 {\"message\":\"invalid value for since: \\\"yesterday\\\"\"}"
+}
+
 @test "--add-host, --dns, --dns-search, --dns-option, --shm-size and --sysctl reach the container" {
   for cli in $DOCKER_CLIS; do
     run dkc "$cli" run --rm --add-host db.test:10.9.8.7 --add-host gw.test:host-gateway \
