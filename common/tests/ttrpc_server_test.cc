@@ -8,6 +8,7 @@
 
 #include "common/event_loop.h"
 #include "common/file_util.h"
+#include "common/tests/temp_dir.h"
 #include "fmt/format.h"
 #include "common/ttrpc/client.h"
 #include "common/ttrpc/frame.h"
@@ -27,10 +28,7 @@ constexpr char kService[] = "test.v1.Test";
 class TestServer {
  public:
   TestServer() {
-    char dir[] = "/tmp/liman-ttrpc-XXXXXX";
-    REQUIRE(mkdtemp(dir) != nullptr);
-    dir_ = dir;
-    address_ = JoinPath(dir_, "ttrpc.sock");
+    address_ = dir_ / "ttrpc.sock";
     auto loop = EventLoop::Create();
     REQUIRE(loop.ok());
     loop_ = std::move(*loop);
@@ -93,7 +91,6 @@ class TestServer {
     if (auto client = Client::Connect(address_); client.ok()) (void)client->Call(kService, "Stop", "");
     thread_.join();
     server_.reset();
-    (void)RemoveAll(dir_);
   }
 
   const std::string& address() const { return address_; }
@@ -104,7 +101,7 @@ class TestServer {
   }
 
  private:
-  std::string dir_;
+  test_support::TempDir dir_{"liman-ttrpc"};
   std::string address_;
   std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<Server> server_;

@@ -151,6 +151,7 @@ absl::Status Wait(Daemon& daemon, http::Call& call) {
 // docker cp (moby's router/container/copy.go): HEAD stats a path, GET sends it as a tar, PUT
 // unpacks a tar into a directory. HEAD and GET carry the stat in X-Docker-Container-Path-Stat.
 void AddArchiveRoutes(http::Router& router, Daemon& daemon) {
+  constexpr size_t kDrainLimit = 64 << 20;
   auto path_of = [](http::Call& call) -> absl::StatusOr<std::string> {
     std::string path = call.request.Query("path").value_or("");
     if (path.empty()) return absl::InvalidArgumentError("bad parameter: path cannot be empty");
@@ -189,10 +190,22 @@ void AddArchiveRoutes(http::Router& router, Daemon& daemon) {
   router.Add(
       "PUT", "/containers/{name}/archive",
       [&daemon, path_of](http::Call& call) -> absl::Status {
-        LIMAN_ASSIGN_OR_RETURN(std::string path, path_of(call));
-        LIMAN_RETURN_IF_ERROR(daemon.ExtractToContainer(call.Param("name"), path, call.request.QueryBool("copyUIDGID"),
-                                                        call.request.QueryBool("noOverwriteDirNonDir"),
-                                                        [&call] { return call.body_stream->Next(); }));
+        absl::StatusOr<std::string> path = path_of(call);
+        absl::Status extracted = path.status();
+        if (path.ok())
+          extracted = daemon.ExtractToContainer(call.Param("name"), *path, call.request.QueryBool("copyUIDGID"),
+                                                call.request.QueryBool("noOverwriteDirNonDir"),
+                                                [&call] { return call.body_stream->Next(); });
+        if (!extracted.ok()) {
+          // The client is still sending the archive: refused before its end, it would see its
+          // write fail (a broken pipe) instead of the answer. What is left is read and dropped,
+          // up to a bound past which the connection is closed anyway (as Go's server does).
+          size_t dropped = 0;
+          for (absl::StatusOr<std::string_view> piece = call.body_stream->Next();
+               piece.ok() && !piece->empty() && dropped < kDrainLimit; piece = call.body_stream->Next())
+            dropped += piece->size();
+          return extracted;
+        }
         call.response.Reply(200, "", "");
         return absl::OkStatus();
       },

@@ -20,6 +20,7 @@
 
 #include "common/file_util.h"
 #include "common/status.h"
+#include "common/tests/temp_dir.h"
 #include "common/unique_fd.h"
 #include "engine/network/netns.h"
 #include "fmt/format.h"
@@ -172,20 +173,16 @@ class FakeUpstream {
 class TestNetns {
  public:
   TestNetns() {
-    char templ[] = "/tmp/liman-dns-test.XXXXXX";
-    dir_ = ::mkdtemp(templ);
-    path_ = dir_ + "/ns";
+    path_ = dir_ / "ns";
     REQUIRE(CreateNetns(path_).ok());
     REQUIRE(RunInNetns(path_, LoopbackUp).ok());
   }
-  ~TestNetns() {
-    (void)RemoveNetns(path_);
-    (void)RemoveAll(dir_);
-  }
+  ~TestNetns() { (void)RemoveNetns(path_); }
   const std::string& path() const { return path_; }
 
  private:
-  std::string dir_, path_;
+  liman::test_support::TempDir dir_{"liman-dns-test"};
+  std::string path_;
 };
 
 // The resolver of both tests: "web" only.

@@ -370,6 +370,14 @@ setup() { dropin_setup; }
   run dk cp "$w/run-in" cp-ro:/
   assert_failure
   assert_output_contains "container rootfs is marked read-only"
+  # Refused before its body is read, a big upload still gets the answer, not a broken pipe.
+  head -c 8000000 /dev/urandom >"$w/big"
+  for cli in $DOCKER_CLIS; do
+    [ "$cli" != "$LIMAN_CLI" ] || continue
+    run dkc "$cli" cp "$w/big" cp-ro:/
+    assert_failure
+    assert_output_contains "container rootfs is marked read-only"
+  done
   dk rm -f cp-ro >/dev/null
   dk volume rm cp-vol >/dev/null
   # The API: HEAD's stat header, and a request without a path.

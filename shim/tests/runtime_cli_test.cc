@@ -64,13 +64,11 @@ esac
 )SH";
 
 struct Fixture {
-  std::string dir;
+  test_support::TempDir temp{"liman-runtime-cli-test"};
+  const std::string dir = temp.path();
   RuntimeConfig config;
 
   Fixture() {
-    char tmpl[] = "/tmp/liman-runtime-cli-test-XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    dir = tmpl;
     std::string script = kFakeRuntime;
     script.replace(script.find("@DIR@"), 5, dir);
     config.binary = JoinPath(dir, "fake-runc");
@@ -79,7 +77,6 @@ struct Fixture {
     config.log_path = JoinPath(dir, "log.json");
     Mode("ok");
   }
-  ~Fixture() { (void)RemoveAll(dir); }
 
   void Mode(const std::string& mode) { REQUIRE(WriteFileAtomic(JoinPath(dir, "mode"), mode).ok()); }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "common/tests/temp_dir.h"
 #include "common/unix_socket.h"
 #include "ctl/liman/engine_client.h"
 
@@ -22,10 +23,7 @@ namespace {
 class OneShotServer {
  public:
   explicit OneShotServer(std::string answer, bool echo = false) {
-    char dir[] = "/tmp/liman-cli-test-XXXXXX";
-    REQUIRE(mkdtemp(dir) != nullptr);
-    dir_ = dir;
-    path_ = dir_ + "/s.sock";
+    path_ = dir_ / "s.sock";
     auto listener = liman::ListenUnix(path_);
     REQUIRE(listener.ok());
     listener_ = std::move(*listener);
@@ -50,14 +48,13 @@ class OneShotServer {
   }
   ~OneShotServer() {
     thread_.join();
-    unlink(path_.c_str());
-    rmdir(dir_.c_str());
   }
   std::string host() const { return "unix://" + path_; }
   const std::string& request() const { return request_; }
 
  private:
-  std::string dir_, path_, request_;
+  liman::test_support::TempDir dir_{"liman-cli-test"};
+  std::string path_, request_;
   liman::UniqueFd listener_;
   std::thread thread_;
 };
