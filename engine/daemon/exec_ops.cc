@@ -30,8 +30,6 @@ namespace {
 
 constexpr char kProcessTypeUrl[] = "types.containerd.io/opencontainers/runtime-spec/1/Process";
 
-}  // namespace
-
 // "sh -c true": the command as exec events name it.
 std::string ExecCommandLine(const ExecInstance& exec) {
   std::vector<std::string> words;
@@ -39,6 +37,8 @@ std::string ExecCommandLine(const ExecInstance& exec) {
     if (word.is_string()) words.push_back(word.get<std::string>());
   return absl::StrJoin(words, " ");
 }
+
+}  // namespace
 
 absl::StatusOr<std::string> Daemon::CreateExec(const std::string& container_ref, const json& body) {
   if (!body.is_object()) return absl::InvalidArgumentError("exec config cannot be empty");
