@@ -23,15 +23,16 @@ bool ClientGone(int fd, bool whole) {
 namespace {
 
 // `since` and `until` as the CLI sends them (moby's timetypes.ParseTimestamps): seconds since the
-// epoch, with up to nine digits of fraction.
+// epoch (negative ones too), and a fraction of a second whose digits past the ninth are dropped.
 absl::StatusOr<std::optional<absl::Time>> EventTime(const http::Call& call, std::string_view key) {
   std::string text = call.request.Query(key).value_or("");
   if (text.empty()) return std::optional<absl::Time>();
   size_t dot = text.find('.');
   std::string seconds = text.substr(0, dot);
   std::string fraction = dot == std::string::npos ? "" : text.substr(dot + 1);
-  auto digits = [](const std::string& s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos; };
-  if (!digits(seconds) || seconds.size() > 18 || (dot != std::string::npos && (!digits(fraction) || fraction.size() > 9)))
+  auto digits = [](std::string_view s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos; };
+  std::string_view unsigned_seconds = std::string_view(seconds).substr(seconds.starts_with('-') ? 1 : 0);
+  if (!digits(unsigned_seconds) || unsigned_seconds.size() > 18 || (dot != std::string::npos && !digits(fraction)))
     return absl::InvalidArgumentError(fmt::format("invalid value for {}: {}", key, Quote(text)));
   fraction.resize(9, '0');
   return std::optional<absl::Time>(absl::FromUnixSeconds(std::stoll(seconds)) + absl::Nanoseconds(std::stoll(fraction)));

@@ -290,7 +290,9 @@ absl::Status Daemon::ExtractToContainer(const std::string& ref, const std::strin
   BodySource body(source);
   absl::StatusOr<archive::ApplyResult> applied =
       archive::ApplyLayer(body, archive::Compression::kNone, fmt::format("/proc/self/fd/{}", dir->get()), options);
-  if (!applied.ok()) return Annotate(applied.status(), fmt::format("copy into {} of container {}", Quote(path), ref));
+  // moby's unpacking errors are plain ones (500), whatever the cause.
+  if (!applied.ok())
+    return absl::InternalError(fmt::format("copy into {} of container {}: {}", Quote(path), ref, applied.status().message()));
   return absl::OkStatus();
 }
 

@@ -335,6 +335,15 @@ setup() { dropin_setup; }
     run dkc "$cli" cp "$d/in" cp:/no/such/dir/
     assert_failure
   done
+  # noOverwriteDirNonDir: a directory does not replace a file; moby answers a plain 500.
+  mkdir -p "$w/tarsrc/in"
+  tar -C "$w/tarsrc" -cf "$w/dir.tar" in
+  run curl -sS -o "$w/answer" -w '%{http_code}' -T "$w/dir.tar" --unix-socket "$ENGINE_SOCK" \
+    "http://d/containers/cp/archive?path=/tmp&noOverwriteDirNonDir=true"
+  assert_eq "$output" "500"
+  run cat "$w/answer"
+  assert_output_contains 'cannot overwrite non-directory \"in\" with directory'
+  assert_eq "$(dk exec cp cat /tmp/in)" "payload"
   # Symlinks resolve inside the container's root: one naming a host path leads nowhere, in or out.
   run dk cp -L cp:/data/to-host "$w/leaked"
   assert_failure
@@ -440,6 +449,9 @@ destroy ev-vol"
   dk volume rm ev-live >/dev/null
   run api GET "/events?since=yesterday"
   assert_eq "$output" "400 {\"message\":\"invalid value for since: \\\"yesterday\\\"\"}"
+  # moby's timestamps: negative seconds, and digits past the ninth of a fraction dropped.
+  run api GET "/events?since=-1&until=1.1234567890&filters=%7B%22type%22%3A%5B%22container%22%5D%7D"
+  assert_eq "$output" "200 "
 }
 
 @test "--add-host, --dns, --dns-search, --dns-option, --shm-size and --sysctl reach the container" {
