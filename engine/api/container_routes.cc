@@ -151,7 +151,6 @@ absl::Status Wait(Daemon& daemon, http::Call& call) {
 // docker cp (moby's router/container/copy.go): HEAD stats a path, GET sends it as a tar, PUT
 // unpacks a tar into a directory. HEAD and GET carry the stat in X-Docker-Container-Path-Stat.
 void AddArchiveRoutes(http::Router& router, Daemon& daemon) {
-  constexpr size_t kDrainLimit = 64 << 20;
   auto path_of = [](http::Call& call) -> absl::StatusOr<std::string> {
     std::string path = call.request.Query("path").value_or("");
     if (path.empty()) return absl::InvalidArgumentError("bad parameter: path cannot be empty");
@@ -196,16 +195,8 @@ void AddArchiveRoutes(http::Router& router, Daemon& daemon) {
           extracted = daemon.ExtractToContainer(call.Param("name"), *path, call.request.QueryBool("copyUIDGID"),
                                                 call.request.QueryBool("noOverwriteDirNonDir"),
                                                 [&call] { return call.body_stream->Next(); });
-        if (!extracted.ok()) {
-          // The client is still sending the archive: refused before its end, it would see its
-          // write fail (a broken pipe) instead of the answer. What is left is read and dropped,
-          // up to a bound past which the connection is closed anyway (as Go's server does).
-          size_t dropped = 0;
-          for (absl::StatusOr<std::string_view> piece = call.body_stream->Next();
-               piece.ok() && !piece->empty() && dropped < kDrainLimit; piece = call.body_stream->Next())
-            dropped += piece->size();
-          return extracted;
-        }
+        // A refusal before the archive's end is answered at once; the server drops the rest.
+        LIMAN_RETURN_IF_ERROR(extracted);
         call.response.Reply(200, "", "");
         return absl::OkStatus();
       },

@@ -258,7 +258,7 @@ class ConnectionBodyStream : public BodyStream {
     if (!continue_sent_) {
       continue_sent_ = true;
       // A client that asked to be told first (curl does for large uploads) gets the go-ahead.
-      if (absl::AsciiStrToLower(request_.Header("expect")) == "100-continue") {
+      if (AwaitsContinue()) {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
         (void)::send(fd_, kContinue.data(), kContinue.size(), MSG_NOSIGNAL);
       }
@@ -277,8 +277,9 @@ class ConnectionBodyStream : public BodyStream {
         http_parser_execute(&parser_.parser, &parser_.settings, nullptr, 0);
         if (!parser_.complete && parser_.streamed.empty())
           return absl::DataLossError("the client closed the connection before the end of the request body");
-      } else if (!ReadMore(fd_, buffer_, eof_)) {
-        return ErrnoError("read the request body");
+      } else {
+        LIMAN_RETURN_IF_ERROR(AwaitBytes());
+        if (!ReadMore(fd_, buffer_, eof_)) return ErrnoError("read the request body");
       }
       http_errno error = HTTP_PARSER_ERRNO(&parser_.parser);
       if (error != HPE_OK && error != HPE_PAUSED)
@@ -286,7 +287,38 @@ class ConnectionBodyStream : public BodyStream {
     }
   }
 
+  // Reads the rest of the body and drops it: true once it has ended, false when it breaks, runs
+  // past `max_bytes`, or the client sends nothing for `idle_millis`.
+  bool Discard(size_t max_bytes, int idle_millis) {
+    // A client still waiting for its go-ahead has not sent the body: after the final answer it
+    // is not coming (RFC 9110 section 10.1.1), so the connection closes instead.
+    if (!continue_sent_ && AwaitsContinue()) return false;
+    continue_sent_ = true;
+    idle_millis_ = idle_millis;
+    size_t dropped = 0;
+    for (absl::StatusOr<std::string_view> piece = Next(); piece.ok(); piece = Next()) {
+      if (piece->empty()) return true;
+      dropped += piece->size();
+      if (dropped > max_bytes) return false;
+    }
+    return false;
+  }
+
  private:
+  bool AwaitsContinue() const { return absl::AsciiStrToLower(request_.Header("expect")) == "100-continue"; }
+
+  // Waits for the client's next bytes, within the idle timeout when one is set.
+  absl::Status AwaitBytes() {
+    if (idle_millis_ < 0) return absl::OkStatus();
+    pollfd readable{.fd = fd_, .events = POLLIN, .revents = 0};
+    int ready;
+    while ((ready = ::poll(&readable, 1, idle_millis_)) < 0 && errno == EINTR) {
+    }
+    if (ready < 0) return ErrnoError("poll the connection for the request body");
+    if (ready == 0) return absl::DeadlineExceededError(fmt::format("no request body bytes for {} ms", idle_millis_));
+    return absl::OkStatus();
+  }
+
   int fd_;
   const HttpRequest& request_;
   RequestParser& parser_;
@@ -294,6 +326,7 @@ class ConnectionBodyStream : public BodyStream {
   bool& eof_;
   std::string held_;  // the piece last handed out, valid until the next call
   bool continue_sent_ = false;
+  int idle_millis_ = -1;  // none while the handler reads: it decides how long it waits
 };
 
 }  // namespace
@@ -340,8 +373,12 @@ void HttpServer::ServeConnection(UniqueFd connection) {
     Exchange exchange{request, writer, buffer, parser.streaming ? &body : nullptr};
     handler_(exchange);
     if (!writer.replied()) writer.Reply(500, "application/json", "{\"message\":\"no response\"}\n");
-    // A streamed body the handler did not read to its end leaves the connection mid-request.
-    if (!keep_alive || !writer.keep_alive() || writer.broken() || !parser.complete) return;
+    if (writer.broken()) return;
+    // The rest of a streamed body the handler did not read to its end: dropped so that the client
+    // can finish sending and read the answer; one not dropped leaves the connection mid-request.
+    bool body_ended = !parser.streaming || parser.complete ||
+                      body.Discard(options_.max_unread_body_bytes, options_.unread_body_idle_millis);
+    if (!keep_alive || !writer.keep_alive() || !body_ended) return;
     http_parser_pause(&parser.parser, 0);
     parser.Reset();
   }

@@ -89,6 +89,12 @@ struct HttpServerOptions {
   // Asked once the headers are in (method, path, query and headers are set): whether the handler
   // reads this request's body through Exchange::body_stream instead, with no size limit.
   std::function<bool(const HttpRequest&)> streams_body;
+  // A streamed body its handler answered without reading to the end (a refusal) is read and
+  // dropped after the reply, as Go's server does: closed under its sender, the connection would
+  // show the client a broken pipe instead of the answer. Up to this much, and only while the
+  // client goes on sending within the idle timeout; past either the connection is closed.
+  size_t max_unread_body_bytes = 64 << 20;
+  int unread_body_idle_millis = 5000;
   HeaderList default_headers;  // sent with every response (Api-Version, Server…)
 };
 

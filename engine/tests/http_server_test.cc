@@ -202,15 +202,52 @@ TEST_CASE("a streamed body cut short is an error for the handler; an Expect: 100
     CHECK(harness.ReadUntil("error").find("HTTP/1.1 400 ") == 0);
     CHECK(outcome.starts_with("malformed request body: "));
   }
+}
+
+// A handler that refuses a streamed body before its end, as the archive upload does.
+Handler RefuseUnread() {
+  return [](Exchange& exchange) { exchange.response.Reply(400, "text/plain", "refused;"); };
+}
+
+TEST_CASE("the rest of a body its handler did not read is dropped after the answer, within bounds") {
+  HttpServerOptions options = StreamingLoad(10);
+  options.max_unread_body_bytes = 1000;
+  options.unread_body_idle_millis = 200;
   {
-    // A handler that answers without reading the body: the connection closes after the reply,
-    // since the rest of the body would otherwise be taken for the next request.
-    Harness harness([&](Exchange& exchange) { exchange.response.Reply(200, "text/plain", "ignored;"); },
-                    StreamingLoad(10));
-    harness.Send("POST /images/load HTTP/1.1\r\nContent-Length: 5\r\n\r\nGET /");
-    std::string got = harness.ReadUntil("\xff");  // everything until the server closes
-    CHECK(got.find("ignored;") != std::string::npos);
+    // Dropped to its end, the connection goes on with the next request: the body's bytes are not
+    // taken for one.
+    Harness harness(RefuseUnread(), options);
+    harness.Send("POST /images/load HTTP/1.1\r\nContent-Length: 5\r\n\r\n");
+    CHECK(harness.ReadUntil(";").find("HTTP/1.1 400 ") == 0);
+    harness.Send("GET /");
+    harness.Send("POST /images/load HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+    std::string got = harness.ReadUntil(";");
+    CHECK(got.find("HTTP/1.1 400 ") == 0);
+    CHECK(got.find("refused;") != std::string::npos);
     CHECK(got.find("HTTP/1.1 404") == std::string::npos);
+  }
+  {
+    // A client that stops sending half-way: the connection closes after the idle timeout.
+    Harness harness(RefuseUnread(), options);
+    harness.Send("POST /images/load HTTP/1.1\r\nContent-Length: 100\r\n\r\nsome");
+    std::string got = harness.ReadUntil("\xff");  // everything until the server closes
+    CHECK(got.find("refused;") != std::string::npos);
+  }
+  {
+    // Past the byte bound: closed although the client is still sending.
+    Harness harness(RefuseUnread(), options);
+    harness.Send("POST /images/load HTTP/1.1\r\nContent-Length: 100000\r\n\r\n");
+    harness.Send(std::string(4000, 'x'));
+    std::string got = harness.ReadUntil("\xff");
+    CHECK(got.find("refused;") != std::string::npos);
+  }
+  {
+    // A client waiting for its 100 Continue never gets one after the answer, and is not waited for.
+    Harness harness(RefuseUnread(), options);
+    harness.Send("POST /images/load HTTP/1.1\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n");
+    std::string got = harness.ReadUntil("\xff");
+    CHECK(got.find("HTTP/1.1 400 ") == 0);
+    CHECK(got.find("100 Continue") == std::string::npos);
   }
 }
 
