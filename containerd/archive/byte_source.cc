@@ -25,6 +25,18 @@ absl::StatusOr<size_t> MemoryByteSource::Read(char* buffer, size_t capacity) {
   return n;
 }
 
+absl::StatusOr<size_t> PieceByteSource::Read(char* buffer, size_t capacity) {
+  while (pending_.empty()) {
+    if (ended_) return 0;
+    LIMAN_ASSIGN_OR_RETURN(pending_, next_piece_());
+    ended_ = pending_.empty();
+  }
+  size_t n = std::min(capacity, pending_.size());
+  std::memcpy(buffer, pending_.data(), n);
+  pending_.remove_prefix(n);
+  return n;
+}
+
 absl::StatusOr<size_t> ReadFull(ByteSource& source, char* buffer, size_t capacity) {
   size_t filled = 0;
   while (filled < capacity) {

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -39,6 +40,20 @@ class MemoryByteSource final : public ByteSource {
  private:
   std::string_view data_;
   size_t max_read_;
+};
+
+// Reads a stream that arrives in pieces (a request body, a gRPC stream's messages): `next_piece`
+// returns the next one, valid until its next call, and an empty one at the end.
+class PieceByteSource final : public ByteSource {
+ public:
+  using NextPiece = std::function<absl::StatusOr<std::string_view>()>;
+  explicit PieceByteSource(NextPiece next_piece) : next_piece_(std::move(next_piece)) {}
+  absl::StatusOr<size_t> Read(char* buffer, size_t capacity) override;
+
+ private:
+  NextPiece next_piece_;
+  std::string_view pending_;
+  bool ended_ = false;
 };
 
 // Reads `source` until `capacity` bytes are in `buffer` or the stream ends.

@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/file_util.h"
@@ -22,6 +21,7 @@
 #include "ctl/liman-ctr/run.h"
 #include "engine/daemon/copy_path.h"
 #include "engine/daemon/daemon.h"
+#include "engine/daemon/process_root.h"
 #include "fmt/format.h"
 
 namespace liman::engine {
@@ -33,6 +33,7 @@ using nlohmann::json;
 // Members go in reverse: the root's fd, then the mount, then the lock.
 struct Daemon::ContainerFiles {
   std::string ref;  // as the client named the container, for messages
+  bool read_only_rootfs = false;  // --read-only: copies go only into its volumes and mounts
   // Stopped: the lifecycle lock that keeps the container from starting, and the snapshot's mount.
   std::unique_lock<std::mutex> lifecycle;
   std::unique_ptr<TempMount> mount;
@@ -40,18 +41,6 @@ struct Daemon::ContainerFiles {
 };
 
 namespace {
-
-// The container's own root while it runs: the pid is checked again once its root is open, and a
-// pidfd taken first makes sure the root is that process's (a pid reused meanwhile is refused).
-absl::StatusOr<UniqueFd> OpenProcessRoot(pid_t pid) {
-  UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
-  if (!pidfd) return ErrnoError(fmt::format("pidfd_open {}", pid));
-  std::string path = fmt::format("/proc/{}/root", pid);
-  UniqueFd root(open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!root) return ErrnoError(fmt::format("open {}", Quote(path)));
-  if (syscall(SYS_pidfd_send_signal, pidfd.get(), 0, nullptr, 0) != 0) return ErrnoError(fmt::format("process {}", pid));
-  return root;
-}
 
 // A volume or bind of a stopped container, as its start would mount it.
 struct BindMount {
@@ -155,34 +144,16 @@ absl::StatusOr<std::string> LinkTarget(int root_fd, const std::string& root_path
   return absl::InvalidArgumentError(fmt::format("{}: too many levels of symbolic links", path));
 }
 
-// The request body as the archive code reads it.
-class BodySource final : public archive::ByteSource {
- public:
-  explicit BodySource(const std::function<absl::StatusOr<std::string_view>()>& next) : next_(next) {}
-  absl::StatusOr<size_t> Read(char* buffer, size_t capacity) override {
-    while (pending_.empty()) {
-      if (ended_) return 0;
-      LIMAN_ASSIGN_OR_RETURN(pending_, next_());
-      ended_ = pending_.empty();
-    }
-    size_t n = std::min(capacity, pending_.size());
-    std::memcpy(buffer, pending_.data(), n);
-    pending_.remove_prefix(n);
-    return n;
-  }
-
- private:
-  const std::function<absl::StatusOr<std::string_view>()>& next_;
-  std::string_view pending_;
-  bool ended_ = false;
-};
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Daemon::ContainerFiles>> Daemon::OpenContainerFiles(const std::string& ref) {
   LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, Find(ref));
   auto files = std::make_unique<ContainerFiles>();
   files->ref = ref;
+  {
+    std::lock_guard lock(mu_);
+    files->read_only_rootfs = container->record["HostConfig"].value("ReadonlyRootfs", false);
+  }
   auto running_pid = [&]() -> pid_t {
     std::lock_guard lock(mu_);
     if (!container->Running()) return 0;
@@ -256,12 +227,6 @@ absl::Status Daemon::ExtractToContainer(const std::string& ref, const std::strin
                                         bool no_overwrite_dir_non_dir,
                                         const std::function<absl::StatusOr<std::string_view>()>& source) {
   LIMAN_ASSIGN_OR_RETURN(std::unique_ptr<ContainerFiles> files, OpenContainerFiles(ref));
-  bool read_only_rootfs = false;
-  {
-    std::lock_guard lock(mu_);
-    LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, FindLocked(ref));
-    read_only_rootfs = container->record["HostConfig"].value("ReadonlyRootfs", false);
-  }
   // The extraction point: the whole path resolved, a directory (moby: "extraction point is not a
   // directory").
   CopyPath parsed = ParseCopyPath(path);
@@ -273,7 +238,7 @@ absl::Status Daemon::ExtractToContainer(const std::string& ref, const std::strin
   struct stat st;
   if (fstat(dir->get(), &st) != 0) return ErrnoError(fmt::format("stat {}", Quote(path)));
   if (!S_ISDIR(st.st_mode)) return absl::InvalidArgumentError("extraction point is not a directory");
-  if (read_only_rootfs) {
+  if (files->read_only_rootfs) {
     // A volume, bind or tmpfs is a mount of its own: another device than the root filesystem's.
     // Docker answers this with a plain error (500).
     struct stat root_st;
@@ -287,7 +252,7 @@ absl::Status Daemon::ExtractToContainer(const std::string& ref, const std::strin
   options.no_overwrite_dir_non_dir = no_overwrite_dir_non_dir;
   // Without -a the files belong to the container's root user, whatever the archive says.
   if (!copy_uid_gid) options.owner = std::make_pair(uid_t{0}, gid_t{0});
-  BodySource body(source);
+  archive::PieceByteSource body(source);
   absl::StatusOr<archive::ApplyResult> applied =
       archive::ApplyLayer(body, archive::Compression::kNone, fmt::format("/proc/self/fd/{}", dir->get()), options);
   // moby's unpacking errors are plain ones (500), whatever the cause.

@@ -17,6 +17,7 @@
 #include "ctl/liman-ctr/stdio.h"
 #include "engine/daemon/daemon.h"
 #include "engine/daemon/docker_spec.h"
+#include "engine/daemon/process_root.h"
 #include "engine/daemon/random_id.h"
 #include "engine/daemon/stream_frame.h"
 #include "fmt/format.h"
@@ -210,15 +211,14 @@ absl::Status Daemon::RunExec(const std::string& id, int conn, std::string buffer
       }
     }
     if (pid <= 0) return record_failure(absl::FailedPreconditionError(fmt::format("container {} is not running", exec->container_id)));
-    std::string root_path = fmt::format("/proc/{}/root", pid);
-    UniqueFd root(::open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!root) return record_failure(ErrnoError(fmt::format("open {}", Quote(root_path))));
+    absl::StatusOr<UniqueFd> root = OpenProcessRoot(static_cast<pid_t>(pid));
+    if (!root.ok()) return record_failure(root.status());
     // HOME follows the exec's user unless the exec or the container set it explicitly.
     if (!EnvSets(exec_env, "HOME") && !EnvSets(container_env, "HOME")) {
       std::erase_if(env, [](const std::string& entry) { return entry.starts_with("HOME="); });
       process["env"] = env;
     }
-    if (absl::Status resolved = CompleteProcessUser(root.get(), user, {}, process); !resolved.ok())
+    if (absl::Status resolved = CompleteProcessUser(root->get(), user, {}, process); !resolved.ok())
       return record_failure(resolved);
   }
   if (config.value("Privileged", false)) {

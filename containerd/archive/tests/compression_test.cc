@@ -212,3 +212,24 @@ TEST_CASE("LayerStream reports a decoder error and stops its worker when dropped
   REQUIRE(!status.ok());
   CHECK(status.code() == absl::StatusCode::kDataLoss);
 }
+
+TEST_CASE("PieceByteSource: pieces of any size, empty reads only at the end, errors passed on") {
+  std::vector<std::string> pieces = {"ab", "cdefg", "h"};
+  size_t next = 0;
+  PieceByteSource source([&]() -> absl::StatusOr<std::string_view> {
+    if (next == pieces.size()) return std::string_view();
+    return std::string_view(pieces[next++]);
+  });
+  std::string out;
+  char buffer[3];
+  for (absl::StatusOr<size_t> n = source.Read(buffer, sizeof buffer); n.ok() && *n > 0;
+       n = source.Read(buffer, sizeof buffer))
+    out.append(buffer, *n);
+  CHECK(out == "abcdefgh");
+  // Past the end the source stays ended without asking for more.
+  pieces.push_back("late");
+  CHECK(source.Read(buffer, sizeof buffer).value() == 0);
+
+  PieceByteSource broken([]() -> absl::StatusOr<std::string_view> { return absl::DataLossError("cut short"); });
+  CHECK(broken.Read(buffer, sizeof buffer).status().message() == "cut short");
+}

@@ -75,40 +75,26 @@ void ToProtoResult(const metadata::Image& image, std::string_view config_digest,
 
 // The import archive as the client streams it: the first message's data, then each later
 // message's. Read from ImportArchive's thread, one call at a time.
-class ImportStreamSource final : public archive::ByteSource {
- public:
-  ImportStreamSource(grpc::ServerContext& context, grpc::ServerReaderInterface<api::ImportRequest>& reader,
-                     std::string first_chunk)
-      : context_(context), reader_(reader), chunk_(std::move(first_chunk)) {}
-
-  absl::StatusOr<size_t> Read(char* buffer, size_t capacity) override {
-    while (position_ == chunk_.size()) {
-      if (ended_) return 0;
-      api::ImportRequest request;
-      if (!reader_.Read(&request)) {
-        ended_ = true;
-        if (context_.IsCancelled()) return absl::CancelledError("import: the client cancelled the transfer");
-        return 0;
+archive::PieceByteSource ImportStreamSource(grpc::ServerContext& context,
+                                            grpc::ServerReaderInterface<api::ImportRequest>& reader,
+                                            std::string first_chunk) {
+  // The piece handed out lives in `chunk` until the next call.
+  return archive::PieceByteSource([&context, &reader, chunk = std::move(first_chunk),
+                                   first = true]() mutable -> absl::StatusOr<std::string_view> {
+    if (std::exchange(first, false) && !chunk.empty()) return std::string_view(chunk);
+    api::ImportRequest request;
+    do {
+      if (!reader.Read(&request)) {
+        if (context.IsCancelled()) return absl::CancelledError("import: the client cancelled the transfer");
+        return std::string_view();
       }
-      if (request.has_options()) {
+      if (request.has_options())
         return absl::InvalidArgumentError("import: options are only accepted in the first message");
-      }
-      chunk_ = std::move(*request.mutable_data());
-      position_ = 0;
-    }
-    size_t n = std::min(capacity, chunk_.size() - position_);
-    std::copy_n(chunk_.data() + position_, n, buffer);
-    position_ += n;
-    return n;
-  }
-
- private:
-  grpc::ServerContext& context_;
-  grpc::ServerReaderInterface<api::ImportRequest>& reader_;
-  std::string chunk_;
-  size_t position_ = 0;
-  bool ended_ = false;
-};
+    } while (request.data().empty());
+    chunk = std::move(*request.mutable_data());
+    return std::string_view(chunk);
+  });
+}
 
 // ctr import --base-name (containerd's archive.AddRefPrefix): a bare tag becomes
 // "<base>:<tag>"; a full reference is kept only if it names the base image.
@@ -255,7 +241,7 @@ class TransferService final : public api::Transfer::Service {
 
     remotes::ImportOptions import_options;
     if (!options.base_name().empty()) import_options.ref_name_translator = BaseNameTranslator(options.base_name());
-    ImportStreamSource source(context, reader, std::move(*first.mutable_data()));
+    archive::PieceByteSource source = ImportStreamSource(context, reader, std::move(*first.mutable_data()));
     // ImportArchive's errors begin with "import" already.
     absl::StatusOr<remotes::ImportResult> imported = remotes::ImportArchive(source, *stores->content, import_options);
     if (!imported.ok()) return imported.status();
