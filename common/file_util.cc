@@ -224,6 +224,27 @@ std::string JoinPath(std::string_view a, std::string_view b) {
   return fmt::format("{}/{}", a, b);
 }
 
+std::string CleanAbsolutePath(std::string_view path) {
+  std::vector<std::string_view> parts;
+  while (!path.empty()) {
+    size_t slash = path.find('/');
+    std::string_view part = path.substr(0, slash);
+    path = slash == std::string_view::npos ? std::string_view() : path.substr(slash + 1);
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+      continue;
+    }
+    parts.push_back(part);
+  }
+  std::string clean;
+  for (std::string_view part : parts) {
+    clean.push_back('/');
+    clean.append(part);
+  }
+  return clean.empty() ? "/" : clean;
+}
+
 absl::StatusOr<UniqueFd> OpenInRoot(int root_fd, const std::string& path, int flags) {
   open_how how{};
   how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);

@@ -52,6 +52,10 @@ absl::StatusOr<std::vector<std::string>> ListSubdirectories(const std::string& p
 // Joins path components with exactly one '/' between them.
 std::string JoinPath(std::string_view a, std::string_view b);
 
+// Go's path.Clean of "/" + `path`, lexically: "//", "." and ".." collapsed (".." at the root
+// stays at the root), no trailing '/'. "a/./b/../c" -> "/a/c"; "" -> "/".
+std::string CleanAbsolutePath(std::string_view path);
+
 // The target of the symbolic link `path` (readlink(2)), of any length.
 absl::StatusOr<std::string> ReadLink(const std::string& path);
 

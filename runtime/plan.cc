@@ -37,30 +37,6 @@ constexpr NamespaceType kNamespaceTypes[] = {
     {"cgroup", "cgroup", CLONE_NEWCGROUP}, {"time", "time", CLONE_NEWTIME},
 };
 
-// Cleans an absolute container path: collapses "//", "." and ".." lexically (".." at the root
-// stays at the root), so later fd-relative resolution sees a canonical name.
-std::string CleanContainerPath(const std::string& path) {
-  std::vector<std::string_view> parts;
-  std::string_view rest = path;
-  while (!rest.empty()) {
-    size_t slash = rest.find('/');
-    std::string_view part = rest.substr(0, slash);
-    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
-    if (part.empty() || part == ".") continue;
-    if (part == "..") {
-      if (!parts.empty()) parts.pop_back();
-      continue;
-    }
-    parts.push_back(part);
-  }
-  std::string clean;
-  for (std::string_view part : parts) {
-    clean.push_back('/');
-    clean.append(part);
-  }
-  return clean.empty() ? "/" : clean;
-}
-
 std::string AbsoluteFromBundle(const std::string& bundle, const std::string& path) {
   return path.starts_with('/') ? path : JoinPath(bundle, path);
 }
@@ -170,7 +146,7 @@ absl::StatusOr<std::vector<DevicePlan>> PlanDevices(const oci::Spec& spec, bool 
   }
   if (!spec.linux) return devices;
   for (const oci::Device& device : spec.linux->devices) {
-    std::string path = CleanContainerPath(device.path);
+    std::string path = CleanAbsolutePath(device.path);
     if (!device.path.starts_with('/') || path == "/" )
       return absl::InvalidArgumentError(fmt::format("linux.devices: invalid path {}", Quote(device.path)));
     mode_t type;
@@ -219,7 +195,7 @@ absl::StatusOr<RootfsPlan> PlanRootfs(const oci::Spec& spec, const PlanOptions& 
     if (!mount.destination.starts_with('/'))
       return absl::InvalidArgumentError(fmt::format("mount destination {} is not absolute", Quote(mount.destination)));
     MountStep step;
-    step.destination = CleanContainerPath(mount.destination);
+    step.destination = CleanAbsolutePath(mount.destination);
     step.type = mount.type;
     step.source = mount.source;
     auto parsed = ParseMountOptions(mount.options);

@@ -25,6 +25,8 @@ def handle(c):
         while len(buf) < n: buf += c.recv(65536)
         buf = buf[n:]
         if "/_ping" in target: reply(c, "200 OK", b"" if method == "HEAD" else b"OK", "text/plain")
+        elif "/containers/create" in target: reply(c, "201 Created", json.dumps({"Id": "c"*64, "Warnings": []}).encode())
+        elif target.endswith("/start") and "/containers/" in target: reply(c, "204 No Content")
         elif target.endswith("/exec") and method == "POST": reply(c, "201 Created", json.dumps({"Id": "e"*64}).encode())
         elif "/exec/" in target and target.endswith("/start"):
             c.sendall(b"HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")

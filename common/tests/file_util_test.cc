@@ -81,3 +81,11 @@ TEST_CASE("ListSubdirectories keeps directories only, not files or links to dire
   CHECK(ListDir(dir.path())->size() == 4);
   CHECK(StatusErrno(ListSubdirectories(JoinPath(dir.path(), "none")).status()) == ENOENT);
 }
+
+TEST_CASE("CleanAbsolutePath collapses slashes, dots and dot-dots, never above the root") {
+  CHECK(CleanAbsolutePath("") == "/");
+  CHECK(CleanAbsolutePath("/") == "/");
+  CHECK(CleanAbsolutePath("a/./b/../c/") == "/a/c");
+  CHECK(CleanAbsolutePath("//x//y") == "/x/y");
+  CHECK(CleanAbsolutePath("/../../etc") == "/etc");
+}

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 
+#include "common/file_util.h"
 #include "common/sha256.h"
 #include "common/status.h"
 #include "containerd/archive/libarchive_handles.h"
@@ -41,26 +42,7 @@ la_ssize_t ReadSource(::archive* reader, void* opaque, const void** buffer) {
 }
 
 // path.Clean for tar member names, relative: "./a//b/../c/" → "a/c".
-std::string CleanName(std::string_view name) {
-  std::vector<std::string_view> parts;
-  while (!name.empty()) {
-    size_t slash = name.find('/');
-    std::string_view part = name.substr(0, slash);
-    name = slash == std::string_view::npos ? std::string_view() : name.substr(slash + 1);
-    if (part.empty() || part == ".") continue;
-    if (part == "..") {
-      if (!parts.empty()) parts.pop_back();
-      continue;
-    }
-    parts.push_back(part);
-  }
-  std::string out;
-  for (std::string_view part : parts) {
-    if (!out.empty()) out += '/';
-    out += part;
-  }
-  return out;
-}
+std::string CleanName(std::string_view name) { return CleanAbsolutePath(name).substr(1); }
 
 // "blobs/sha256/<hex>" → "sha256:<hex>"; "" for other names.
 std::string DigestOfBlobName(const std::string& name) {

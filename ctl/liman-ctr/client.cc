@@ -41,6 +41,7 @@ Client::Client(const GlobalOptions& options) : options_(options) {
   images_ = v1::images::v1::Images::NewStub(channel_);
   content_ = v1::content::v1::Content::NewStub(channel_);
   snapshots_ = v1::snapshots::v1::Snapshots::NewStub(channel_);
+  diff_ = v1::diff::v1::Diff::NewStub(channel_);
   containers_ = v1::containers::v1::Containers::NewStub(channel_);
   tasks_ = v1::tasks::v1::Tasks::NewStub(channel_);
   events_ = v1::events::v1::Events::NewStub(channel_);
@@ -73,6 +74,28 @@ absl::StatusOr<std::string> Client::ReadBlob(const std::string& digest) {
   grpc::Status status = reader->Finish();
   if (!status.ok()) return CallError(status, fmt::format("read {}", digest));
   return blob;
+}
+
+absl::Status Client::WriteBlob(std::string_view data, const std::string& digest,
+                               const std::map<std::string, std::string>& labels,
+                               const std::optional<std::string>& lease) {
+  // One COMMIT message carries it all: the data at offset 0, its size, digest and labels.
+  v1::content::v1::WriteContentRequest request;
+  request.set_action(v1::content::v1::COMMIT);
+  request.set_ref("liman-write-" + digest);
+  request.set_total(static_cast<int64_t>(data.size()));
+  request.set_expected(digest);
+  request.set_data(std::string(data));
+  request.mutable_labels()->insert(labels.begin(), labels.end());
+  auto context = Context(lease);
+  auto stream = content_->Write(context.get());
+  v1::content::v1::WriteContentResponse response;
+  if (stream->Write(request)) stream->Read(&response);
+  stream->WritesDone();
+  grpc::Status status = stream->Finish();
+  if (status.error_code() == grpc::StatusCode::ALREADY_EXISTS) return absl::OkStatus();
+  if (!status.ok()) return CallError(status, fmt::format("write blob {}", digest));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> Client::CreateLease() {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "containerd/services/containers/v1/containers.grpc.pb.h"
 #include "containerd/services/content/v1/content.grpc.pb.h"
+#include "containerd/services/diff/v1/diff.grpc.pb.h"
 #include "containerd/services/events/v1/events.grpc.pb.h"
 #include "containerd/services/images/v1/images.grpc.pb.h"
 #include "containerd/services/introspection/v1/introspection.grpc.pb.h"
@@ -60,6 +62,7 @@ class Client {
   ::containerd::services::images::v1::Images::Stub& Images() { return *images_; }
   ::containerd::services::content::v1::Content::Stub& Content() { return *content_; }
   ::containerd::services::snapshots::v1::Snapshots::Stub& Snapshots() { return *snapshots_; }
+  ::containerd::services::diff::v1::Diff::Stub& Diff() { return *diff_; }
   ::containerd::services::containers::v1::Containers::Stub& Containers() { return *containers_; }
   ::containerd::services::tasks::v1::Tasks::Stub& Tasks() { return *tasks_; }
   ::containerd::services::events::v1::Events::Stub& Events() { return *events_; }
@@ -71,6 +74,10 @@ class Client {
   BlobReader Blobs() {
     return [this](const std::string& digest) { return ReadBlob(digest); };
   }
+  // Writes `data` as the blob `digest` (verified by the content service) with `labels`, under
+  // `lease` (containerd's content.WriteBlob). A blob that exists already is left as it is.
+  absl::Status WriteBlob(std::string_view data, const std::string& digest,
+                         const std::map<std::string, std::string>& labels, const std::optional<std::string>& lease);
 
   // A lease holding what a command creates back from garbage collection until it is referenced
   // (containerd's client.WithLease: 24 h expiry as the fallback); Release deletes it.
@@ -86,6 +93,7 @@ class Client {
   std::unique_ptr<::containerd::services::images::v1::Images::Stub> images_;
   std::unique_ptr<::containerd::services::content::v1::Content::Stub> content_;
   std::unique_ptr<::containerd::services::snapshots::v1::Snapshots::Stub> snapshots_;
+  std::unique_ptr<::containerd::services::diff::v1::Diff::Stub> diff_;
   std::unique_ptr<::containerd::services::containers::v1::Containers::Stub> containers_;
   std::unique_ptr<::containerd::services::tasks::v1::Tasks::Stub> tasks_;
   std::unique_ptr<::containerd::services::events::v1::Events::Stub> events_;

@@ -100,6 +100,22 @@ void AddImageRoutes(http::Router& router, Daemon& daemon) {
     call.response.Reply(201, "", "");
     return absl::OkStatus();
   });
+  // docker commit (moby's postCommit): pause unless pause=0; a body of container config fields.
+  router.Add("POST", "/commit", [&daemon](http::Call& call) -> absl::Status {
+    Daemon::CommitRequest request;
+    request.repo = call.request.Query("repo").value_or("");
+    request.tag = call.request.Query("tag").value_or("");
+    request.comment = call.request.Query("comment").value_or("");
+    request.author = call.request.Query("author").value_or("");
+    request.pause = !call.request.Query("pause").has_value() || call.request.QueryBool("pause");
+    request.changes = call.request.QueryAll("changes");
+    LIMAN_ASSIGN_OR_RETURN(request.config, call.BodyJson());
+    std::string container = call.request.Query("container").value_or("");
+    if (container.empty()) return absl::NotFoundError("No such container: ");
+    LIMAN_ASSIGN_OR_RETURN(std::string id, daemon.CommitContainer(container, request));
+    call.Json(201, json{{"Id", id}});
+    return absl::OkStatus();
+  });
   router.Add("DELETE", "/images/{name*}", [&daemon](http::Call& call) -> absl::Status {
     LIMAN_ASSIGN_OR_RETURN(json result, daemon.RemoveImage(call.Param("name"), call.request.QueryBool("force")));
     call.Json(200, result);

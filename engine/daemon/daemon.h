@@ -144,6 +144,12 @@ struct WaitResult {
   std::string error;
 };
 
+// An image without a name (docker commit or build without one) is recorded under
+// "moby-dangling@<manifest digest>", as moby's containerd image store names it; it shows as
+// <none>:<none>.
+std::string DanglingImageName(const std::string& manifest_digest);
+bool IsDanglingImageName(const std::string& name);
+
 class Daemon {
  public:
   static absl::StatusOr<std::unique_ptr<Daemon>> Start(DaemonOptions options);
@@ -229,6 +235,20 @@ class Daemon {
                                   bool no_overwrite_dir_non_dir,
                                   const std::function<absl::StatusOr<std::string_view>()>& source);
 
+  // ---- docker commit (commit_ops.cc) ----
+  struct CommitRequest {
+    std::string repo;  // with `tag` the new image's name; none: a dangling image
+    std::string tag;
+    std::string comment;
+    std::string author;
+    bool pause = true;                 // the container is paused while its changes are read
+    std::vector<std::string> changes;  // Dockerfile instructions for the config (--change)
+    nlohmann::json config;             // container config fields that replace the container's
+  };
+  // The container's changes to its image's files as a new layer on that image, its config from
+  // the container's (with `config` and `changes` applied). The new image's ID.
+  absl::StatusOr<std::string> CommitContainer(const std::string& ref, const CommitRequest& request);
+
   // ---- events (event_log.h) ----
   EventLog& events() { return events_; }
 
@@ -286,6 +306,27 @@ class Daemon {
   absl::Status CloseStdin(const std::string& id);
 
  private:
+  // An image as commit and build derive from it: its ID (config digest), config and layers.
+  struct ImageContents {
+    std::string id;
+    nlohmann::json config;
+    std::vector<ctr::Descriptor> layers;
+  };
+  // kNotFound "No such image: REF".
+  absl::StatusOr<ImageContents> FindImageContents(const std::string& ref);
+  // What WriteImage makes: `base` (none: FROM scratch) with the changes of `layer_from`'s snapshot
+  // as a new layer when it is set, `run_config` as the config's "config" and `history` appended.
+  struct NewImage {
+    std::optional<ImageContents> base;
+    std::string layer_from;  // a container id
+    nlohmann::json run_config;
+    nlohmann::json history;  // created_by, comment; created and empty_layer are filled in
+    std::string author;
+    std::string name;  // a reference; empty: a dangling image
+  };
+  // Writes the layer (the manager's Diff), unpacks it onto the base's snapshot, writes config and
+  // manifest and the image record. The new image's contents.
+  absl::StatusOr<ImageContents> WriteImage(const NewImage& image);
   // Publishes a container event with Docker's attributes (image, name, the container's labels)
   // and `extra`. Holds mu_.
   void ContainerEventLocked(const Container& container, const std::string& action,

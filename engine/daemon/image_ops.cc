@@ -26,6 +26,10 @@ using containerd::remotes::ParseReference;
 using containerd::remotes::Reference;
 using nlohmann::json;
 
+std::string DanglingImageName(const std::string& manifest_digest) { return "moby-dangling@" + manifest_digest; }
+
+bool IsDanglingImageName(const std::string& name) { return name.starts_with("moby-dangling@"); }
+
 namespace {
 
 std::string ShortId(const std::string& digest) {
@@ -274,13 +278,18 @@ json ImageRows(const std::vector<ImageEntry>& entries) {
                  {"Containers", -1}};
     }
     if (std::optional<std::string> tag = FamiliarTag(entry.record.name())) row["RepoTags"].push_back(*tag);
+    if (IsDanglingImageName(entry.record.name())) continue;
     std::string digest = FamiliarDigest(entry.record.name(), entry.record.target().digest());
     if (std::find(row["RepoDigests"].begin(), row["RepoDigests"].end(), digest) == row["RepoDigests"].end())
       row["RepoDigests"].push_back(digest);
   }
   json list = json::array();
   for (auto& [id, row] : by_id) {
-    if (row["RepoTags"].empty()) row["RepoTags"] = json::array({"<none>:<none>"});
+    // An image without any name is "dangling" to the CLI only with both placeholders (moby's).
+    if (row["RepoTags"].empty() && row["RepoDigests"].empty()) {
+      row["RepoTags"] = json::array({"<none>:<none>"});
+      row["RepoDigests"] = json::array({"<none>@<none>"});
+    }
     list.push_back(std::move(row));
   }
   std::sort(list.begin(), list.end(), [](const json& a, const json& b) { return a["Created"] > b["Created"]; });
@@ -337,7 +346,8 @@ absl::StatusOr<json> Daemon::InspectImage(const std::string& name) {
   for (const ImageEntry& entry : entries) {
     if (entry.config_digest != image.config_digest) continue;
     if (std::optional<std::string> tag = FamiliarTag(entry.record.name())) tags.push_back(*tag);
-    digests.push_back(FamiliarDigest(entry.record.name(), entry.record.target().digest()));
+    if (!IsDanglingImageName(entry.record.name()))
+      digests.push_back(FamiliarDigest(entry.record.name(), entry.record.target().digest()));
   }
   const json& config = image.config;
   json rootfs = config.value("rootfs", json::object());
@@ -396,6 +406,12 @@ absl::StatusOr<json> Daemon::ImageHistory(const std::string& name) {
   return rows;
 }
 
+absl::StatusOr<Daemon::ImageContents> Daemon::FindImageContents(const std::string& ref) {
+  LIMAN_ASSIGN_OR_RETURN(std::vector<ImageEntry> entries, ListImageEntries(*client_));
+  LIMAN_ASSIGN_OR_RETURN(const ImageEntry* found, FindImage(entries, ref));
+  return ImageContents{found->config_digest, found->config, found->layers};
+}
+
 absl::Status Daemon::TagImage(const std::string& source, const std::string& repo, const std::string& tag) {
   LIMAN_ASSIGN_OR_RETURN(std::vector<ImageEntry> entries, ListImageEntries(*client_));
   LIMAN_ASSIGN_OR_RETURN(const ImageEntry* found, FindImage(entries, source));
@@ -418,6 +434,10 @@ absl::Status Daemon::TagImage(const std::string& source, const std::string& repo
     status = client_->Images().Update(update_context.get(), update, &updated);
   }
   if (!status.ok()) return ctr::CallError(status, fmt::format("tag {}", FamiliarString(*target)));
+  // Named now, the image is no longer dangling.
+  for (const ImageEntry& entry : entries)
+    if (entry.config_digest == found->config_digest && IsDanglingImageName(entry.record.name()))
+      LIMAN_RETURN_IF_ERROR(DeleteImageRecord(*client_, entry.record.name()));
   events_.Publish(EngineEvent{"image", "tag", found->config_digest, {{"name", FamiliarString(*target)}}, {}});
   return absl::OkStatus();
 }
@@ -449,6 +469,7 @@ absl::StatusOr<json> Daemon::RemoveImage(const std::string& name, bool force) {
   json result = json::array();
   for (const ImageEntry* entry : by_id ? same_image : matches) {
     LIMAN_RETURN_IF_ERROR(DeleteImageRecord(*client_, entry->record.name()));
+    if (IsDanglingImageName(entry->record.name())) continue;  // nothing was tagged
     result.push_back({{"Untagged", UntaggedName(entry->record.name())}});
     events_.Publish(EngineEvent{"image", "untag", config_digest, {{"name", UntaggedName(entry->record.name())}}, {}});
   }
@@ -495,7 +516,8 @@ absl::StatusOr<json> Daemon::PruneImages(const json& filters) {
         all_gone = false;
         continue;
       }
-      deleted.push_back({{"Untagged", UntaggedName(entry->record.name())}});
+      if (!IsDanglingImageName(entry->record.name()))
+        deleted.push_back({{"Untagged", UntaggedName(entry->record.name())}});
     }
     if (!all_gone) continue;
     deleted.push_back({{"Deleted", id}});

@@ -1009,6 +1009,58 @@ pid_cg_read() {
   dk rmi saved/big:v1 >/dev/null
 }
 
+@test "docker commit: a container's changes (added, changed, deleted) as a layer, config changes, running containers, dangling images" {
+  dk pull -q "$IMG" >/dev/null
+  local since id
+  since="$(date +%s)"
+  dk run --name commit-src --network none "$IMG" \
+    sh -c 'echo hello >/greeting && rm /bin/ls && echo changed:x:1234:1234::/:/bin/sh >>/etc/passwd'
+  for cli in $DOCKER_CLIS; do
+    [ "$cli" != "$LIMAN_CLI" ] || continue
+    run dkc "$cli" commit -m "a comment" -a "Ann <ann@example.com>" --change 'CMD ["cat", "/greeting"]' \
+      --change 'ENV COMMITTED=yes' commit-src committed:cli
+    assert_success
+    [[ "$output" =~ ^sha256:[0-9a-f]{64}$ ]] || fail "$cli commit printed: $output"
+    id="$output"
+    assert_eq "$(dkc "$cli" run --rm --network none committed:cli)" "hello" "$cli: the committed CMD"
+    run dkc "$cli" run --rm --network none committed:cli \
+      sh -c 'echo $COMMITTED; grep -c ^changed: /etc/passwd; test -e /bin/ls || echo gone'
+    assert_eq "$output" "$(printf 'yes\n1\ngone')" "$cli: the committed files and env"
+    assert_eq "$(dkc "$cli" image inspect -f '{{.Id}} {{.Author}} {{len .RootFS.Layers}}' committed:cli)" \
+      "$id Ann <ann@example.com> $(( $(dk image inspect -f '{{len .RootFS.Layers}}' "$IMG") + 1 ))" "$cli: inspect"
+    run dkc "$cli" history committed:cli
+    assert_output_contains "a comment"
+    dkc "$cli" rmi committed:cli >/dev/null
+  done
+  # The original image is untouched.
+  assert_eq "$(dk run --rm --network none "$IMG" sh -c 'test -e /bin/ls && echo kept')" "kept"
+  # A running container is paused for the commit and runs on.
+  dk run -d --name commit-live --network none "$IMG" sleep 300 >/dev/null
+  dk exec commit-live sh -c 'echo live >/live'
+  dk commit commit-live committed:live >/dev/null
+  assert_eq "$(dk inspect -f '{{.State.Status}} {{.State.Paused}}' commit-live)" "running false"
+  assert_eq "$(dk run --rm --network none committed:live cat /live)" "live"
+  # Without a name: a dangling image, <none> in the list, named later by tag.
+  id="$(dk commit commit-src)"
+  run dk images
+  [[ "$output" =~ "<none>"\ +"<none>"\ +${id:7:12} ]] || fail "dangling image not listed: $output"
+  dk tag "$id" committed:named
+  run dk images
+  assert_output_not_contains "<none>"
+  assert_eq "$(dk run --rm --network none committed:named cat /greeting)" "hello"
+  # Errors as Docker's.
+  run dk commit no-such-container
+  assert_failure
+  assert_output_contains "No such container: no-such-container"
+  run dk commit --change 'RUN true' commit-src
+  assert_failure
+  assert_output_contains "RUN is not a valid change command"
+  run dk events --since "$since" --until "$(date +%s)" --filter event=commit
+  assert_output_contains "container commit"
+  dk rm -f commit-src commit-live >/dev/null
+  dk rmi committed:live committed:named >/dev/null
+}
+
 @test "live restore: 10 writers and a 1 MB/s writer run on through a 10 s outage of limand and liman-containerd; exits are kept" {
   local i
   for i in $(seq 1 10); do

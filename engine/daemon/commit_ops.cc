@@ -1,0 +1,354 @@
+// docker commit, and the images the builder makes: a container's changes to its image's files
+// (its snapshot against a view of its parent, the manager's Diff) as a new gzip layer on that
+// image, unpacked at once onto the image's snapshot (Prepare, Diff.Apply, Commit under the new
+// chain id) so that the image runs without a pull, then a new config, OCI manifest and image
+// record. Everything is written under a lease: what a failure leaves half-made is collected.
+#include "absl/time/clock.h"
+#include "common/logging.h"
+#include "common/random_bytes.h"
+#include "common/sha256.h"
+#include "common/status.h"
+#include "containerd/remotes/image_spec.h"
+#include "containerd/remotes/reference.h"
+#include "containerd/remotes/unpacker.h"
+#include "containerd/services/images/v1/images.grpc.pb.h"
+#include "ctl/liman-ctr/image_config.h"
+#include "engine/daemon/daemon.h"
+#include "engine/daemon/dockerfile.h"
+#include "fmt/format.h"
+
+namespace liman::engine {
+
+namespace images = ::containerd::services::images::v1;
+namespace snapshots = ::containerd::services::snapshots::v1;
+namespace diff = ::containerd::services::diff::v1;
+namespace content = ::containerd::services::content::v1;
+namespace media_type = containerd::remotes::media_type;
+using nlohmann::json;
+
+namespace {
+
+constexpr char kUncompressedLabel[] = "containerd.io/uncompressed";
+
+// A lease for what one image takes to make, deleted when it goes.
+class ImageLease {
+ public:
+  explicit ImageLease(ctr::Client& client) : client_(client) {}
+  ~ImageLease() {
+    if (id_) client_.ReleaseLease(*id_);
+  }
+  ImageLease(const ImageLease&) = delete;
+  ImageLease& operator=(const ImageLease&) = delete;
+  absl::Status Acquire() {
+    LIMAN_ASSIGN_OR_RETURN(std::string id, client_.CreateLease());
+    id_ = std::move(id);
+    return absl::OkStatus();
+  }
+  const std::optional<std::string>& id() const { return id_; }
+
+ private:
+  ctr::Client& client_;
+  std::optional<std::string> id_;
+};
+
+// A snapshot removed when this goes (a view, an unpack that was not committed) unless released.
+class SnapshotRemoval {
+ public:
+  SnapshotRemoval(ctr::Client& client, std::string key, const std::optional<std::string>& lease)
+      : client_(client), key_(std::move(key)), lease_(lease) {}
+  ~SnapshotRemoval() {
+    if (key_.empty()) return;
+    snapshots::RemoveSnapshotRequest remove;
+    remove.set_snapshotter(ctr::kDefaultSnapshotter);
+    remove.set_key(key_);
+    google::protobuf::Empty empty;
+    auto context = client_.Context(lease_);
+    grpc::Status status = client_.Snapshots().Remove(context.get(), remove, &empty);
+    if (!status.ok() && status.error_code() != grpc::StatusCode::NOT_FOUND)
+      LogWarn("remove snapshot {}: {}", key_, status.error_message());
+  }
+  SnapshotRemoval(const SnapshotRemoval&) = delete;
+  SnapshotRemoval& operator=(const SnapshotRemoval&) = delete;
+  void Release() { key_.clear(); }
+
+ private:
+  ctr::Client& client_;
+  std::string key_;
+  const std::optional<std::string>& lease_;
+};
+
+// One unary call to the manager under `lease`: `call(context, &response)` makes it; its error
+// names `what`.
+template <typename Response, typename Call>
+absl::StatusOr<Response> Unary(ctr::Client& client, const std::optional<std::string>& lease, std::string_view what,
+                               Call&& call) {
+  Response response;
+  auto context = client.Context(lease);
+  grpc::Status status = call(context.get(), &response);
+  if (!status.ok()) return ctr::CallError(status, what);
+  return response;
+}
+
+absl::StatusOr<snapshots::Info> StatSnapshot(ctr::Client& client, const std::string& key,
+                                             const std::optional<std::string>& lease) {
+  snapshots::StatSnapshotRequest stat;
+  stat.set_snapshotter(ctr::kDefaultSnapshotter);
+  stat.set_key(key);
+  LIMAN_ASSIGN_OR_RETURN(auto info, Unary<snapshots::StatSnapshotResponse>(
+                                        client, lease, fmt::format("snapshot {}", key), [&](auto* context, auto* out) {
+                                          return client.Snapshots().Stat(context, stat, out);
+                                        }));
+  return info.info();
+}
+
+struct WrittenLayer {
+  ctr::Descriptor blob;
+  std::string diff_id;
+};
+
+// The layer of a container's changes: its snapshot against a view of the snapshot's parent (no
+// view for a container of an image without layers).
+absl::StatusOr<WrittenLayer> DiffContainer(ctr::Client& client, const std::string& container_id,
+                                           const std::optional<std::string>& lease) {
+  LIMAN_ASSIGN_OR_RETURN(snapshots::Info info, StatSnapshot(client, container_id, lease));
+  diff::DiffRequest request;
+  std::optional<SnapshotRemoval> view_removal;
+  if (!info.parent().empty()) {
+    snapshots::ViewSnapshotRequest view;
+    view.set_snapshotter(ctr::kDefaultSnapshotter);
+    view.set_key("liman-commit-view-" + RandomHex(8));
+    view.set_parent(info.parent());
+    LIMAN_ASSIGN_OR_RETURN(auto viewed, Unary<snapshots::ViewSnapshotResponse>(
+                                            client, lease, fmt::format("view of snapshot {}", info.parent()),
+                                            [&](auto* context, auto* out) {
+                                              return client.Snapshots().View(context, view, out);
+                                            }));
+    view_removal.emplace(client, view.key(), lease);
+    *request.mutable_left() = viewed.mounts();
+  }
+  snapshots::MountsRequest mounts_request;
+  mounts_request.set_snapshotter(ctr::kDefaultSnapshotter);
+  mounts_request.set_key(container_id);
+  LIMAN_ASSIGN_OR_RETURN(auto mounts, Unary<snapshots::MountsResponse>(
+                                          client, lease, fmt::format("mounts of snapshot {}", container_id),
+                                          [&](auto* context, auto* out) {
+                                            return client.Snapshots().Mounts(context, mounts_request, out);
+                                          }));
+  *request.mutable_right() = mounts.mounts();
+  request.set_media_type(std::string(media_type::kOciLayerGzip));
+  request.set_ref("liman-commit-" + RandomHex(8));
+  LIMAN_ASSIGN_OR_RETURN(auto response, Unary<diff::DiffResponse>(
+                                            client, lease, fmt::format("diff of container {}", container_id),
+                                            [&](auto* context, auto* out) { return client.Diff().Diff(context, request, out); }));
+
+  WrittenLayer layer{.blob = ctr::FromProto(response.diff())};
+  content::InfoRequest info_request;
+  info_request.set_digest(layer.blob.digest);
+  LIMAN_ASSIGN_OR_RETURN(auto blob_info, Unary<content::InfoResponse>(
+                                             client, lease, fmt::format("layer {}", layer.blob.digest),
+                                             [&](auto* context, auto* out) {
+                                               return client.Content().Info(context, info_request, out);
+                                             }));
+  auto uncompressed = blob_info.info().labels().find(kUncompressedLabel);
+  if (uncompressed == blob_info.info().labels().end())
+    return absl::InternalError(fmt::format("layer {} has no {} label", layer.blob.digest, kUncompressedLabel));
+  layer.diff_id = uncompressed->second;
+  return layer;
+}
+
+// `layer` applied onto the committed snapshot `parent` ("" for none) as the committed snapshot
+// `chain_id`, unless that exists already (another image with the same layers).
+absl::Status UnpackLayer(ctr::Client& client, const WrittenLayer& layer, const std::string& parent,
+                         const std::string& chain_id, const std::optional<std::string>& lease) {
+  absl::StatusOr<snapshots::Info> existing = StatSnapshot(client, chain_id, lease);
+  if (existing.ok()) return absl::OkStatus();
+  if (!absl::IsNotFound(existing.status())) return existing.status();
+
+  snapshots::PrepareSnapshotRequest prepare;
+  prepare.set_snapshotter(ctr::kDefaultSnapshotter);
+  prepare.set_key("liman-unpack-" + RandomHex(8));
+  prepare.set_parent(parent);
+  LIMAN_ASSIGN_OR_RETURN(auto prepared, Unary<snapshots::PrepareSnapshotResponse>(
+                                            client, lease, fmt::format("prepare snapshot for layer {}", layer.blob.digest),
+                                            [&](auto* context, auto* out) {
+                                              return client.Snapshots().Prepare(context, prepare, out);
+                                            }));
+  SnapshotRemoval removal(client, prepare.key(), lease);
+
+  diff::ApplyRequest apply;
+  apply.mutable_diff()->set_media_type(layer.blob.media_type);
+  apply.mutable_diff()->set_digest(layer.blob.digest);
+  apply.mutable_diff()->set_size(layer.blob.size);
+  *apply.mutable_mounts() = prepared.mounts();
+  LIMAN_RETURN_IF_ERROR(Unary<diff::ApplyResponse>(client, lease, fmt::format("apply layer {}", layer.blob.digest),
+                                                   [&](auto* context, auto* out) {
+                                                     return client.Diff().Apply(context, apply, out);
+                                                   })
+                            .status());
+
+  snapshots::CommitSnapshotRequest commit;
+  commit.set_snapshotter(ctr::kDefaultSnapshotter);
+  commit.set_name(chain_id);
+  commit.set_key(prepare.key());
+  absl::StatusOr<google::protobuf::Empty> committed = Unary<google::protobuf::Empty>(
+      client, lease, fmt::format("commit snapshot {}", chain_id),
+      [&](auto* context, auto* out) { return client.Snapshots().Commit(context, commit, out); });
+  if (absl::IsAlreadyExists(committed.status())) return absl::OkStatus();  // made meanwhile
+  LIMAN_RETURN_IF_ERROR(committed.status());
+  removal.Release();
+  return absl::OkStatus();
+}
+
+json DescriptorJson(const ctr::Descriptor& descriptor) {
+  return {{"mediaType", descriptor.media_type}, {"digest", descriptor.digest}, {"size", descriptor.size}};
+}
+
+std::vector<std::string> DiffIds(const json& config) {
+  std::vector<std::string> ids;
+  const json rootfs = config.value("rootfs", json::object());
+  for (const json& id : rootfs.value("diff_ids", json::array()))
+    if (id.is_string()) ids.push_back(id.get<std::string>());
+  return ids;
+}
+
+// Creates the image record `name`, or points it at the new target.
+absl::Status RecordImage(ctr::Client& client, const std::string& name, const ctr::Descriptor& manifest) {
+  images::Image record;
+  record.set_name(name);
+  record.mutable_target()->set_media_type(manifest.media_type);
+  record.mutable_target()->set_digest(manifest.digest);
+  record.mutable_target()->set_size(manifest.size);
+  images::CreateImageRequest create;
+  *create.mutable_image() = record;
+  images::CreateImageResponse created;
+  auto context = client.Context();
+  grpc::Status status = client.Images().Create(context.get(), create, &created);
+  if (status.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
+    images::UpdateImageRequest update;
+    *update.mutable_image() = record;
+    images::UpdateImageResponse updated;
+    auto update_context = client.Context();
+    status = client.Images().Update(update_context.get(), update, &updated);
+  }
+  if (!status.ok()) return ctr::CallError(status, fmt::format("image {}", name));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Daemon::ImageContents> Daemon::WriteImage(const NewImage& image) {
+  ImageLease lease(*client_);
+  LIMAN_RETURN_IF_ERROR(lease.Acquire());
+  ctr::Platform platform = ctr::HostPlatform();
+  json config = image.base ? image.base->config
+                           : json{{"architecture", platform.architecture},
+                                  {"os", platform.os},
+                                  {"rootfs", {{"type", "layers"}, {"diff_ids", json::array()}}}};
+  std::vector<ctr::Descriptor> layers = image.base ? image.base->layers : std::vector<ctr::Descriptor>();
+  std::vector<std::string> diff_ids = DiffIds(config);
+  std::string created = absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone());
+  json history = image.history;
+  history["created"] = created;
+  if (!image.layer_from.empty()) {
+    LIMAN_ASSIGN_OR_RETURN(WrittenLayer layer, DiffContainer(*client_, image.layer_from, lease.id()));
+    std::string parent = ctr::ChainId(diff_ids);
+    diff_ids.push_back(layer.diff_id);
+    LIMAN_RETURN_IF_ERROR(UnpackLayer(*client_, layer, parent, ctr::ChainId(diff_ids), lease.id()));
+    layers.push_back(layer.blob);
+  } else {
+    history["empty_layer"] = true;
+  }
+  config["rootfs"] = {{"type", "layers"}, {"diff_ids", diff_ids}};
+  if (!config.contains("history") || !config["history"].is_array()) config["history"] = json::array();
+  config["history"].push_back(history);
+  config["created"] = created;
+  if (!image.author.empty()) config["author"] = image.author;
+  config["config"] = image.run_config;
+
+  std::string config_text = config.dump();
+  ctr::Descriptor config_blob{.media_type = std::string(media_type::kOciConfig),
+                              .digest = "sha256:" + Sha256Hex(config_text),
+                              .size = static_cast<int64_t>(config_text.size())};
+  std::map<std::string, std::string> config_labels;
+  // The config keeps the unpacked snapshot from collection, as the unpacker's does.
+  if (!diff_ids.empty())
+    config_labels[containerd::remotes::kGcSnapshotLabelPrefix + std::string(ctr::kDefaultSnapshotter)] =
+        ctr::ChainId(diff_ids);
+  LIMAN_RETURN_IF_ERROR(client_->WriteBlob(config_text, config_blob.digest, config_labels, lease.id()));
+
+  json manifest = {{"schemaVersion", 2},
+                   {"mediaType", media_type::kOciManifest},
+                   {"config", DescriptorJson(config_blob)},
+                   {"layers", json::array()}};
+  std::map<std::string, std::string> manifest_labels = {{"containerd.io/gc.ref.content.config", config_blob.digest}};
+  for (size_t i = 0; i < layers.size(); ++i) {
+    manifest["layers"].push_back(DescriptorJson(layers[i]));
+    manifest_labels[fmt::format("containerd.io/gc.ref.content.l.{}", i)] = layers[i].digest;
+  }
+  std::string manifest_text = manifest.dump();
+  ctr::Descriptor manifest_blob{.media_type = std::string(media_type::kOciManifest),
+                                .digest = "sha256:" + Sha256Hex(manifest_text),
+                                .size = static_cast<int64_t>(manifest_text.size())};
+  LIMAN_RETURN_IF_ERROR(client_->WriteBlob(manifest_text, manifest_blob.digest, manifest_labels, lease.id()));
+  LIMAN_RETURN_IF_ERROR(
+      RecordImage(*client_, image.name.empty() ? DanglingImageName(manifest_blob.digest) : image.name, manifest_blob));
+  return ImageContents{config_blob.digest, std::move(config), std::move(layers)};
+}
+
+absl::StatusOr<std::string> Daemon::CommitContainer(const std::string& ref, const CommitRequest& request) {
+  LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, Find(ref));
+  std::string name;
+  if (!request.repo.empty()) {
+    absl::StatusOr<containerd::remotes::Reference> parsed = containerd::remotes::ParseReference(
+        request.repo + ":" + (request.tag.empty() ? "latest" : request.tag));
+    if (!parsed.ok()) return absl::InvalidArgumentError(std::string(parsed.status().message()));
+    name = parsed->String();
+  }
+  std::string image_id;
+  json run_config;
+  bool pause = false;
+  {
+    std::lock_guard lock(mu_);
+    image_id = container->record.value("Image", "");
+    run_config = container->record.value("Config", json::object());
+    pause = request.pause && container->Running() && !container->record["State"].value("Paused", false);
+  }
+  // The request's config replaces what it sets (moby's merge), then the changes apply.
+  if (request.config.is_object())
+    for (const auto& [key, value] : request.config.items())
+      if (!value.is_null() && !(value.is_string() && value.get<std::string>().empty())) run_config[key] = value;
+  bool cmd_set = false;
+  for (const std::string& change : request.changes) {
+    LIMAN_ASSIGN_OR_RETURN(std::vector<DockerfileInstruction> instructions, ParseDockerfile(change));
+    for (const DockerfileInstruction& instruction : instructions)
+      LIMAN_RETURN_IF_ERROR(ApplyConfigInstruction(instruction, run_config, cmd_set));
+  }
+  LIMAN_ASSIGN_OR_RETURN(ImageContents base, FindImageContents(image_id));
+  std::string created_by;
+  for (const json& word : container->record["Config"].value("Cmd", json::array()))
+    if (word.is_string()) created_by += (created_by.empty() ? "" : " ") + word.get<std::string>();
+
+  // Paused, the container's files hold still while they are read (docker commit --pause, the
+  // default).
+  bool paused_here = pause && PauseContainer(container->id, true).ok();
+  absl::StatusOr<ImageContents> written = WriteImage(NewImage{.base = std::move(base),
+                                                              .layer_from = container->id,
+                                                              .run_config = run_config,
+                                                              .history = {{"created_by", created_by},
+                                                                          {"comment", request.comment}},
+                                                              .author = request.author,
+                                                              .name = name});
+  if (paused_here) {
+    if (absl::Status resumed = PauseContainer(container->id, false); !resumed.ok())
+      LogWarn("commit {}: unpause: {}", container->id, resumed);
+  }
+  if (!written.ok()) return Annotate(written.status(), fmt::format("commit container {}", ref));
+  {
+    std::lock_guard lock(mu_);
+    ContainerEventLocked(*container, "commit",
+                         {{"comment", request.comment}, {"imageID", written->id}, {"imageRef", name}});
+  }
+  return written->id;
+}
+
+}  // namespace liman::engine
