@@ -72,6 +72,51 @@ void AddImageRoutes(http::Router& router, Daemon& daemon) {
         return absl::OkStatus();
       },
       http::BodyMode::kStreamed);
+  // docker build, the legacy builder (moby's postBuild with version=1): the context tar is the
+  // body; progress and errors go in the stream ({"stream"}, {"aux"}, {"errorDetail","error"}).
+  router.Add(
+      "POST", "/build",
+      [&daemon](http::Call& call) -> absl::Status {
+        const http::HttpRequest& request = call.request;
+        if (request.Query("version").value_or("1") == "2")
+          return absl::InvalidArgumentError("BuildKit is not supported by this engine: use the legacy builder (DOCKER_BUILDKIT=0)");
+        if (!request.Query("remote").value_or("").empty())
+          return absl::InvalidArgumentError("building from a remote context is not supported: send the context");
+        Daemon::BuildRequest build;
+        build.dockerfile = request.Query("dockerfile").value_or("");
+        if (build.dockerfile.empty()) build.dockerfile = "Dockerfile";
+        build.tags = request.QueryAll("t");
+        build.quiet = request.QueryBool("q");
+        build.force_remove = request.QueryBool("forcerm");
+        build.remove = build.force_remove || request.Query("rm").value_or("").empty() || request.QueryBool("rm");
+        build.network_mode = request.Query("networkmode").value_or("");
+        auto string_map = [&](const char* key, std::map<std::string, std::string>& out) -> absl::Status {
+          std::string text = request.Query(key).value_or("");
+          if (text.empty()) return absl::OkStatus();
+          json parsed = json::parse(text, nullptr, false);
+          if (!parsed.is_object()) return absl::InvalidArgumentError(fmt::format("invalid {}: not a JSON object", key));
+          for (const auto& [name, value] : parsed.items())
+            if (value.is_string()) out[name] = value.get<std::string>();
+          return absl::OkStatus();
+        };
+        LIMAN_RETURN_IF_ERROR(string_map("buildargs", build.build_args));
+        LIMAN_RETURN_IF_ERROR(string_map("labels", build.labels));
+        call.response.StartStream(200, "application/json");
+        auto emit = [&call](const json& message) { call.response.Write(message.dump() + "\r\n"); };
+        absl::Status built = daemon.BuildImage(build, [&call] { return call.body_stream->Next(); }, emit);
+        if (!built.ok()) {
+          std::string message(built.message());
+          json detail = {{"message", message}};
+          // A RUN's exit code becomes the CLI's (jsonmessage's Code).
+          static constexpr std::string_view kCodeMark = "returned a non-zero code: ";
+          if (size_t at = message.rfind(kCodeMark); at != std::string::npos)
+            detail["code"] = std::atoi(message.c_str() + at + kCodeMark.size());
+          emit(json{{"errorDetail", detail}, {"error", message}});
+        }
+        call.response.End();
+        return absl::OkStatus();
+      },
+      http::BodyMode::kStreamed);
   router.Add("GET", "/images/json", [&daemon](http::Call& call) -> absl::Status {
     LIMAN_ASSIGN_OR_RETURN(json list, daemon.ListImages());
     call.Json(200, list);

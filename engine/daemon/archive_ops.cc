@@ -199,6 +199,11 @@ absl::StatusOr<std::unique_ptr<Daemon::ContainerFiles>> Daemon::OpenContainerFil
   return files;
 }
 
+absl::Status Daemon::InContainerFiles(const std::string& ref, const std::function<absl::Status(int root_fd)>& body) {
+  LIMAN_ASSIGN_OR_RETURN(std::unique_ptr<ContainerFiles> files, OpenContainerFiles(ref));
+  return body(files->root.get());
+}
+
 absl::StatusOr<json> Daemon::StatContainerPath(const std::string& ref, const std::string& path) {
   LIMAN_ASSIGN_OR_RETURN(std::unique_ptr<ContainerFiles> files, OpenContainerFiles(ref));
   CopyPath parsed = ParseCopyPath(path);

@@ -292,7 +292,11 @@ absl::StatusOr<Daemon::ImageContents> Daemon::WriteImage(const NewImage& image) 
   LIMAN_RETURN_IF_ERROR(client_->WriteBlob(manifest_text, manifest_blob.digest, manifest_labels, lease.id()));
   LIMAN_RETURN_IF_ERROR(
       RecordImage(*client_, image.name.empty() ? DanglingImageName(manifest_blob.digest) : image.name, manifest_blob));
-  return ImageContents{config_blob.digest, std::move(config), std::move(layers)};
+  return ImageContents{config_blob.digest, std::move(config), std::move(layers), manifest_blob};
+}
+
+absl::Status Daemon::RecordDanglingImage(const ImageContents& image) {
+  return RecordImage(*client_, DanglingImageName(image.manifest.digest), image.manifest);
 }
 
 absl::StatusOr<std::string> Daemon::CommitContainer(const std::string& ref, const CommitRequest& request) {

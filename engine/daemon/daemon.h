@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "ctl/liman-ctr/client.h"
+#include "engine/daemon/dockerfile.h"
 #include "engine/daemon/engine_store.h"
 #include "engine/daemon/event_log.h"
 #include "engine/daemon/json_log_reader.h"
@@ -249,6 +250,22 @@ class Daemon {
   // the container's (with `config` and `changes` applied). The new image's ID.
   absl::StatusOr<std::string> CommitContainer(const std::string& ref, const CommitRequest& request);
 
+  // ---- docker build, the legacy builder (build_ops.cc) ----
+  struct BuildRequest {
+    std::string dockerfile = "Dockerfile";  // its path in the context
+    std::vector<std::string> tags;
+    std::map<std::string, std::string> build_args;
+    std::map<std::string, std::string> labels;  // --label: set on the image built
+    std::string network_mode;                   // RUN's containers' network
+    bool quiet = false;
+    bool remove = true;        // intermediate containers go after a successful step
+    bool force_remove = false; // … after a failed one too
+  };
+  // Builds from the context tar read from `context` (the next bytes each call, empty at the end),
+  // each of Docker's progress messages given to `emit` ({"stream"}, {"aux":{"ID"}}, a pull's).
+  absl::Status BuildImage(const BuildRequest& request, const std::function<absl::StatusOr<std::string_view>()>& context,
+                          const std::function<void(const nlohmann::json&)>& emit);
+
   // ---- events (event_log.h) ----
   EventLog& events() { return events_; }
 
@@ -311,6 +328,7 @@ class Daemon {
     std::string id;
     nlohmann::json config;
     std::vector<ctr::Descriptor> layers;
+    ctr::Descriptor manifest;  // set by WriteImage only
   };
   // kNotFound "No such image: REF".
   absl::StatusOr<ImageContents> FindImageContents(const std::string& ref);
@@ -327,6 +345,27 @@ class Daemon {
   // Writes the layer (the manager's Diff), unpacks it onto the base's snapshot, writes config and
   // manifest and the image record. The new image's contents.
   absl::StatusOr<ImageContents> WriteImage(const NewImage& image);
+  // A record "moby-dangling@<manifest>" for an image WriteImage made.
+  absl::Status RecordDanglingImage(const ImageContents& image);
+  // Deletes the image record `name` (gone already counts).
+  absl::Status RemoveImageRecord(const std::string& name);
+  // docker build's steps (build_ops.cc).
+  struct BuildState;
+  absl::Status RunBuildSteps(const BuildRequest& request, const std::vector<DockerfileInstruction>& instructions,
+                             BuildState& state, const std::function<void(const std::string&)>& say,
+                             const std::function<void(const nlohmann::json&)>& emit);
+  absl::Status BuildFrom(const DockerfileInstruction& instruction, BuildState& state, const VariableLookup& args,
+                         const std::function<void(const nlohmann::json&)>& emit);
+  absl::Status BuildConfigStep(const DockerfileInstruction& instruction, BuildState& state, const VariableLookup* args);
+  absl::Status CommitBuildStep(BuildState& state, const std::string& layer_from, const std::string& created_by);
+  absl::StatusOr<std::string> CreateBuildContainer(const BuildState& state, const nlohmann::json& command,
+                                                   const std::string& network_mode);
+  absl::Status BuildRun(const BuildRequest& request, const DockerfileInstruction& instruction, BuildState& state,
+                        const std::function<void(const std::string&)>& say);
+  absl::Status BuildCopy(const DockerfileInstruction& instruction, BuildState& state);
+  absl::Status TagBuiltImage(const BuildRequest& request, BuildState& state,
+                             const std::function<void(const std::string&)>& say,
+                             const std::function<void(const nlohmann::json&)>& emit);
   // Publishes a container event with Docker's attributes (image, name, the container's labels)
   // and `extra`. Holds mu_.
   void ContainerEventLocked(const Container& container, const std::string& action,
@@ -336,6 +375,8 @@ class Daemon {
   // A container's files for docker cp (archive_ops.cc).
   struct ContainerFiles;
   absl::StatusOr<std::unique_ptr<ContainerFiles>> OpenContainerFiles(const std::string& ref);
+  // Runs `body` with the root of the container's files open (as docker cp sees them).
+  absl::Status InContainerFiles(const std::string& ref, const std::function<absl::Status(int root_fd)>& body);
   explicit Daemon(DaemonOptions options);
   absl::Status Reconcile();
   // The bridge, its gateway address and masquerading (unless --bridge none).

@@ -406,10 +406,12 @@ absl::StatusOr<json> Daemon::ImageHistory(const std::string& name) {
   return rows;
 }
 
+absl::Status Daemon::RemoveImageRecord(const std::string& name) { return DeleteImageRecord(*client_, name); }
+
 absl::StatusOr<Daemon::ImageContents> Daemon::FindImageContents(const std::string& ref) {
   LIMAN_ASSIGN_OR_RETURN(std::vector<ImageEntry> entries, ListImageEntries(*client_));
   LIMAN_ASSIGN_OR_RETURN(const ImageEntry* found, FindImage(entries, ref));
-  return ImageContents{found->config_digest, found->config, found->layers};
+  return ImageContents{found->config_digest, found->config, found->layers, {}};
 }
 
 absl::Status Daemon::TagImage(const std::string& source, const std::string& repo, const std::string& tag) {

@@ -1061,6 +1061,83 @@ pid_cg_read() {
   dk rmi committed:live committed:named >/dev/null
 }
 
+@test "docker build (legacy builder): ARG, FROM, ENV, WORKDIR, COPY, RUN, LABEL, EXPOSE, CMD through both clients; failures as Docker's" {
+  dk pull -q "$IMG" >/dev/null
+  local ctx="$DROPIN_TMP/build-ctx" cli n=0 id
+  mkdir -p "$ctx/dir/sub"
+  echo a >"$ctx/dir/a.txt"
+  echo b >"$ctx/dir/sub/b.txt"
+  echo top >"$ctx/top.txt"
+  echo one >"$ctx/g1.conf"
+  echo two >"$ctx/g2.conf"
+  # A symlink in the context naming a host file: COPY resolves it inside the context.
+  ln -s /etc/hostname "$ctx/hostlink"
+  cat >"$ctx/Dockerfile" <<'EOF'
+# a comment
+ARG BASE
+FROM $BASE
+ARG GREETING=hello
+ENV APP=/app NAME="two words"
+WORKDIR $APP
+COPY top.txt .
+COPY dir /app/dir/
+COPY *.conf /conf/
+COPY --chown=1000:1000 dir/a.txt /owned/
+RUN echo "$GREETING from RUN" && \
+    ls -n /owned && echo $NAME >/app/name.txt
+LABEL maintainer=me
+EXPOSE 8080
+CMD ["cat", "/app/name.txt"]
+EOF
+  for cli in $DOCKER_CLIS; do
+    [ "$cli" != "$LIMAN_CLI" ] || continue
+    n=$((n + 1))
+    run env DOCKER_BUILDKIT=0 DOCKER_HOST="unix://$ENGINE_SOCK" DOCKER_CONFIG="$DROPIN_TMP/docker-config" \
+      "$cli" build --build-arg BASE="$IMG" --build-arg GREETING=hi -t "built:$n" -t "built:also$n" --label from=cli "$ctx"
+    assert_success
+    assert_output_contains "Step 2/13 : FROM \$BASE"
+    assert_output_contains "hi from RUN"
+    assert_output_contains "1000     1000"
+    assert_output_contains "Successfully tagged built:$n"
+    assert_eq "$(dkc "$cli" run --rm --network none "built:$n")" "two words" "$cli: CMD of the built image"
+    run dkc "$cli" run --rm --network none "built:$n" sh -c \
+      'pwd; cat top.txt dir/a.txt dir/sub/b.txt /conf/g1.conf /conf/g2.conf; stat -c %u:%g /owned/a.txt /app/top.txt'
+    assert_eq "$output" "$(printf '/app\ntop\na\nb\none\ntwo\n1000:1000\n0:0')" "$cli: the built image's files"
+    assert_eq "$(dkc "$cli" image inspect -f '{{.Config.WorkingDir}} {{json .Config.Labels}} {{json .Config.ExposedPorts}}' "built:$n")" \
+      '/app {"from":"cli","maintainer":"me"} {"8080/tcp":{}}' "$cli: the built config"
+    assert_eq "$(dk image inspect -f '{{.Id}}' "built:also$n")" "$(dk image inspect -f '{{.Id}}' "built:$n")" "both tags"
+  done
+  # The steps' images are gone; the intermediate containers too.
+  run dk images -a
+  assert_output_not_contains "liman-build"
+  assert_eq "$(dk ps -aq | wc -l)" 0 "containers left by the build"
+  # A Dockerfile from outside the context (the 20.10 client sends it in the tar without its end).
+  printf 'FROM %s\nCOPY hostlink /x\n' "$IMG" >"$DROPIN_TMP/Dockerfile.outside"
+  run dkc /usr/bin/docker build -f "$DROPIN_TMP/Dockerfile.outside" "$ctx"
+  assert_failure
+  assert_output_contains "COPY failed: file not found in build context"
+  # A failing RUN: Docker's message, its exit code, its container kept.
+  printf 'FROM %s\nRUN echo partial && exit 3\n' "$IMG" >"$DROPIN_TMP/Dockerfile.fails"
+  run dkc /usr/bin/docker build -f "$DROPIN_TMP/Dockerfile.fails" "$ctx"
+  assert_eq "$status" 3 "exit code of a failed build"
+  assert_output_contains "partial"
+  assert_output_contains "The command '/bin/sh -c echo partial && exit 3' returned a non-zero code: 3"
+  assert_eq "$(dk ps -aq | wc -l)" 1 "the failed step's container"
+  dk rm -f $(dk ps -aq) >/dev/null
+  # Without a tag, -q prints the ID of a dangling image.
+  printf 'FROM %s\nENV X=1\n' "$IMG" >"$DROPIN_TMP/Dockerfile.untagged"
+  id="$(dkc /usr/bin/docker build -q -f "$DROPIN_TMP/Dockerfile.untagged" "$ctx")"
+  [[ "$id" =~ ^sha256:[0-9a-f]{64}$ ]] || fail "build -q printed: $id"
+  run dk images
+  [[ "$output" =~ "<none>"\ +"<none>"\ +${id:7:12} ]] || fail "dangling build not listed: $output"
+  printf 'RUN true\n' >"$DROPIN_TMP/Dockerfile.nofrom"
+  run dkc /usr/bin/docker build -f "$DROPIN_TMP/Dockerfile.nofrom" "$ctx"
+  assert_failure
+  assert_output_contains "no FROM before it"
+  dk rmi "$id" built:1 built:also1 >/dev/null
+  [ "$n" -lt 2 ] || dk rmi built:2 built:also2 >/dev/null
+}
+
 @test "live restore: 10 writers and a 1 MB/s writer run on through a 10 s outage of limand and liman-containerd; exits are kept" {
   local i
   for i in $(seq 1 10); do

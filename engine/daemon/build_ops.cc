@@ -1,0 +1,512 @@
+// docker build with the legacy builder (moby's builder/dockerfile, what the 20.10 client uses and
+// the 28 client with DOCKER_BUILDKIT=0): the context tar unpacked into a directory of its own, the
+// Dockerfile's instructions run one by one, each making an image: RUN in a container of the
+// image so far (its output streamed back) and its changes committed; COPY and ADD unpack the
+// context's files into a created container's snapshot (resolved inside the context, so a symlink
+// cannot reach out of it) and commit it; the others change only the config. The steps' images are
+// recorded under "liman-build-<id>:<step>" while the build runs and dropped at its end, when the
+// last one takes the build's tags (or stays as a dangling image).
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <sys/stat.h>
+
+#include <charconv>
+#include <cstring>
+#include <thread>
+
+#include "absl/strings/str_join.h"
+#include "common/file_util.h"
+#include "common/logging.h"
+#include "common/pipe.h"
+#include "common/random_bytes.h"
+#include "common/status.h"
+#include "containerd/archive/apply.h"
+#include "containerd/archive/byte_source.h"
+#include "containerd/archive/diff.h"
+#include "containerd/archive/root_dir.h"
+#include "containerd/remotes/reference.h"
+#include "engine/daemon/daemon.h"
+#include "engine/daemon/dockerfile.h"
+#include "fmt/format.h"
+
+namespace liman::engine {
+
+namespace archive = containerd::archive;
+using nlohmann::json;
+
+namespace {
+
+std::string ShortImageId(const std::string& id) { return id.substr(id.find(':') + 1, 12); }
+
+// The build's own directory (its unpacked context), removed with everything in it.
+class BuildDir {
+ public:
+  explicit BuildDir(std::string path) : path_(std::move(path)) {}
+  ~BuildDir() {
+    if (absl::Status removed = RemoveAll(path_); !removed.ok()) LogWarn("build: {}", removed);
+  }
+  BuildDir(const BuildDir&) = delete;
+  BuildDir& operator=(const BuildDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// The context tar as the CLI streams it, completed at its end: the 20.10 client, when it adds a
+// Dockerfile from outside the context, ends the stream right after the last file's data, without
+// its padding or the end-of-archive blocks. Go's tar reader takes that end as the archive's;
+// libarchive wants the blocks, so they are added (after a complete archive they are never read).
+class CompletedTarSource final : public archive::ByteSource {
+ public:
+  explicit CompletedTarSource(archive::ByteSource& tar) : tar_(tar) {}
+  absl::StatusOr<size_t> Read(char* buffer, size_t capacity) override {
+    if (padding_ < 0) {
+      LIMAN_ASSIGN_OR_RETURN(size_t n, tar_.Read(buffer, capacity));
+      if (n > 0) {
+        offset_ += n;
+        return n;
+      }
+      padding_ = static_cast<int64_t>((kBlock - offset_ % kBlock) % kBlock + 2 * kBlock);
+    }
+    size_t n = std::min(capacity, static_cast<size_t>(padding_));
+    std::memset(buffer, 0, n);
+    padding_ -= static_cast<int64_t>(n);
+    return n;
+  }
+
+ private:
+  static constexpr uint64_t kBlock = 512;
+  archive::ByteSource& tar_;
+  uint64_t offset_ = 0;
+  int64_t padding_ = -1;  // zeros still to give once the stream has ended
+};
+
+// Unpacks the tar `dir_fd`/`name` makes (WriteEntryTar, as `entry_name`) into `target_fd`: the
+// writer on a thread of its own, the two joined by a pipe.
+absl::Status CopyEntry(int dir_fd, const std::string& name, const std::string& entry_name, int target_fd,
+                       const archive::ApplyOptions& options) {
+  LIMAN_ASSIGN_OR_RETURN(Pipe pipe, MakePipe("build copy"));
+  absl::Status written;
+  std::thread writer([&] {
+    UniqueFd out = std::move(pipe.write);
+    written = archive::WriteEntryTar(dir_fd, name, entry_name, [&](std::string_view data) -> absl::Status {
+      if (!WriteAll(out.get(), data)) return ErrnoError("write the build copy pipe");
+      return absl::OkStatus();
+    });
+  });
+  archive::FdByteSource source(pipe.read.get());
+  absl::StatusOr<archive::ApplyResult> applied = archive::ApplyLayer(
+      source, archive::Compression::kNone, fmt::format("/proc/self/fd/{}", target_fd), options);
+  pipe.read.reset();  // a writer still writing sees EPIPE and stops
+  writer.join();
+  LIMAN_RETURN_IF_ERROR(written);
+  return applied.status();
+}
+
+// COPY's sources: each a path inside the context, or a pattern in its last element.
+absl::StatusOr<std::vector<std::string>> ExpandSources(int context_fd, const std::vector<std::string>& patterns) {
+  std::vector<std::string> sources;
+  for (const std::string& pattern : patterns) {
+    std::string clean = CleanAbsolutePath(pattern);
+    std::string parent = ParentDirectory(clean);
+    std::string base = clean.substr(clean.rfind('/') + 1);
+    if (base.find_first_of("*?[") == std::string::npos) {
+      sources.push_back(clean);
+      continue;
+    }
+    absl::StatusOr<UniqueFd> dir = OpenInRoot(context_fd, parent, O_PATH | O_DIRECTORY);
+    std::vector<std::string> matches;
+    if (dir.ok()) {
+      LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(fmt::format("/proc/self/fd/{}", dir->get())));
+      for (const std::string& name : names)
+        if (fnmatch(base.c_str(), name.c_str(), FNM_PERIOD) == 0) matches.push_back(JoinPath(parent, name));
+    }
+    if (matches.empty())
+      return absl::InvalidArgumentError(fmt::format("COPY failed: no source files were specified ({})", pattern));
+    std::sort(matches.begin(), matches.end());
+    sources.insert(sources.end(), matches.begin(), matches.end());
+  }
+  return sources;
+}
+
+// COPY/ADD's --chown: numeric "uid[:gid]" (a name would need the image's passwd file).
+absl::StatusOr<std::pair<uid_t, gid_t>> ParseChown(const std::string& value) {
+  std::string_view text = value;
+  size_t colon = text.find(':');
+  auto number = [&](std::string_view part) -> std::optional<uint32_t> {
+    uint32_t out = 0;
+    auto [end, error] = std::from_chars(part.data(), part.data() + part.size(), out);
+    if (error != std::errc() || end != part.data() + part.size() || part.empty()) return std::nullopt;
+    return out;
+  };
+  std::optional<uint32_t> uid = number(text.substr(0, colon));
+  std::optional<uint32_t> gid = colon == std::string_view::npos ? uid : number(text.substr(colon + 1));
+  if (!uid || !gid)
+    return absl::InvalidArgumentError(fmt::format("--chown={}: only numeric user and group ids are supported", value));
+  return std::make_pair(static_cast<uid_t>(*uid), static_cast<gid_t>(*gid));
+}
+
+}  // namespace
+
+// The state of one build: the image so far and what the next step derives from it.
+struct Daemon::BuildState {
+  std::string build_id = RandomHex(6);
+  int context_fd = -1;
+  std::optional<ImageContents> image;  // none after FROM scratch
+  std::string image_ref;               // what a container of the image so far is created from
+  json run_config = json::object();
+  bool cmd_set = false;
+  std::string author;
+  std::map<std::string, std::string> args;  // ARGs declared in this stage, with their values
+  std::vector<std::string> step_records;    // the steps' image records, dropped at the end
+  int steps = 0;
+};
+
+absl::Status Daemon::BuildImage(const BuildRequest& request,
+                                const std::function<absl::StatusOr<std::string_view>()>& context,
+                                const std::function<void(const json&)>& emit) {
+  auto say = [&](const std::string& text) {
+    if (!request.quiet) emit(json{{"stream", text}});
+  };
+  BuildState state;
+  LIMAN_RETURN_IF_ERROR(MkdirAll(JoinPath(options_.exec_root, "build"), 0700));
+  BuildDir dir(JoinPath(options_.exec_root, "build/" + state.build_id));
+  LIMAN_RETURN_IF_ERROR(MkdirAll(dir.path(), 0700));
+  {
+    archive::PieceByteSource stream(context);
+    CompletedTarSource source(stream);
+    archive::ApplyOptions options;
+    options.overlay_whiteouts = false;
+    options.whiteouts = false;
+    options.read_ahead = false;
+    options.owner = std::make_pair(uid_t{0}, gid_t{0});
+    absl::StatusOr<archive::ApplyResult> unpacked =
+        archive::ApplyLayer(source, archive::Compression::kNone, dir.path(), options);
+    if (!unpacked.ok()) return Annotate(unpacked.status(), "unpack the build context");
+  }
+  UniqueFd context_fd(open(dir.path().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!context_fd) return ErrnoError(fmt::format("open {}", Quote(dir.path())));
+  state.context_fd = context_fd.get();
+  absl::StatusOr<UniqueFd> dockerfile_fd = OpenInRoot(context_fd.get(), request.dockerfile, O_RDONLY);
+  if (!dockerfile_fd.ok())
+    return absl::InvalidArgumentError(fmt::format("Cannot locate specified Dockerfile: {}", request.dockerfile));
+  LIMAN_ASSIGN_OR_RETURN(std::string text, ReadFile(fmt::format("/proc/self/fd/{}", dockerfile_fd->get())));
+  LIMAN_ASSIGN_OR_RETURN(std::vector<DockerfileInstruction> instructions, ParseDockerfile(text));
+
+  absl::Status built = RunBuildSteps(request, instructions, state, say, emit);
+  if (built.ok() && !request.labels.empty()) {
+    // --label: one more config-only image on top, as moby's builder adds them.
+    std::vector<std::string> pairs;
+    for (const auto& [key, value] : request.labels) {
+      if (!state.run_config.contains("Labels") || !state.run_config["Labels"].is_object())
+        state.run_config["Labels"] = json::object();
+      state.run_config["Labels"][key] = value;
+      pairs.push_back(json(key).dump() + "=" + json(value).dump());
+    }
+    ++state.steps;
+    built = CommitBuildStep(state, "", "/bin/sh -c #(nop)  LABEL " + absl::StrJoin(pairs, " "));
+  }
+  if (built.ok()) built = TagBuiltImage(request, state, say, emit);
+  for (const std::string& record : state.step_records)
+    if (absl::Status removed = RemoveImageRecord(record); !removed.ok()) LogWarn("build: {}", removed);
+  return built;
+}
+
+absl::Status Daemon::RunBuildSteps(const BuildRequest& request, const std::vector<DockerfileInstruction>& instructions,
+                                   BuildState& state, const std::function<void(const std::string&)>& say,
+                                   const std::function<void(const json&)>& emit) {
+  // ARGs before the first FROM are for FROM lines only (moby's meta args).
+  std::map<std::string, std::string> meta_args;
+  auto arg_value = [&](const std::string& name, const std::string& fallback) {
+    auto given = request.build_args.find(name);
+    return given != request.build_args.end() ? given->second : fallback;
+  };
+  bool from_seen = false;
+  int total = static_cast<int>(instructions.size());
+  for (const DockerfileInstruction& instruction : instructions) {
+    ++state.steps;
+    say(fmt::format("Step {}/{} : {}\n", state.steps, total, instruction.Text()));
+    VariableLookup args_lookup = [&](const std::string& name) -> std::optional<std::string> {
+      // FROM sees the meta args only, every stage of it.
+      const auto& scope = from_seen && instruction.keyword != "FROM" ? state.args : meta_args;
+      auto found = scope.find(name);
+      if (found == scope.end()) return std::nullopt;
+      return found->second;
+    };
+    const std::string& keyword = instruction.keyword;
+    absl::Status step;
+    if (keyword == "ARG") {
+      std::string declaration = instruction.arguments;
+      size_t equals = declaration.find('=');
+      std::string name = declaration.substr(0, equals);
+      std::string fallback;
+      if (equals != std::string::npos) {
+        LIMAN_ASSIGN_OR_RETURN(fallback, ExpandVariables(declaration.substr(equals + 1), args_lookup));
+      }
+      (from_seen ? state.args : meta_args)[name] = arg_value(name, fallback);
+      if (!from_seen) continue;
+      step = BuildConfigStep(instruction, state, nullptr);
+    } else if (keyword == "FROM") {
+      step = BuildFrom(instruction, state, args_lookup, emit);
+      from_seen = true;
+    } else if (!from_seen) {
+      return absl::InvalidArgumentError(
+          fmt::format("failed to process \"{}\": no FROM before it", instruction.Text()));
+    } else if (keyword == "RUN") {
+      step = BuildRun(request, instruction, state, say);
+    } else if (keyword == "COPY" || keyword == "ADD") {
+      step = BuildCopy(instruction, state);
+    } else if (keyword == "MAINTAINER") {
+      state.author = instruction.arguments;
+      step = BuildConfigStep(instruction, state, nullptr);
+    } else if (keyword == "SHELL") {
+      if (!instruction.exec_form || instruction.exec_form->empty())
+        return absl::InvalidArgumentError("SHELL requires the arguments to be in JSON form");
+      state.run_config["Shell"] = *instruction.exec_form;
+      step = BuildConfigStep(instruction, state, nullptr);
+    } else if (keyword == "HEALTHCHECK") {
+      return absl::UnimplementedError("HEALTHCHECK is not supported by this builder yet");
+    } else {
+      step = BuildConfigStep(instruction, state, &args_lookup);
+    }
+    LIMAN_RETURN_IF_ERROR(step);
+    say(fmt::format(" ---> {}\n", ShortImageId(state.image ? state.image->id : "scratch")));
+  }
+  if (!state.image) return absl::InvalidArgumentError("No image was generated. Is your Dockerfile empty?");
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::BuildFrom(const DockerfileInstruction& instruction, BuildState& state,
+                               const VariableLookup& args, const std::function<void(const json&)>& emit) {
+  LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> words, SplitWords(instruction.arguments, args));
+  if (words.size() != 1 && !(words.size() == 3 && AsciiLower(words[1]) == "as"))
+    return absl::InvalidArgumentError(fmt::format("FROM requires either one or three arguments"));
+  state.args.clear();
+  state.cmd_set = false;
+  state.author.clear();
+  if (words[0] == "scratch") {
+    state.image.reset();
+    state.image_ref.clear();
+    state.run_config = json::object();
+    return absl::OkStatus();
+  }
+  absl::StatusOr<containerd::remotes::Reference> reference = containerd::remotes::ParseReference(words[0]);
+  if (!reference.ok()) return absl::InvalidArgumentError(std::string(reference.status().message()));
+  absl::StatusOr<ImageContents> base = FindImageContents(reference->String());
+  if (absl::IsNotFound(base.status())) {
+    // Pulled as docker pull would, its progress in the build's output.
+    std::string name = reference->Name();
+    if (!reference->digest.empty()) name += "@" + reference->digest;
+    LIMAN_RETURN_IF_ERROR(PullImage(name, reference->digest.empty() ? reference->tag : "", "", emit));
+    base = FindImageContents(reference->String());
+  }
+  LIMAN_RETURN_IF_ERROR(base.status());
+  state.image = *std::move(base);
+  state.image_ref = reference->String();
+  state.run_config = state.image->config.value("config", json::object());
+  if (!state.run_config.is_object()) state.run_config = json::object();
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::BuildConfigStep(const DockerfileInstruction& instruction, BuildState& state,
+                                     const VariableLookup* args) {
+  if (args) LIMAN_RETURN_IF_ERROR(ApplyConfigInstruction(instruction, state.run_config, state.cmd_set, *args));
+  return CommitBuildStep(state, "", "/bin/sh -c #(nop)  " + instruction.Text());
+}
+
+absl::Status Daemon::CommitBuildStep(BuildState& state, const std::string& layer_from, const std::string& created_by) {
+  // Recorded under its normalized name, as containers are created from images.
+  LIMAN_ASSIGN_OR_RETURN(containerd::remotes::Reference reference,
+                         containerd::remotes::ParseReference(
+                             fmt::format("liman-build-{}:step{}", state.build_id, state.steps)));
+  std::string record = reference.String();
+  LIMAN_ASSIGN_OR_RETURN(ImageContents image, WriteImage(NewImage{.base = state.image,
+                                                                  .layer_from = layer_from,
+                                                                  .run_config = state.run_config,
+                                                                  .history = {{"created_by", created_by}},
+                                                                  .author = state.author,
+                                                                  .name = record}));
+  state.step_records.push_back(record);
+  state.image = std::move(image);
+  state.image_ref = record;
+  return absl::OkStatus();
+}
+
+// A container of the image so far, for RUN (`command`) and COPY (nothing runs: "#(nop)").
+absl::StatusOr<std::string> Daemon::CreateBuildContainer(const BuildState& state, const json& command,
+                                                        const std::string& network_mode) {
+  json body = state.run_config;
+  body["Image"] = state.image_ref;
+  body["Cmd"] = command;
+  body["Entrypoint"] = json::array();
+  body["AttachStdout"] = true;
+  body["AttachStderr"] = true;
+  body["Tty"] = false;
+  body["OpenStdin"] = false;
+  // Build arguments are the RUN's environment (not the image's).
+  json env = body.value("Env", json::array());
+  for (const auto& [name, value] : state.args)
+    if (!EnvLookup(env)(name)) env.push_back(name + "=" + value);
+  body["Env"] = env;
+  body["HostConfig"] = {{"NetworkMode", network_mode.empty() ? "default" : network_mode}};
+  LIMAN_ASSIGN_OR_RETURN(json created, CreateContainer("", body));
+  return created.value("Id", "");
+}
+
+absl::Status Daemon::BuildRun(const BuildRequest& request, const DockerfileInstruction& instruction,
+                              BuildState& state, const std::function<void(const std::string&)>& say) {
+  if (!state.image) return absl::InvalidArgumentError("RUN needs an image to run in: FROM scratch has no shell");
+  json command;
+  if (instruction.exec_form) {
+    command = *instruction.exec_form;
+  } else {
+    command = state.run_config.contains("Shell") && state.run_config["Shell"].is_array()
+                  ? state.run_config["Shell"]
+                  : json::array({"/bin/sh", "-c"});
+    command.push_back(instruction.arguments);
+  }
+  LIMAN_ASSIGN_OR_RETURN(std::string id, CreateBuildContainer(state, command, request.network_mode));
+  say(fmt::format(" ---> Running in {}\n", id.substr(0, 12)));
+  uint64_t exits = ContainerExits(id);
+  absl::Status result = StartContainer(id).status();
+  if (result.ok()) {
+    // Its output, as it comes, until it has exited and all of it is read.
+    LIMAN_ASSIGN_OR_RETURN(LogSource source, ContainerLogSource(id));
+    LogReadOptions options;
+    options.follow = true;
+    options.max_files = source.max_files;
+    (void)ReadJsonLog(
+        source.log_path, options,
+        [&](const LogEntry& entry) {
+          say(entry.log);
+          return true;
+        },
+        [&] { return !ContainerActive(id, /*include_created=*/true, exits); });
+    LIMAN_ASSIGN_OR_RETURN(WaitResult waited, WaitContainer(id, "not-running", [] { return false; }));
+    if (waited.status_code != 0) {
+      std::vector<std::string> words = command.get<std::vector<std::string>>();
+      result = absl::UnknownError(fmt::format("The command '{}' returned a non-zero code: {}",
+                                              absl::StrJoin(words, " "), waited.status_code));
+    }
+  }
+  if (result.ok()) result = CommitBuildStep(state, id, absl::StrJoin(command.get<std::vector<std::string>>(), " "));
+  // Docker keeps a failed step's container unless --force-rm.
+  if (result.ok() ? request.remove : request.force_remove) {
+    if (absl::Status removed = RemoveContainer(id, true, true); !removed.ok()) LogWarn("build: {}", removed);
+    if (result.ok()) say(fmt::format("Removing intermediate container {}\n", id.substr(0, 12)));
+  }
+  return result;
+}
+
+absl::Status Daemon::BuildCopy(const DockerfileInstruction& instruction, BuildState& state) {
+  std::optional<std::pair<uid_t, gid_t>> owner = std::make_pair(uid_t{0}, gid_t{0});
+  for (const std::string& flag : instruction.flags) {
+    if (flag.starts_with("chown=")) {
+      LIMAN_ASSIGN_OR_RETURN(owner, ParseChown(flag.substr(6)));
+    } else {
+      return absl::InvalidArgumentError(fmt::format("{}: unknown flag: --{}", instruction.keyword, flag));
+    }
+  }
+  VariableLookup env = EnvLookup(state.run_config.value("Env", json::array()));
+  std::vector<std::string> words;
+  if (instruction.exec_form) {
+    for (const std::string& word : *instruction.exec_form) {
+      LIMAN_ASSIGN_OR_RETURN(std::string expanded, ExpandVariables(word, env));
+      words.push_back(std::move(expanded));
+    }
+  } else {
+    LIMAN_ASSIGN_OR_RETURN(words, SplitWords(instruction.arguments, env));
+  }
+  if (words.size() < 2) return absl::InvalidArgumentError(fmt::format("{} requires at least two arguments", instruction.keyword));
+  std::string destination = words.back();
+  words.pop_back();
+  for (const std::string& word : words)
+    if (word.find("://") != std::string::npos)
+      return absl::UnimplementedError(fmt::format("{} from a URL is not supported: {}", instruction.keyword, word));
+  LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> sources, ExpandSources(state.context_fd, words));
+  std::string working_dir = state.run_config.value("WorkingDir", "");
+  // "dir/", "." (the WORKDIR, which Docker's WORKDIR makes) and several sources name a directory.
+  bool into_directory = destination.ends_with('/') || destination == "." || destination.ends_with("/.") ||
+                        sources.size() > 1;
+  destination = CleanAbsolutePath(destination.starts_with('/') ? destination
+                                                               : JoinPath(working_dir.empty() ? "/" : working_dir, destination));
+
+  json command = json::array({"/bin/sh", "-c", "#(nop) " + instruction.Text()});
+  if (!state.image) return absl::UnimplementedError(fmt::format("{} onto FROM scratch is not supported yet", instruction.keyword));
+  LIMAN_ASSIGN_OR_RETURN(std::string id, CreateBuildContainer(state, command, "none"));
+  absl::Status copied = InContainerFiles(id, [&](int root_fd) -> absl::Status {
+    archive::ApplyOptions options;
+    options.overlay_whiteouts = false;
+    options.whiteouts = false;
+    options.read_ahead = false;
+    options.owner = owner;
+    std::vector<archive::DirTimes> unused_times;
+    for (const std::string& source : sources) {
+      absl::StatusOr<UniqueFd> opened = OpenInRoot(state.context_fd, source, O_PATH);
+      if (!opened.ok())
+        return absl::NotFoundError(fmt::format(
+            "COPY failed: file not found in build context or excluded by .dockerignore: stat {}: file does not exist",
+            source.substr(1)));
+      struct stat st;
+      if (fstat(opened->get(), &st) != 0) return ErrnoError(fmt::format("stat {}", Quote(source)));
+      // A directory's contents go into the destination; a file into it, or as it.
+      std::string target = destination;
+      std::string entry_name = ".";
+      if (!S_ISDIR(st.st_mode)) {
+        bool existing_dir = false;
+        if (absl::StatusOr<UniqueFd> existing = OpenInRoot(root_fd, destination, O_PATH | O_DIRECTORY);
+            existing.ok())
+          existing_dir = true;
+        if (into_directory || existing_dir) {
+          entry_name = source.substr(source.rfind('/') + 1);
+        } else {
+          target = ParentDirectory(destination);
+          entry_name = destination.substr(destination.rfind('/') + 1);
+        }
+      }
+      archive::ParentDirs dirs(root_fd, {}, &unused_times);
+      LIMAN_ASSIGN_OR_RETURN(int target_fd, dirs.Get(std::string_view(target).substr(1), /*create=*/true));
+      std::string parent = ParentDirectory(source);
+      LIMAN_ASSIGN_OR_RETURN(UniqueFd parent_fd, OpenInRoot(state.context_fd, parent, O_PATH | O_DIRECTORY));
+      std::string name = source == "/" ? "." : source.substr(source.rfind('/') + 1);
+      LIMAN_RETURN_IF_ERROR(CopyEntry(source == "/" ? state.context_fd : parent_fd.get(), name, entry_name, target_fd,
+                                      options));
+    }
+    return absl::OkStatus();
+  });
+  if (copied.ok()) {
+    std::string created_by = fmt::format("/bin/sh -c #(nop) {} {} in {} ", instruction.keyword,
+                                         absl::StrJoin(words, " "), destination);
+    copied = CommitBuildStep(state, id, created_by);
+  }
+  if (absl::Status removed = RemoveContainer(id, true, true); !removed.ok()) LogWarn("build: {}", removed);
+  return copied;
+}
+
+absl::Status Daemon::TagBuiltImage(const BuildRequest& request, BuildState& state,
+                                   const std::function<void(const std::string&)>& say,
+                                   const std::function<void(const json&)>& emit) {
+  const ImageContents& image = *state.image;
+  emit(json{{"aux", {{"ID", image.id}}}});
+  if (request.quiet) {
+    emit(json{{"stream", image.id + "\n"}});
+  } else {
+    say(fmt::format("Successfully built {}\n", ShortImageId(image.id)));
+  }
+  if (request.tags.empty()) {
+    // Without a tag the image stays, dangling, once its step record goes.
+    if (!state.step_records.empty()) return RecordDanglingImage(image);
+    return absl::OkStatus();
+  }
+  for (const std::string& tag : request.tags) {
+    absl::StatusOr<containerd::remotes::Reference> reference = containerd::remotes::ParseReference(tag);
+    if (!reference.ok()) return absl::InvalidArgumentError(std::string(reference.status().message()));
+    if (reference->tag.empty()) reference->tag = "latest";
+    LIMAN_RETURN_IF_ERROR(TagImage(image.id, reference->Name(), reference->tag));
+    say(fmt::format("Successfully tagged {}\n", containerd::remotes::FamiliarString(*reference)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace liman::engine
