@@ -90,6 +90,7 @@ void AddImageRoutes(http::Router& router, Daemon& daemon) {
         build.force_remove = request.QueryBool("forcerm");
         build.remove = build.force_remove || request.Query("rm").value_or("").empty() || request.QueryBool("rm");
         build.network_mode = request.Query("networkmode").value_or("");
+        build.target = request.Query("target").value_or("");
         auto string_map = [&](const char* key, std::map<std::string, std::string>& out) -> absl::Status {
           std::string text = request.Query(key).value_or("");
           if (text.empty()) return absl::OkStatus();

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <cstring>
@@ -22,6 +23,7 @@
 #include "common/status.h"
 #include "containerd/archive/apply.h"
 #include "containerd/archive/byte_source.h"
+#include "containerd/archive/compression.h"
 #include "containerd/archive/diff.h"
 #include "containerd/archive/root_dir.h"
 #include "containerd/remotes/reference.h"
@@ -147,6 +149,102 @@ absl::StatusOr<std::pair<uid_t, gid_t>> ParseChown(const std::string& value) {
   return std::make_pair(static_cast<uid_t>(*uid), static_cast<gid_t>(*gid));
 }
 
+// ADD's local archives: a tar, plain or gzip/zstd-compressed (the ustar magic in its first block,
+// as moby's IsArchivePath reads it); nullopt for any other file.
+absl::StatusOr<std::optional<archive::Compression>> ArchiveCompression(int file_fd) {
+  char magic[4] = {};
+  ssize_t n = pread(file_fd, magic, sizeof magic, 0);
+  if (n < 0) return ErrnoError("read the start of an ADD source");
+  archive::Compression compression = archive::DetectCompression(std::string_view(magic, static_cast<size_t>(n)));
+  archive::FdByteSource file(file_fd);
+  std::unique_ptr<archive::ByteSource> decompressed;
+  archive::ByteSource* tar = &file;
+  if (compression != archive::Compression::kNone) {
+    decompressed = archive::NewDecompressor(file, compression);
+    tar = decompressed.get();
+  }
+  char block[512];
+  absl::StatusOr<size_t> read = archive::ReadFull(*tar, block, sizeof block);
+  if (lseek(file_fd, 0, SEEK_SET) != 0) return ErrnoError("rewind an ADD source");
+  if (!read.ok() || *read < sizeof block || std::memcmp(block + 257, "ustar", 5) != 0) return std::nullopt;
+  return compression;
+}
+
+// COPY's files: `patterns` resolved inside `source_root` (the context, or a stage's root) into
+// `destination` inside `root_fd`, owned by `copy.owner`. A directory's contents go into the
+// destination; a file into it when it names a directory ("dir/", ".", several sources, an existing
+// directory), else as it.
+struct BuildCopyOptions {
+  bool from_context = true;  // the sources are the context's (for the not-found message)
+  std::optional<std::pair<uid_t, gid_t>> owner;
+  bool extract_archives = false;  // ADD
+  std::optional<std::pair<uid_t, gid_t>> archive_owner;  // an archive's entries keep theirs without
+};
+
+absl::Status CopyBuildFiles(int source_root, const std::vector<std::string>& patterns,
+                            const std::string& requested_destination, const std::string& destination,
+                            const BuildCopyOptions& copy, int root_fd) {
+  LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> sources, ExpandSources(source_root, patterns));
+  bool into_directory = requested_destination.ends_with('/') || requested_destination == "." ||
+                        requested_destination.ends_with("/.") || sources.size() > 1 ||
+                        OpenInRoot(root_fd, destination, O_PATH | O_DIRECTORY).ok();
+  archive::ApplyOptions options;
+  options.overlay_whiteouts = false;
+  options.whiteouts = false;
+  options.read_ahead = false;
+  options.owner = copy.owner;
+  std::vector<archive::DirTimes> unused_times;
+  for (const std::string& source : sources) {
+    absl::StatusOr<UniqueFd> opened = OpenInRoot(source_root, source, O_PATH);
+    if (!opened.ok()) {
+      if (!copy.from_context) return Annotate(opened.status(), fmt::format("COPY failed: stat {}", source));
+      return absl::NotFoundError(fmt::format(
+          "COPY failed: file not found in build context or excluded by .dockerignore: stat {}: file does not exist",
+          source.substr(1)));
+    }
+    struct stat st;
+    if (fstat(opened->get(), &st) != 0) return ErrnoError(fmt::format("stat {}", Quote(source)));
+    std::string target = destination;
+    std::string entry_name = ".";
+    if (copy.extract_archives && S_ISREG(st.st_mode)) {
+      // ADD unpacks a local archive into the destination directory (its owners kept unless
+      // --chown).
+      UniqueFd file(open(fmt::format("/proc/self/fd/{}", opened->get()).c_str(), O_RDONLY | O_CLOEXEC));
+      if (!file) return ErrnoError(fmt::format("open {}", Quote(source)));
+      LIMAN_ASSIGN_OR_RETURN(std::optional<archive::Compression> compression, ArchiveCompression(file.get()));
+      if (compression) {
+        archive::ParentDirs dirs(root_fd, {}, &unused_times);
+        LIMAN_ASSIGN_OR_RETURN(int target_fd, dirs.Get(std::string_view(destination).substr(1), /*create=*/true));
+        archive::ApplyOptions unpack = options;
+        unpack.owner = copy.archive_owner;
+        archive::FdByteSource tar(file.get());
+        absl::StatusOr<archive::ApplyResult> applied =
+            archive::ApplyLayer(tar, *compression, fmt::format("/proc/self/fd/{}", target_fd), unpack);
+        if (!applied.ok()) return Annotate(applied.status(), fmt::format("ADD {}", source.substr(1)));
+        continue;
+      }
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      if (into_directory) {
+        entry_name = source.substr(source.rfind('/') + 1);
+      } else {
+        target = ParentDirectory(destination);
+        entry_name = destination.substr(destination.rfind('/') + 1);
+      }
+    }
+    archive::ParentDirs dirs(root_fd, {}, &unused_times);
+    LIMAN_ASSIGN_OR_RETURN(int target_fd, dirs.Get(std::string_view(target).substr(1), /*create=*/true));
+    if (source == "/") {
+      LIMAN_RETURN_IF_ERROR(CopyEntry(source_root, ".", entry_name, target_fd, options));
+      continue;
+    }
+    LIMAN_ASSIGN_OR_RETURN(UniqueFd parent_fd, OpenInRoot(source_root, ParentDirectory(source), O_PATH | O_DIRECTORY));
+    LIMAN_RETURN_IF_ERROR(
+        CopyEntry(parent_fd.get(), source.substr(source.rfind('/') + 1), entry_name, target_fd, options));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 // The state of one build: the image so far and what the next step derives from it.
@@ -161,6 +259,14 @@ struct Daemon::BuildState {
   std::map<std::string, std::string> args;  // ARGs declared in this stage, with their values
   std::vector<std::string> step_records;    // the steps' image records, dropped at the end
   int steps = 0;
+  // Earlier stages' images by index ("0") and by name (FROM … AS name), for FROM and COPY --from.
+  struct Stage {
+    std::optional<ImageContents> image;
+    std::string image_ref;
+  };
+  std::map<std::string, Stage> stages;
+  int stage_index = -1;
+  std::string stage_name;
 };
 
 absl::Status Daemon::BuildImage(const BuildRequest& request,
@@ -218,10 +324,6 @@ absl::Status Daemon::RunBuildSteps(const BuildRequest& request, const std::vecto
                                    const std::function<void(const json&)>& emit) {
   // ARGs before the first FROM are for FROM lines only (moby's meta args).
   std::map<std::string, std::string> meta_args;
-  auto arg_value = [&](const std::string& name, const std::string& fallback) {
-    auto given = request.build_args.find(name);
-    return given != request.build_args.end() ? given->second : fallback;
-  };
   bool from_seen = false;
   int total = static_cast<int>(instructions.size());
   for (const DockerfileInstruction& instruction : instructions) {
@@ -240,14 +342,21 @@ absl::Status Daemon::RunBuildSteps(const BuildRequest& request, const std::vecto
       std::string declaration = instruction.arguments;
       size_t equals = declaration.find('=');
       std::string name = declaration.substr(0, equals);
-      std::string fallback;
-      if (equals != std::string::npos) {
-        LIMAN_ASSIGN_OR_RETURN(fallback, ExpandVariables(declaration.substr(equals + 1), args_lookup));
+      auto& scope = from_seen ? state.args : meta_args;
+      // The value: --build-arg's, else the default here, else (in a stage) the meta ARG's. One
+      // without any is declared but not set.
+      if (auto given = request.build_args.find(name); given != request.build_args.end()) {
+        scope[name] = given->second;
+      } else if (equals != std::string::npos) {
+        LIMAN_ASSIGN_OR_RETURN(scope[name], ExpandVariables(declaration.substr(equals + 1), args_lookup));
+      } else if (auto meta = meta_args.find(name); from_seen && meta != meta_args.end()) {
+        scope[name] = meta->second;
       }
-      (from_seen ? state.args : meta_args)[name] = arg_value(name, fallback);
       if (!from_seen) continue;
       step = BuildConfigStep(instruction, state, nullptr);
     } else if (keyword == "FROM") {
+      // --target: the build ends with the stage it names.
+      if (from_seen && !request.target.empty() && state.stage_name == AsciiLower(request.target)) break;
       step = BuildFrom(instruction, state, args_lookup, emit);
       from_seen = true;
     } else if (!from_seen) {
@@ -256,7 +365,7 @@ absl::Status Daemon::RunBuildSteps(const BuildRequest& request, const std::vecto
     } else if (keyword == "RUN") {
       step = BuildRun(request, instruction, state, say);
     } else if (keyword == "COPY" || keyword == "ADD") {
-      step = BuildCopy(instruction, state);
+      step = BuildCopy(instruction, state, emit);
     } else if (keyword == "MAINTAINER") {
       state.author = instruction.arguments;
       step = BuildConfigStep(instruction, state, nullptr);
@@ -266,13 +375,16 @@ absl::Status Daemon::RunBuildSteps(const BuildRequest& request, const std::vecto
       state.run_config["Shell"] = *instruction.exec_form;
       step = BuildConfigStep(instruction, state, nullptr);
     } else if (keyword == "HEALTHCHECK") {
-      return absl::UnimplementedError("HEALTHCHECK is not supported by this builder yet");
+      LIMAN_ASSIGN_OR_RETURN(state.run_config["Healthcheck"], HealthcheckConfig(instruction));
+      step = BuildConfigStep(instruction, state, nullptr);
     } else {
       step = BuildConfigStep(instruction, state, &args_lookup);
     }
     LIMAN_RETURN_IF_ERROR(step);
     say(fmt::format(" ---> {}\n", ShortImageId(state.image ? state.image->id : "scratch")));
   }
+  if (!request.target.empty() && state.stage_name != AsciiLower(request.target))
+    return absl::InvalidArgumentError(fmt::format("failed to reach build target {} in Dockerfile", request.target));
   if (!state.image) return absl::InvalidArgumentError("No image was generated. Is your Dockerfile empty?");
   return absl::OkStatus();
 }
@@ -282,16 +394,40 @@ absl::Status Daemon::BuildFrom(const DockerfileInstruction& instruction, BuildSt
   LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> words, SplitWords(instruction.arguments, args));
   if (words.size() != 1 && !(words.size() == 3 && AsciiLower(words[1]) == "as"))
     return absl::InvalidArgumentError(fmt::format("FROM requires either one or three arguments"));
+  // The stage that ends here stays reachable by its index and name.
+  if (state.stage_index >= 0) {
+    BuildState::Stage done{state.image, state.image_ref};
+    state.stages[std::to_string(state.stage_index)] = done;
+    if (!state.stage_name.empty()) state.stages[state.stage_name] = done;
+  }
+  ++state.stage_index;
+  state.stage_name = words.size() == 3 ? AsciiLower(words[2]) : "";
   state.args.clear();
   state.cmd_set = false;
   state.author.clear();
-  if (words[0] == "scratch") {
+  state.run_config = json::object();
+  if (auto stage = state.stages.find(AsciiLower(words[0])); stage != state.stages.end()) {
+    state.image = stage->second.image;
+    state.image_ref = stage->second.image_ref;
+  } else if (words[0] == "scratch") {
     state.image.reset();
     state.image_ref.clear();
-    state.run_config = json::object();
     return absl::OkStatus();
+  } else {
+    LIMAN_ASSIGN_OR_RETURN(auto found, FindOrPullImage(words[0], emit));
+    state.image = std::move(found.first);
+    state.image_ref = std::move(found.second);
   }
-  absl::StatusOr<containerd::remotes::Reference> reference = containerd::remotes::ParseReference(words[0]);
+  if (state.image) {
+    state.run_config = state.image->config.value("config", json::object());
+    if (!state.run_config.is_object()) state.run_config = json::object();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::pair<Daemon::ImageContents, std::string>> Daemon::FindOrPullImage(
+    const std::string& name, const std::function<void(const json&)>& emit) {
+  absl::StatusOr<containerd::remotes::Reference> reference = containerd::remotes::ParseReference(name);
   if (!reference.ok()) return absl::InvalidArgumentError(std::string(reference.status().message()));
   absl::StatusOr<ImageContents> base = FindImageContents(reference->String());
   if (absl::IsNotFound(base.status())) {
@@ -302,11 +438,7 @@ absl::Status Daemon::BuildFrom(const DockerfileInstruction& instruction, BuildSt
     base = FindImageContents(reference->String());
   }
   LIMAN_RETURN_IF_ERROR(base.status());
-  state.image = *std::move(base);
-  state.image_ref = reference->String();
-  state.run_config = state.image->config.value("config", json::object());
-  if (!state.run_config.is_object()) state.run_config = json::object();
-  return absl::OkStatus();
+  return std::make_pair(*std::move(base), reference->String());
 }
 
 absl::Status Daemon::BuildConfigStep(const DockerfileInstruction& instruction, BuildState& state,
@@ -324,7 +456,8 @@ absl::Status Daemon::CommitBuildStep(BuildState& state, const std::string& layer
   LIMAN_ASSIGN_OR_RETURN(ImageContents image, WriteImage(NewImage{.base = state.image,
                                                                   .layer_from = layer_from,
                                                                   .run_config = state.run_config,
-                                                                  .history = {{"created_by", created_by}},
+                                                                  .history = created_by.empty() ? json()
+                                                                             : json{{"created_by", created_by}},
                                                                   .author = state.author,
                                                                   .name = record}));
   state.step_records.push_back(record);
@@ -333,22 +466,17 @@ absl::Status Daemon::CommitBuildStep(BuildState& state, const std::string& layer
   return absl::OkStatus();
 }
 
-// A container of the image so far, for RUN (`command`) and COPY (nothing runs: "#(nop)").
-absl::StatusOr<std::string> Daemon::CreateBuildContainer(const BuildState& state, const json& command,
-                                                        const std::string& network_mode) {
-  json body = state.run_config;
-  body["Image"] = state.image_ref;
+// A container of `image_ref` with `config`, for RUN (`command`) and COPY (nothing runs: "#(nop)").
+absl::StatusOr<std::string> Daemon::CreateBuildContainer(const std::string& image_ref, const json& config,
+                                                        const json& command, const std::string& network_mode) {
+  json body = config;
+  body["Image"] = image_ref;
   body["Cmd"] = command;
   body["Entrypoint"] = json::array();
   body["AttachStdout"] = true;
   body["AttachStderr"] = true;
   body["Tty"] = false;
   body["OpenStdin"] = false;
-  // Build arguments are the RUN's environment (not the image's).
-  json env = body.value("Env", json::array());
-  for (const auto& [name, value] : state.args)
-    if (!EnvLookup(env)(name)) env.push_back(name + "=" + value);
-  body["Env"] = env;
   body["HostConfig"] = {{"NetworkMode", network_mode.empty() ? "default" : network_mode}};
   LIMAN_ASSIGN_OR_RETURN(json created, CreateContainer("", body));
   return created.value("Id", "");
@@ -366,7 +494,13 @@ absl::Status Daemon::BuildRun(const BuildRequest& request, const DockerfileInstr
                   : json::array({"/bin/sh", "-c"});
     command.push_back(instruction.arguments);
   }
-  LIMAN_ASSIGN_OR_RETURN(std::string id, CreateBuildContainer(state, command, request.network_mode));
+  // Build arguments are the RUN's environment (not the image's).
+  json config = state.run_config;
+  json env = config.value("Env", json::array());
+  for (const auto& [name, value] : state.args)
+    if (!EnvLookup(env)(name)) env.push_back(name + "=" + value);
+  config["Env"] = env;
+  LIMAN_ASSIGN_OR_RETURN(std::string id, CreateBuildContainer(state.image_ref, config, command, request.network_mode));
   say(fmt::format(" ---> Running in {}\n", id.substr(0, 12)));
   uint64_t exits = ContainerExits(id);
   absl::Status result = StartContainer(id).status();
@@ -399,11 +533,17 @@ absl::Status Daemon::BuildRun(const BuildRequest& request, const DockerfileInstr
   return result;
 }
 
-absl::Status Daemon::BuildCopy(const DockerfileInstruction& instruction, BuildState& state) {
+absl::Status Daemon::BuildCopy(const DockerfileInstruction& instruction, BuildState& state,
+                               const std::function<void(const json&)>& emit) {
   std::optional<std::pair<uid_t, gid_t>> owner = std::make_pair(uid_t{0}, gid_t{0});
+  bool chown_given = false;
+  std::string from;
   for (const std::string& flag : instruction.flags) {
     if (flag.starts_with("chown=")) {
       LIMAN_ASSIGN_OR_RETURN(owner, ParseChown(flag.substr(6)));
+      chown_given = true;
+    } else if (flag.starts_with("from=") && instruction.keyword == "COPY") {
+      from = flag.substr(5);
     } else {
       return absl::InvalidArgumentError(fmt::format("{}: unknown flag: --{}", instruction.keyword, flag));
     }
@@ -419,68 +559,54 @@ absl::Status Daemon::BuildCopy(const DockerfileInstruction& instruction, BuildSt
     LIMAN_ASSIGN_OR_RETURN(words, SplitWords(instruction.arguments, env));
   }
   if (words.size() < 2) return absl::InvalidArgumentError(fmt::format("{} requires at least two arguments", instruction.keyword));
-  std::string destination = words.back();
+  std::string requested_destination = words.back();
   words.pop_back();
   for (const std::string& word : words)
     if (word.find("://") != std::string::npos)
       return absl::UnimplementedError(fmt::format("{} from a URL is not supported: {}", instruction.keyword, word));
-  LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> sources, ExpandSources(state.context_fd, words));
   std::string working_dir = state.run_config.value("WorkingDir", "");
-  // "dir/", "." (the WORKDIR, which Docker's WORKDIR makes) and several sources name a directory.
-  bool into_directory = destination.ends_with('/') || destination == "." || destination.ends_with("/.") ||
-                        sources.size() > 1;
-  destination = CleanAbsolutePath(destination.starts_with('/') ? destination
-                                                               : JoinPath(working_dir.empty() ? "/" : working_dir, destination));
+  std::string destination =
+      CleanAbsolutePath(requested_destination.starts_with('/')
+                            ? requested_destination
+                            : JoinPath(working_dir.empty() ? "/" : working_dir, requested_destination));
+  json nop = json::array({"/bin/sh", "-c", "#(nop) " + instruction.Text()});
 
-  json command = json::array({"/bin/sh", "-c", "#(nop) " + instruction.Text()});
-  if (!state.image) return absl::UnimplementedError(fmt::format("{} onto FROM scratch is not supported yet", instruction.keyword));
-  LIMAN_ASSIGN_OR_RETURN(std::string id, CreateBuildContainer(state, command, "none"));
-  absl::Status copied = InContainerFiles(id, [&](int root_fd) -> absl::Status {
-    archive::ApplyOptions options;
-    options.overlay_whiteouts = false;
-    options.whiteouts = false;
-    options.read_ahead = false;
-    options.owner = owner;
-    std::vector<archive::DirTimes> unused_times;
-    for (const std::string& source : sources) {
-      absl::StatusOr<UniqueFd> opened = OpenInRoot(state.context_fd, source, O_PATH);
-      if (!opened.ok())
-        return absl::NotFoundError(fmt::format(
-            "COPY failed: file not found in build context or excluded by .dockerignore: stat {}: file does not exist",
-            source.substr(1)));
-      struct stat st;
-      if (fstat(opened->get(), &st) != 0) return ErrnoError(fmt::format("stat {}", Quote(source)));
-      // A directory's contents go into the destination; a file into it, or as it.
-      std::string target = destination;
-      std::string entry_name = ".";
-      if (!S_ISDIR(st.st_mode)) {
-        bool existing_dir = false;
-        if (absl::StatusOr<UniqueFd> existing = OpenInRoot(root_fd, destination, O_PATH | O_DIRECTORY);
-            existing.ok())
-          existing_dir = true;
-        if (into_directory || existing_dir) {
-          entry_name = source.substr(source.rfind('/') + 1);
-        } else {
-          target = ParentDirectory(destination);
-          entry_name = destination.substr(destination.rfind('/') + 1);
-        }
-      }
-      archive::ParentDirs dirs(root_fd, {}, &unused_times);
-      LIMAN_ASSIGN_OR_RETURN(int target_fd, dirs.Get(std::string_view(target).substr(1), /*create=*/true));
-      std::string parent = ParentDirectory(source);
-      LIMAN_ASSIGN_OR_RETURN(UniqueFd parent_fd, OpenInRoot(state.context_fd, parent, O_PATH | O_DIRECTORY));
-      std::string name = source == "/" ? "." : source.substr(source.rfind('/') + 1);
-      LIMAN_RETURN_IF_ERROR(CopyEntry(source == "/" ? state.context_fd : parent_fd.get(), name, entry_name, target_fd,
-                                      options));
+  // --from: the files of an earlier stage's image (or of an image), seen through a container of it.
+  std::string source_container;
+  if (!from.empty()) {
+    std::string source_ref;
+    if (auto stage = state.stages.find(AsciiLower(from)); stage != state.stages.end()) {
+      if (!stage->second.image) return absl::InvalidArgumentError(fmt::format("COPY --from={}: the stage is empty", from));
+      source_ref = stage->second.image_ref;
+    } else {
+      LIMAN_ASSIGN_OR_RETURN(auto found, FindOrPullImage(from, emit));
+      source_ref = found.second;
     }
-    return absl::OkStatus();
-  });
-  if (copied.ok()) {
-    std::string created_by = fmt::format("/bin/sh -c #(nop) {} {} in {} ", instruction.keyword,
-                                         absl::StrJoin(words, " "), destination);
-    copied = CommitBuildStep(state, id, created_by);
+    LIMAN_ASSIGN_OR_RETURN(source_container, CreateBuildContainer(source_ref, json::object(), nop, "none"));
   }
-  if (absl::Status removed = RemoveContainer(id, true, true); !removed.ok()) LogWarn("build: {}", removed);
+  // FROM scratch: an image without layers to copy into.
+  if (!state.image) LIMAN_RETURN_IF_ERROR(CommitBuildStep(state, "", ""));
+  absl::StatusOr<std::string> created = CreateBuildContainer(state.image_ref, state.run_config, nop, "none");
+  absl::Status copied = created.status();
+  if (created.ok()) {
+    auto copy_into = [&](int source_root) {
+      return InContainerFiles(*created, [&](int root_fd) {
+        BuildCopyOptions copy{.from_context = from.empty(),
+                              .owner = owner,
+                              .extract_archives = instruction.keyword == "ADD",
+                              .archive_owner = chown_given ? owner : std::nullopt};
+        return CopyBuildFiles(source_root, words, requested_destination, destination, copy, root_fd);
+      });
+    };
+    copied = from.empty() ? copy_into(state.context_fd) : InContainerFiles(source_container, copy_into);
+  }
+  if (copied.ok()) {
+    copied = CommitBuildStep(state, *created, fmt::format("/bin/sh -c #(nop) {} {} in {} ", instruction.keyword,
+                                                          absl::StrJoin(words, " "), destination));
+  }
+  for (const std::string& id : {created.value_or(""), source_container})
+    if (!id.empty())
+      if (absl::Status removed = RemoveContainer(id, true, true); !removed.ok()) LogWarn("build: {}", removed);
   return copied;
 }
 

@@ -247,20 +247,20 @@ absl::StatusOr<Daemon::ImageContents> Daemon::WriteImage(const NewImage& image) 
   std::vector<ctr::Descriptor> layers = image.base ? image.base->layers : std::vector<ctr::Descriptor>();
   std::vector<std::string> diff_ids = DiffIds(config);
   std::string created = absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone());
-  json history = image.history;
-  history["created"] = created;
+  json history = image.history;  // none for an empty base (FROM scratch)
+  if (!history.is_null()) history["created"] = created;
   if (!image.layer_from.empty()) {
     LIMAN_ASSIGN_OR_RETURN(WrittenLayer layer, DiffContainer(*client_, image.layer_from, lease.id()));
     std::string parent = ctr::ChainId(diff_ids);
     diff_ids.push_back(layer.diff_id);
     LIMAN_RETURN_IF_ERROR(UnpackLayer(*client_, layer, parent, ctr::ChainId(diff_ids), lease.id()));
     layers.push_back(layer.blob);
-  } else {
+  } else if (!history.is_null()) {
     history["empty_layer"] = true;
   }
   config["rootfs"] = {{"type", "layers"}, {"diff_ids", diff_ids}};
   if (!config.contains("history") || !config["history"].is_array()) config["history"] = json::array();
-  config["history"].push_back(history);
+  if (!history.is_null()) config["history"].push_back(history);
   config["created"] = created;
   if (!image.author.empty()) config["author"] = image.author;
   config["config"] = image.run_config;

@@ -260,6 +260,7 @@ class Daemon {
     bool quiet = false;
     bool remove = true;        // intermediate containers go after a successful step
     bool force_remove = false; // … after a failed one too
+    std::string target;        // --target: the stage the build ends with
   };
   // Builds from the context tar read from `context` (the next bytes each call, empty at the end),
   // each of Docker's progress messages given to `emit` ({"stream"}, {"aux":{"ID"}}, a pull's).
@@ -338,7 +339,7 @@ class Daemon {
     std::optional<ImageContents> base;
     std::string layer_from;  // a container id
     nlohmann::json run_config;
-    nlohmann::json history;  // created_by, comment; created and empty_layer are filled in
+    nlohmann::json history;  // created_by, comment (created, empty_layer filled in); null: none
     std::string author;
     std::string name;  // a reference; empty: a dangling image
   };
@@ -358,11 +359,15 @@ class Daemon {
                          const std::function<void(const nlohmann::json&)>& emit);
   absl::Status BuildConfigStep(const DockerfileInstruction& instruction, BuildState& state, const VariableLookup* args);
   absl::Status CommitBuildStep(BuildState& state, const std::string& layer_from, const std::string& created_by);
-  absl::StatusOr<std::string> CreateBuildContainer(const BuildState& state, const nlohmann::json& command,
-                                                   const std::string& network_mode);
+  absl::StatusOr<std::string> CreateBuildContainer(const std::string& image_ref, const nlohmann::json& config,
+                                                   const nlohmann::json& command, const std::string& network_mode);
+  // The image `name` (pulled when missing, its progress to `emit`) and the reference it is under.
+  absl::StatusOr<std::pair<ImageContents, std::string>> FindOrPullImage(
+      const std::string& name, const std::function<void(const nlohmann::json&)>& emit);
   absl::Status BuildRun(const BuildRequest& request, const DockerfileInstruction& instruction, BuildState& state,
                         const std::function<void(const std::string&)>& say);
-  absl::Status BuildCopy(const DockerfileInstruction& instruction, BuildState& state);
+  absl::Status BuildCopy(const DockerfileInstruction& instruction, BuildState& state,
+                         const std::function<void(const nlohmann::json&)>& emit);
   absl::Status TagBuiltImage(const BuildRequest& request, BuildState& state,
                              const std::function<void(const std::string&)>& say,
                              const std::function<void(const nlohmann::json&)>& emit);

@@ -5,6 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "absl/time/time.h"
 #include "common/ascii.h"
 #include "common/file_util.h"
 #include "common/status.h"
@@ -381,6 +382,53 @@ absl::Status ApplyConfigInstruction(const DockerfileInstruction& instruction, js
     return absl::InvalidArgumentError(fmt::format("{} is not a valid change command", keyword));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<json> HealthcheckConfig(const DockerfileInstruction& instruction) {
+  std::string_view arguments = TrimBlanks(instruction.arguments);
+  size_t end = 0;
+  while (end < arguments.size() && !IsBlank(arguments[end])) ++end;
+  std::string type = AsciiLower(arguments.substr(0, end));
+  std::string_view rest = TrimBlanks(arguments.substr(end));
+  if (type == "none") {
+    if (!rest.empty() || !instruction.flags.empty())
+      return absl::InvalidArgumentError("HEALTHCHECK NONE takes no arguments");
+    return json{{"Test", {"NONE"}}};
+  }
+  if (type != "cmd") return absl::InvalidArgumentError(fmt::format("Unknown type \"{}\" in HEALTHCHECK (try CMD)", type));
+  if (rest.empty()) return absl::InvalidArgumentError("Missing command after HEALTHCHECK CMD");
+  json test = json::array({"CMD-SHELL", std::string(rest)});
+  json parsed = json::parse(rest, nullptr, false);
+  if (parsed.is_array() && !parsed.empty() &&
+      std::all_of(parsed.begin(), parsed.end(), [](const json& v) { return v.is_string(); })) {
+    test = json::array({"CMD"});
+    test.insert(test.end(), parsed.begin(), parsed.end());
+  }
+  json config = {{"Test", test}};
+  for (const std::string& flag : instruction.flags) {
+    size_t equals = flag.find('=');
+    std::string name = flag.substr(0, equals);
+    std::string value = equals == std::string::npos ? "" : flag.substr(equals + 1);
+    if (name == "retries") {
+      int retries = 0;
+      if (!absl::SimpleAtoi(value, &retries) || retries < 0)
+        return absl::InvalidArgumentError(fmt::format("--retries must be at least 0: {}", value));
+      if (retries > 0) config["Retries"] = retries;
+      continue;
+    }
+    static const std::map<std::string, std::string> kDurations = {
+        {"interval", "Interval"}, {"timeout", "Timeout"}, {"start-period", "StartPeriod"},
+        {"start-interval", "StartInterval"}};
+    auto field = kDurations.find(name);
+    if (field == kDurations.end()) return absl::InvalidArgumentError(fmt::format("HEALTHCHECK: unknown flag: --{}", name));
+    absl::Duration duration;
+    if (!absl::ParseDuration(value, &duration) || duration < absl::ZeroDuration())
+      return absl::InvalidArgumentError(fmt::format("HEALTHCHECK --{}: invalid duration {}", name, value));
+    if (duration != absl::ZeroDuration() && duration < absl::Milliseconds(1))
+      return absl::InvalidArgumentError(fmt::format("HEALTHCHECK --{} cannot be less than 1ms", name));
+    if (duration != absl::ZeroDuration()) config[field->second] = absl::ToInt64Nanoseconds(duration);
+  }
+  return config;
 }
 
 }  // namespace liman::engine

@@ -55,4 +55,8 @@ VariableLookup EnvLookup(const nlohmann::json& env);
 absl::Status ApplyConfigInstruction(const DockerfileInstruction& instruction, nlohmann::json& config, bool& cmd_set,
                                     const VariableLookup& build_args = {});
 
+// HEALTHCHECK's config ("Healthcheck"): NONE, or CMD in the exec or shell form with the
+// --interval, --timeout, --start-period, --start-interval (Go durations) and --retries flags.
+absl::StatusOr<nlohmann::json> HealthcheckConfig(const DockerfileInstruction& instruction);
+
 }  // namespace liman::engine

@@ -89,3 +89,20 @@ TEST_CASE("config instructions: ENV both forms, LABEL, EXPOSE ranges, WORKDIR re
   CHECK(apply("LABEL a=1 b").message() ==
         "Syntax error - can't find = in \"b\". Must be of the form: name=value");
 }
+
+TEST_CASE("HEALTHCHECK: NONE, the shell and exec forms, durations in nanoseconds, bad flags") {
+  auto healthcheck = [](const std::string& line) {
+    auto parsed = ParseDockerfile(line);
+    REQUIRE(parsed.ok());
+    return HealthcheckConfig(parsed->front());
+  };
+  CHECK(healthcheck("HEALTHCHECK NONE").value() == json({{"Test", {"NONE"}}}));
+  CHECK(healthcheck("HEALTHCHECK --interval=1m30s --retries=3 CMD wget -q localhost || exit 1").value() ==
+        json({{"Test", {"CMD-SHELL", "wget -q localhost || exit 1"}}, {"Interval", 90000000000LL}, {"Retries", 3}}));
+  CHECK(healthcheck("HEALTHCHECK --timeout=2s cmd [\"/bin/check\", \"-v\"]").value() ==
+        json({{"Test", {"CMD", "/bin/check", "-v"}}, {"Timeout", 2000000000LL}}));
+  CHECK(healthcheck("HEALTHCHECK --interval=soon CMD true").status().message() ==
+        "HEALTHCHECK --interval: invalid duration soon");
+  CHECK(healthcheck("HEALTHCHECK --bogus=1 CMD true").status().message() == "HEALTHCHECK: unknown flag: --bogus");
+  CHECK(healthcheck("HEALTHCHECK RUN true").status().code() == absl::StatusCode::kInvalidArgument);
+}

@@ -1138,6 +1138,49 @@ EOF
   [ "$n" -lt 2 ] || dk rmi built:2 built:also2 >/dev/null
 }
 
+@test "docker build: stages (FROM … AS, COPY --from, FROM scratch, --target), ADD of a local archive, HEALTHCHECK" {
+  dk pull -q "$IMG" >/dev/null
+  local ctx="$DROPIN_TMP/stages-ctx"
+  mkdir -p "$ctx/tree/inner"
+  echo packed >"$ctx/tree/inner/file"
+  tar -C "$ctx/tree" -czf "$ctx/tree.tar.gz" --owner=7 --group=8 .
+  echo 'not an archive' >"$ctx/plain.gz"
+  cat >"$ctx/Dockerfile" <<EOF
+FROM $IMG AS builder
+RUN mkdir /out && echo made-in-builder >/out/artifact
+ADD tree.tar.gz /unpacked/
+ADD plain.gz /plain/
+
+FROM scratch AS bare
+COPY --from=builder /out/artifact /artifact
+
+FROM $IMG
+COPY --from=builder /out/artifact /unpacked /from-builder/
+COPY --from=1 /artifact /from-bare
+HEALTHCHECK --interval=30s --retries=2 CMD test -e /from-bare
+EOF
+  run dk build -t staged:final "$ctx"
+  assert_success
+  run dk run --rm --network none staged:final sh -c 'cat /from-builder/artifact /from-bare /from-builder/inner/file; stat -c %u:%g /from-builder/inner/file'
+  assert_eq "$output" "$(printf 'made-in-builder\nmade-in-builder\npacked\n0:0')"
+  assert_eq "$(dk image inspect -f '{{json .Config.Healthcheck}}' staged:final)" \
+    '{"Test":["CMD-SHELL","test -e /from-bare"],"Interval":30000000000,"Retries":2}'
+  # --target ends with the named stage; FROM scratch has only what was copied; archive owners kept.
+  run dk build --target builder -t staged:builder "$ctx"
+  assert_success
+  run dk run --rm --network none staged:builder sh -c 'stat -c %u:%g /unpacked/inner/file; cat /plain/plain.gz'
+  assert_eq "$output" "$(printf '7:8\nnot an archive')"
+  run dk build --target bare -t staged:bare "$ctx"
+  assert_success
+  assert_eq "$(dk image inspect -f '{{len .RootFS.Layers}}' staged:bare)" 1 "layers of the scratch stage"
+  run dk build --target nosuch "$ctx"
+  assert_failure
+  assert_output_contains "failed to reach build target nosuch in Dockerfile"
+  run dk images -a
+  assert_output_not_contains "liman-build"
+  dk rmi staged:final staged:builder staged:bare >/dev/null
+}
+
 @test "live restore: 10 writers and a 1 MB/s writer run on through a 10 s outage of limand and liman-containerd; exits are kept" {
   local i
   for i in $(seq 1 10); do
