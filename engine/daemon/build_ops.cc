@@ -297,6 +297,9 @@ absl::Status Daemon::BuildImage(const BuildRequest& request,
   absl::StatusOr<UniqueFd> dockerfile_fd = OpenInRoot(context_fd.get(), request.dockerfile, O_RDONLY);
   if (!dockerfile_fd.ok())
     return absl::InvalidArgumentError(fmt::format("Cannot locate specified Dockerfile: {}", request.dockerfile));
+  struct stat dockerfile_stat;
+  if (fstat(dockerfile_fd->get(), &dockerfile_stat) != 0 || !S_ISREG(dockerfile_stat.st_mode))
+    return absl::InvalidArgumentError(fmt::format("the Dockerfile {} is not a regular file", Quote(request.dockerfile)));
   LIMAN_ASSIGN_OR_RETURN(std::string text, ReadFile(fmt::format("/proc/self/fd/{}", dockerfile_fd->get())));
   LIMAN_ASSIGN_OR_RETURN(std::vector<DockerfileInstruction> instructions, ParseDockerfile(text));
 

@@ -3,6 +3,8 @@
 // image, unpacked at once onto the image's snapshot (Prepare, Diff.Apply, Commit under the new
 // chain id) so that the image runs without a pull, then a new config, OCI manifest and image
 // record. Everything is written under a lease: what a failure leaves half-made is collected.
+#include <algorithm>
+
 #include "absl/time/clock.h"
 #include "common/logging.h"
 #include "common/random_bytes.h"
@@ -234,6 +236,47 @@ absl::Status RecordImage(ctr::Client& client, const std::string& name, const ctr
   return absl::OkStatus();
 }
 
+// The config fields of a commit request's body, type-checked as moby decodes a container.Config
+// (a string Cmd or Entrypoint is a list of one, as strslice takes it); unknown fields are ignored.
+absl::StatusOr<json> CommitConfigFields(const json& body) {
+  json fields = json::object();
+  if (body.is_null()) return fields;
+  if (!body.is_object()) return absl::InvalidArgumentError("json: cannot unmarshal the config: not an object");
+  auto string_list = [](const json& value) {
+    return value.is_array() && std::all_of(value.begin(), value.end(), [](const json& v) { return v.is_string(); });
+  };
+  for (const auto& [key, value] : body.items()) {
+    if (value.is_null()) continue;
+    auto bad = [&key](std::string_view what) {
+      return absl::InvalidArgumentError(fmt::format("json: cannot unmarshal {}: not {}", key, what));
+    };
+    if (key == "Cmd" || key == "Entrypoint" || key == "Shell") {
+      if (value.is_string()) {
+        fields[key] = json::array({value});
+        continue;
+      }
+      if (!string_list(value)) return bad("a list of strings");
+    } else if (key == "Env" || key == "OnBuild") {
+      if (!string_list(value)) return bad("a list of strings");
+    } else if (key == "Labels") {
+      if (!value.is_object() || !std::all_of(value.begin(), value.end(), [](const json& v) { return v.is_string(); }))
+        return bad("an object of strings");
+    } else if (key == "ExposedPorts" || key == "Volumes" || key == "Healthcheck") {
+      if (!value.is_object()) return bad("an object");
+    } else if (key == "User" || key == "WorkingDir" || key == "StopSignal" || key == "Hostname" ||
+               key == "Domainname" || key == "Image") {
+      if (!value.is_string()) return bad("a string");
+    } else if (key == "Tty" || key == "OpenStdin" || key == "StdinOnce" || key == "AttachStdin" ||
+               key == "AttachStdout" || key == "AttachStderr" || key == "ArgsEscaped") {
+      if (!value.is_boolean()) return bad("a boolean");
+    } else {
+      continue;
+    }
+    fields[key] = value;
+  }
+  return fields;
+}
+
 }  // namespace
 
 absl::StatusOr<Daemon::ImageContents> Daemon::WriteImage(const NewImage& image) {
@@ -318,9 +361,9 @@ absl::StatusOr<std::string> Daemon::CommitContainer(const std::string& ref, cons
     pause = request.pause && container->Running() && !container->record["State"].value("Paused", false);
   }
   // The request's config replaces what it sets (moby's merge), then the changes apply.
-  if (request.config.is_object())
-    for (const auto& [key, value] : request.config.items())
-      if (!value.is_null() && !(value.is_string() && value.get<std::string>().empty())) run_config[key] = value;
+  LIMAN_ASSIGN_OR_RETURN(json fields, CommitConfigFields(request.config));
+  for (const auto& [key, value] : fields.items())
+    if (!(value.is_string() && value.get<std::string>().empty())) run_config[key] = value;
   bool cmd_set = false;
   for (const std::string& change : request.changes) {
     LIMAN_ASSIGN_OR_RETURN(std::vector<DockerfileInstruction> instructions, ParseDockerfile(change));

@@ -1055,6 +1055,8 @@ pid_cg_read() {
   run dk commit --change 'RUN true' commit-src
   assert_failure
   assert_output_contains "RUN is not a valid change command"
+  run api POST "/commit?container=commit-src&repo=committed&tag=typed" '{"Env":"not a list"}'
+  assert_eq "$output" '400 {"message":"json: cannot unmarshal Env: not a list of strings"}'
   run dk events --since "$since" --until "$(date +%s)" --filter event=commit
   assert_output_contains "container commit"
   dk rm -f commit-src commit-live >/dev/null
