@@ -450,6 +450,22 @@ void AddContainerCommands(CLI::App& app, CommandLine& line) {
     return 0;
   });
 
+  auto diff = Options<std::string>();
+  CLI::App* diff_command = app.add_subcommand("diff", "Inspect changes to files or directories on a container's filesystem");
+  diff_command->add_option("container", *diff, "CONTAINER")->required();
+  OnRun(diff_command, line, [diff](EngineClient& client) -> absl::StatusOr<int> {
+    LIMAN_ASSIGN_OR_RETURN(json changes, client.Call("GET", ContainerPath(*diff, "/changes")));
+    static constexpr std::string_view kKinds = "CAD";
+    std::string text;
+    for (const json& change : changes.is_array() ? changes : json::array()) {
+      int kind = change.value("Kind", 0);
+      text += fmt::format("{} {}\n", kind >= 0 && kind < 3 ? kKinds[static_cast<size_t>(kind)] : '?',
+                          change.value("Path", ""));
+    }
+    WriteOut(text);
+    return 0;
+  });
+
   CLI::App* container_group = app.add_subcommand("container", "Manage containers");
   container_group->require_subcommand(1);
   AddPruneCommand(container_group, line, "Remove all stopped containers",

@@ -212,6 +212,11 @@ void AddContainerRoutes(http::Router& router, Daemon& daemon) {
     call.Json(201, created);
     return absl::OkStatus();
   });
+  router.Add("GET", "/containers/{name}/changes", [&daemon](http::Call& call) -> absl::Status {
+    LIMAN_ASSIGN_OR_RETURN(json changes, daemon.ContainerChanges(call.Param("name")));
+    call.Json(200, changes);
+    return absl::OkStatus();
+  });
   router.Add("GET", "/containers/json", [&daemon](http::Call& call) -> absl::Status {
     LIMAN_ASSIGN_OR_RETURN(json filters, QueryFilters(call));
     LIMAN_ASSIGN_OR_RETURN(std::optional<int> limit, OptionalInt(call, "limit"));

@@ -1,11 +1,21 @@
-// docker commit, and the images the builder makes: a container's changes to its image's files
-// (its snapshot against a view of its parent, the manager's Diff) as a new gzip layer on that
-// image, unpacked at once onto the image's snapshot (Prepare, Diff.Apply, Commit under the new
-// chain id) so that the image runs without a pull, then a new config, OCI manifest and image
-// record. Everything is written under a lease: what a failure leaves half-made is collected.
+// A container's changes to its image's files: listed (docker diff: its overlay upper directory
+// walked, each entry looked up in a view of the image) and made into images (docker commit and
+// the builder's steps: its snapshot against a view of its parent through the manager's Diff, as a
+// new gzip layer on that image, unpacked at once onto the image's snapshot (Prepare, Diff.Apply,
+// Commit under the new chain id) so that the image runs without a pull, then a new config, OCI
+// manifest and image record). Images are written under a lease: what a failure leaves half-made
+// is collected.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
 #include <algorithm>
+#include <set>
 
 #include "absl/time/clock.h"
+#include "common/file_util.h"
+#include "common/temp_mount.h"
+#include "containerd/client/proto_convert.h"
 #include "common/logging.h"
 #include "common/random_bytes.h"
 #include "common/sha256.h"
@@ -103,6 +113,38 @@ absl::StatusOr<snapshots::Info> StatSnapshot(ctr::Client& client, const std::str
   return info.info();
 }
 
+// A read-only view of the committed snapshot `parent` ("liman-view-…"), its removal put in
+// `removal`; its mounts.
+absl::StatusOr<google::protobuf::RepeatedPtrField<::containerd::types::Mount>> ViewSnapshot(
+    ctr::Client& client, const std::string& parent, const std::optional<std::string>& lease,
+    std::optional<SnapshotRemoval>& removal) {
+  snapshots::ViewSnapshotRequest view;
+  view.set_snapshotter(ctr::kDefaultSnapshotter);
+  view.set_key("liman-view-" + RandomHex(8));
+  view.set_parent(parent);
+  LIMAN_ASSIGN_OR_RETURN(auto viewed, Unary<snapshots::ViewSnapshotResponse>(
+                                          client, lease, fmt::format("view of snapshot {}", parent),
+                                          [&](auto* context, auto* out) {
+                                            return client.Snapshots().View(context, view, out);
+                                          }));
+  removal.emplace(client, view.key(), lease);
+  return viewed.mounts();
+}
+
+// The mounts of the active snapshot `key`.
+absl::StatusOr<google::protobuf::RepeatedPtrField<::containerd::types::Mount>> SnapshotMounts(
+    ctr::Client& client, const std::string& key, const std::optional<std::string>& lease) {
+  snapshots::MountsRequest request;
+  request.set_snapshotter(ctr::kDefaultSnapshotter);
+  request.set_key(key);
+  LIMAN_ASSIGN_OR_RETURN(auto mounts, Unary<snapshots::MountsResponse>(
+                                          client, lease, fmt::format("mounts of snapshot {}", key),
+                                          [&](auto* context, auto* out) {
+                                            return client.Snapshots().Mounts(context, request, out);
+                                          }));
+  return mounts.mounts();
+}
+
 struct WrittenLayer {
   ctr::Descriptor blob;
   std::string diff_id;
@@ -116,27 +158,9 @@ absl::StatusOr<WrittenLayer> DiffContainer(ctr::Client& client, const std::strin
   diff::DiffRequest request;
   std::optional<SnapshotRemoval> view_removal;
   if (!info.parent().empty()) {
-    snapshots::ViewSnapshotRequest view;
-    view.set_snapshotter(ctr::kDefaultSnapshotter);
-    view.set_key("liman-commit-view-" + RandomHex(8));
-    view.set_parent(info.parent());
-    LIMAN_ASSIGN_OR_RETURN(auto viewed, Unary<snapshots::ViewSnapshotResponse>(
-                                            client, lease, fmt::format("view of snapshot {}", info.parent()),
-                                            [&](auto* context, auto* out) {
-                                              return client.Snapshots().View(context, view, out);
-                                            }));
-    view_removal.emplace(client, view.key(), lease);
-    *request.mutable_left() = viewed.mounts();
+    LIMAN_ASSIGN_OR_RETURN(*request.mutable_left(), ViewSnapshot(client, info.parent(), lease, view_removal));
   }
-  snapshots::MountsRequest mounts_request;
-  mounts_request.set_snapshotter(ctr::kDefaultSnapshotter);
-  mounts_request.set_key(container_id);
-  LIMAN_ASSIGN_OR_RETURN(auto mounts, Unary<snapshots::MountsResponse>(
-                                          client, lease, fmt::format("mounts of snapshot {}", container_id),
-                                          [&](auto* context, auto* out) {
-                                            return client.Snapshots().Mounts(context, mounts_request, out);
-                                          }));
-  *request.mutable_right() = mounts.mounts();
+  LIMAN_ASSIGN_OR_RETURN(*request.mutable_right(), SnapshotMounts(client, container_id, lease));
   request.set_media_type(std::string(media_type::kOciLayerGzip));
   request.set_ref("liman-commit-" + RandomHex(8));
   LIMAN_ASSIGN_OR_RETURN(auto response, Unary<diff::DiffResponse>(
@@ -340,6 +364,108 @@ absl::StatusOr<Daemon::ImageContents> Daemon::WriteImage(const NewImage& image) 
 
 absl::Status Daemon::RecordDanglingImage(const ImageContents& image) {
   return RecordImage(*client_, DanglingImageName(image.manifest.digest), image.manifest);
+}
+
+namespace {
+
+// docker diff's kinds (moby's archive.ChangeType).
+enum ChangeKind { kModified = 0, kAdded = 1, kDeleted = 2 };
+
+// Walks the overlay upper directory `dir_fd` ("" its path in the container): a character device
+// 0/0 is a deletion (overlay's whiteout), anything else an addition or, when `lower_root` has the
+// path, a modification. An opaque directory's hidden lower entries are not listed (as moby's).
+absl::Status WalkUpper(int dir_fd, const std::string& path, int lower_root, json& changes) {
+  absl::StatusOr<std::vector<std::string>> names = ListDir(fmt::format("/proc/self/fd/{}", dir_fd));
+  if (!names.ok()) return Annotate(names.status(), fmt::format("the upper directory {}", Quote(path.empty() ? "/" : path)));
+  std::sort(names->begin(), names->end());
+  for (const std::string& name : *names) {
+    std::string child = path + "/" + name;
+    struct stat st;
+    if (fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone meanwhile
+    if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 0 && minor(st.st_rdev) == 0) {
+      changes.push_back({{"Path", child}, {"Kind", kDeleted}});
+      continue;
+    }
+    bool in_lower = lower_root >= 0 && OpenInRoot(lower_root, child, O_PATH | O_NOFOLLOW).ok();
+    changes.push_back({{"Path", child}, {"Kind", in_lower ? kModified : kAdded}});
+    if (!S_ISDIR(st.st_mode)) continue;
+    UniqueFd sub(openat(dir_fd, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!sub) return ErrnoError(fmt::format("open the upper directory {}", Quote(child)));
+    LIMAN_RETURN_IF_ERROR(WalkUpper(sub.get(), child, lower_root, changes));
+  }
+  return absl::OkStatus();
+}
+
+// An option "name=value" of a mount.
+std::optional<std::string> MountOption(const MountDescriptor& mount, std::string_view name) {
+  for (const std::string& option : mount.options)
+    if (option.size() > name.size() && option.starts_with(name) && option[name.size()] == '=')
+      return option.substr(name.size() + 1);
+  return std::nullopt;
+}
+
+// The changes without the mount points a start makes in the container's own files (moby makes
+// them in an "init" layer below, so they are not the container's changes): added, they are
+// dropped, and a directory that was only changed by them (/etc, /dev) with them.
+json WithoutMountPoints(const json& changes) {
+  static const std::set<std::string, std::less<>> kMountPoints = {
+      "/etc/hostname", "/etc/hosts", "/etc/resolv.conf", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue",
+      "/proc", "/sys", "/.dockerenv"};
+  std::set<std::string> parents_of_dropped;
+  json kept = json::array();
+  for (const json& change : changes) {
+    const std::string& path = change["Path"].get_ref<const std::string&>();
+    if (change["Kind"] == kAdded && kMountPoints.contains(path)) {
+      parents_of_dropped.insert(ParentDirectory(path));
+      continue;
+    }
+    kept.push_back(change);
+  }
+  json result = json::array();
+  for (const json& change : kept) {
+    const std::string& path = change["Path"].get_ref<const std::string&>();
+    bool only_mount_points = change["Kind"] == kModified && parents_of_dropped.contains(path) &&
+                             std::none_of(kept.begin(), kept.end(), [&](const json& other) {
+                               return other["Path"].get_ref<const std::string&>().starts_with(path + "/");
+                             });
+    if (!only_mount_points) result.push_back(change);
+  }
+  return result;
+}
+
+}  // namespace
+
+absl::StatusOr<json> Daemon::ContainerChanges(const std::string& ref) {
+  LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, Find(ref));
+  LIMAN_ASSIGN_OR_RETURN(snapshots::Info info, StatSnapshot(*client_, container->id, std::nullopt));
+  LIMAN_ASSIGN_OR_RETURN(auto mounts_proto, SnapshotMounts(*client_, container->id, std::nullopt));
+  std::vector<MountDescriptor> mounts = containerd::client::MountsFromProto(mounts_proto);
+  // The container's own files: the overlay's upper directory, or the whole bind of a snapshot
+  // without a parent.
+  std::string upper;
+  if (mounts.size() == 1 && mounts[0].type == "overlay") {
+    upper = MountOption(mounts[0], "upperdir").value_or("");
+  } else if (mounts.size() == 1 && mounts[0].type == "bind") {
+    upper = mounts[0].source;
+  }
+  if (upper.empty())
+    return absl::UnimplementedError(fmt::format("changes of container {}: its snapshot is not an overlay", ref));
+  // The image's files, to tell a modification from an addition.
+  std::optional<SnapshotRemoval> view_removal;
+  std::unique_ptr<TempMount> lower;
+  UniqueFd lower_root;
+  if (!info.parent().empty()) {
+    LIMAN_ASSIGN_OR_RETURN(auto view, ViewSnapshot(*client_, info.parent(), std::nullopt, view_removal));
+    LIMAN_ASSIGN_OR_RETURN(lower, TempMount::Mount(containerd::client::MountsFromProto(view),
+                                                   JoinPath(options_.exec_root, "mounts")));
+    lower_root.reset(open(lower->dir().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!lower_root) return ErrnoError(fmt::format("open {}", Quote(lower->dir())));
+  }
+  UniqueFd upper_fd(open(upper.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!upper_fd) return ErrnoError(fmt::format("open {}", Quote(upper)));
+  json changes = json::array();
+  LIMAN_RETURN_IF_ERROR(WalkUpper(upper_fd.get(), "", lower_root ? lower_root.get() : -1, changes));
+  return WithoutMountPoints(changes);
 }
 
 absl::StatusOr<std::string> Daemon::CommitContainer(const std::string& ref, const CommitRequest& request) {

@@ -236,7 +236,7 @@ class Daemon {
                                   bool no_overwrite_dir_non_dir,
                                   const std::function<absl::StatusOr<std::string_view>()>& source);
 
-  // ---- docker commit (commit_ops.cc) ----
+  // ---- docker commit and diff (commit_ops.cc) ----
   struct CommitRequest {
     std::string repo;  // with `tag` the new image's name; none: a dangling image
     std::string tag;
@@ -249,6 +249,8 @@ class Daemon {
   // The container's changes to its image's files as a new layer on that image, its config from
   // the container's (with `config` and `changes` applied). The new image's ID.
   absl::StatusOr<std::string> CommitContainer(const std::string& ref, const CommitRequest& request);
+  // docker diff: [{"Path", "Kind": 0 changed, 1 added, 2 deleted}], by path.
+  absl::StatusOr<nlohmann::json> ContainerChanges(const std::string& ref);
 
   // ---- docker build, the legacy builder (build_ops.cc) ----
   struct BuildRequest {

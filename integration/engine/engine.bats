@@ -1032,11 +1032,18 @@ pid_cg_read() {
     assert_output_contains "a comment"
     dkc "$cli" rmi committed:cli >/dev/null
   done
+  # docker diff: what the container changed, as Docker lists it (no mount points of its own).
+  for cli in $DOCKER_CLIS; do
+    run dkc "$cli" diff commit-src
+    assert_success
+    assert_eq "$output" "$(printf 'C /bin\nD /bin/ls\nC /etc\nC /etc/passwd\nA /greeting')" "$cli diff"
+  done
   # The original image is untouched.
   assert_eq "$(dk run --rm --network none "$IMG" sh -c 'test -e /bin/ls && echo kept')" "kept"
   # A running container is paused for the commit and runs on.
   dk run -d --name commit-live --network none "$IMG" sleep 300 >/dev/null
   dk exec commit-live sh -c 'echo live >/live'
+  assert_eq "$(dk diff commit-live)" "A /live" "diff of a running container"
   dk commit commit-live committed:live >/dev/null
   assert_eq "$(dk inspect -f '{{.State.Status}} {{.State.Paused}}' commit-live)" "running false"
   assert_eq "$(dk run --rm --network none committed:live cat /live)" "live"
