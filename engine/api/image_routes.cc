@@ -90,7 +90,9 @@ void AddImageRoutes(http::Router& router, Daemon& daemon) {
         build.force_remove = request.QueryBool("forcerm");
         build.remove = build.force_remove || request.Query("rm").value_or("").empty() || request.QueryBool("rm");
         build.network_mode = request.Query("networkmode").value_or("");
+        if (build.network_mode.empty()) build.network_mode = "default";  // the 28 client sends none
         build.target = request.Query("target").value_or("");
+        build.no_cache = request.QueryBool("nocache");
         auto string_map = [&](const char* key, std::map<std::string, std::string>& out) -> absl::Status {
           std::string text = request.Query(key).value_or("");
           if (text.empty()) return absl::OkStatus();
@@ -118,6 +120,11 @@ void AddImageRoutes(http::Router& router, Daemon& daemon) {
         return absl::OkStatus();
       },
       http::BodyMode::kStreamed);
+  router.Add("POST", "/build/prune", [&daemon](http::Call& call) -> absl::Status {
+    LIMAN_ASSIGN_OR_RETURN(json pruned, daemon.PruneBuildCache());
+    call.Json(200, pruned);
+    return absl::OkStatus();
+  });
   router.Add("GET", "/images/json", [&daemon](http::Call& call) -> absl::Status {
     LIMAN_ASSIGN_OR_RETURN(json list, daemon.ListImages());
     call.Json(200, list);

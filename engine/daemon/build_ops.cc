@@ -20,11 +20,13 @@
 #include "common/logging.h"
 #include "common/pipe.h"
 #include "common/random_bytes.h"
+#include "common/sha256.h"
 #include "common/status.h"
 #include "containerd/archive/apply.h"
 #include "containerd/archive/byte_source.h"
 #include "containerd/archive/compression.h"
 #include "containerd/archive/diff.h"
+#include "containerd/archive/digester.h"
 #include "containerd/archive/root_dir.h"
 #include "containerd/remotes/reference.h"
 #include "engine/daemon/daemon.h"
@@ -39,6 +41,12 @@ using nlohmann::json;
 namespace {
 
 std::string ShortImageId(const std::string& id) { return id.substr(id.find(':') + 1, 12); }
+
+// A build step's cache key: what it starts from (the image so far) and `what` makes it.
+template <typename State>
+std::string StepKey(const State& state, const std::string& what) {
+  return Sha256Hex(fmt::format("{}\n{}", state.image ? state.image->id : "scratch", what));
+}
 
 // The build's own directory (its unpacked context), removed with everything in it.
 class BuildDir {
@@ -174,6 +182,39 @@ absl::StatusOr<std::optional<archive::Compression>> ArchiveCompression(int file_
 // `destination` inside `root_fd`, owned by `copy.owner`. A directory's contents go into the
 // destination; a file into it when it names a directory ("dir/", ".", several sources, an existing
 // directory), else as it.
+// A COPY source inside `source_root`; Docker's message when it is missing from the context.
+absl::StatusOr<UniqueFd> OpenSource(int source_root, const std::string& source, bool from_context) {
+  absl::StatusOr<UniqueFd> opened = OpenInRoot(source_root, source, O_PATH);
+  if (opened.ok()) return opened;
+  if (!from_context) return Annotate(opened.status(), fmt::format("COPY failed: stat {}", source));
+  return absl::NotFoundError(fmt::format(
+      "COPY failed: file not found in build context or excluded by .dockerignore: stat {}: file does not exist",
+      source.substr(1)));
+}
+
+// What COPY's sources in the context are, for the step's cache key: each source's name and tar
+// (WriteEntryTar: names, modes, owners, whole-second times, contents) hashed.
+absl::StatusOr<std::string> HashSources(int source_root, const std::vector<std::string>& patterns) {
+  LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> sources, ExpandSources(source_root, patterns));
+  archive::Sha256Digester digester;
+  auto sink = [&digester](std::string_view data) {
+    digester.Update(data);
+    return absl::OkStatus();
+  };
+  for (const std::string& source : sources) {
+    LIMAN_RETURN_IF_ERROR(OpenSource(source_root, source, true).status());
+    digester.Update(source + "\n");
+    if (source == "/") {
+      LIMAN_RETURN_IF_ERROR(archive::WriteEntryTar(source_root, ".", ".", sink));
+      continue;
+    }
+    LIMAN_ASSIGN_OR_RETURN(UniqueFd parent, OpenInRoot(source_root, ParentDirectory(source), O_PATH | O_DIRECTORY));
+    std::string name = source.substr(source.rfind('/') + 1);
+    LIMAN_RETURN_IF_ERROR(archive::WriteEntryTar(parent.get(), name, name, sink));
+  }
+  return digester.Digest();
+}
+
 struct BuildCopyOptions {
   bool from_context = true;  // the sources are the context's (for the not-found message)
   std::optional<std::pair<uid_t, gid_t>> owner;
@@ -195,13 +236,8 @@ absl::Status CopyBuildFiles(int source_root, const std::vector<std::string>& pat
   options.owner = copy.owner;
   std::vector<archive::DirTimes> unused_times;
   for (const std::string& source : sources) {
-    absl::StatusOr<UniqueFd> opened = OpenInRoot(source_root, source, O_PATH);
-    if (!opened.ok()) {
-      if (!copy.from_context) return Annotate(opened.status(), fmt::format("COPY failed: stat {}", source));
-      return absl::NotFoundError(fmt::format(
-          "COPY failed: file not found in build context or excluded by .dockerignore: stat {}: file does not exist",
-          source.substr(1)));
-    }
+    LIMAN_ASSIGN_OR_RETURN(UniqueFd opened_fd, OpenSource(source_root, source, copy.from_context));
+    UniqueFd* opened = &opened_fd;
     struct stat st;
     if (fstat(opened->get(), &st) != 0) return ErrnoError(fmt::format("stat {}", Quote(source)));
     std::string target = destination;
@@ -257,7 +293,8 @@ struct Daemon::BuildState {
   bool cmd_set = false;
   std::string author;
   std::map<std::string, std::string> args;  // ARGs declared in this stage, with their values
-  std::vector<std::string> step_records;    // the steps' image records, dropped at the end
+  bool no_cache = false;
+  std::function<void(const std::string&)> say;  // a line of the build's output
   int steps = 0;
   // Earlier stages' images by index ("0") and by name (FROM … AS name), for FROM and COPY --from.
   struct Stage {
@@ -276,6 +313,8 @@ absl::Status Daemon::BuildImage(const BuildRequest& request,
     if (!request.quiet) emit(json{{"stream", text}});
   };
   BuildState state;
+  state.no_cache = request.no_cache;
+  state.say = say;
   LIMAN_RETURN_IF_ERROR(MkdirAll(JoinPath(options_.exec_root, "build"), 0700));
   BuildDir dir(JoinPath(options_.exec_root, "build/" + state.build_id));
   LIMAN_RETURN_IF_ERROR(MkdirAll(dir.path(), 0700));
@@ -314,11 +353,13 @@ absl::Status Daemon::BuildImage(const BuildRequest& request,
       pairs.push_back(json(key).dump() + "=" + json(value).dump());
     }
     ++state.steps;
-    built = CommitBuildStep(state, "", "/bin/sh -c #(nop)  LABEL " + absl::StrJoin(pairs, " "));
+    std::string created_by = "/bin/sh -c #(nop)  LABEL " + absl::StrJoin(pairs, " ");
+    std::string key = StepKey(state, created_by + "\n" + state.run_config.dump());
+    absl::StatusOr<bool> cached = UseCachedStep(state, key, say);
+    built = cached.status();
+    if (cached.ok() && !*cached) built = CommitBuildStep(state, "", created_by, key);
   }
   if (built.ok()) built = TagBuiltImage(request, state, say, emit);
-  for (const std::string& record : state.step_records)
-    if (absl::Status removed = RemoveImageRecord(record); !removed.ok()) LogWarn("build: {}", removed);
   return built;
 }
 
@@ -447,15 +488,18 @@ absl::StatusOr<std::pair<Daemon::ImageContents, std::string>> Daemon::FindOrPull
 absl::Status Daemon::BuildConfigStep(const DockerfileInstruction& instruction, BuildState& state,
                                      const VariableLookup* args) {
   if (args) LIMAN_RETURN_IF_ERROR(ApplyConfigInstruction(instruction, state.run_config, state.cmd_set, *args));
-  return CommitBuildStep(state, "", "/bin/sh -c #(nop)  " + instruction.Text());
+  std::string created_by = "/bin/sh -c #(nop)  " + instruction.Text();
+  // The config it leaves and the ARGs' values (an ARG step changes only those) make the key.
+  std::string key = StepKey(state, fmt::format("{}\n{}\n{}\n{}", created_by, state.run_config.dump(),
+                                               json(state.args).dump(), state.author));
+  LIMAN_ASSIGN_OR_RETURN(bool cached, UseCachedStep(state, key, state.say));
+  if (cached) return absl::OkStatus();
+  return CommitBuildStep(state, "", created_by, key);
 }
 
-absl::Status Daemon::CommitBuildStep(BuildState& state, const std::string& layer_from, const std::string& created_by) {
-  // Recorded under its normalized name, as containers are created from images.
-  LIMAN_ASSIGN_OR_RETURN(containerd::remotes::Reference reference,
-                         containerd::remotes::ParseReference(
-                             fmt::format("liman-build-{}:step{}", state.build_id, state.steps)));
-  std::string record = reference.String();
+absl::Status Daemon::CommitBuildStep(BuildState& state, const std::string& layer_from, const std::string& created_by,
+                                     const std::string& key) {
+  std::string record = BuildCacheImageName(key);
   LIMAN_ASSIGN_OR_RETURN(ImageContents image, WriteImage(NewImage{.base = state.image,
                                                                   .layer_from = layer_from,
                                                                   .run_config = state.run_config,
@@ -463,10 +507,24 @@ absl::Status Daemon::CommitBuildStep(BuildState& state, const std::string& layer
                                                                              : json{{"created_by", created_by}},
                                                                   .author = state.author,
                                                                   .name = record}));
-  state.step_records.push_back(record);
   state.image = std::move(image);
   state.image_ref = record;
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> Daemon::UseCachedStep(BuildState& state, const std::string& key,
+                                           const std::function<void(const std::string&)>& say) {
+  if (state.no_cache) return false;
+  std::string record = BuildCacheImageName(key);
+  absl::StatusOr<ImageContents> cached = ImageContentsByName(record);
+  if (absl::IsNotFound(cached.status())) return false;
+  LIMAN_RETURN_IF_ERROR(cached.status());
+  state.image = *std::move(cached);
+  state.image_ref = record;
+  state.run_config = state.image->config.value("config", json::object());
+  if (!state.run_config.is_object()) state.run_config = json::object();
+  say(" ---> Using cache\n");
+  return true;
 }
 
 // A container of `image_ref` with `config`, for RUN (`command`) and COPY (nothing runs: "#(nop)").
@@ -503,6 +561,10 @@ absl::Status Daemon::BuildRun(const BuildRequest& request, const DockerfileInstr
   for (const auto& [name, value] : state.args)
     if (!EnvLookup(env)(name)) env.push_back(name + "=" + value);
   config["Env"] = env;
+  std::string created_by = absl::StrJoin(command.get<std::vector<std::string>>(), " ");
+  std::string key = StepKey(state, fmt::format("RUN\n{}\n{}\n{}", command.dump(), env.dump(), request.network_mode));
+  LIMAN_ASSIGN_OR_RETURN(bool cached, UseCachedStep(state, key, say));
+  if (cached) return absl::OkStatus();
   LIMAN_ASSIGN_OR_RETURN(std::string id, CreateBuildContainer(state.image_ref, config, command, request.network_mode));
   say(fmt::format(" ---> Running in {}\n", id.substr(0, 12)));
   uint64_t exits = ContainerExits(id);
@@ -527,7 +589,7 @@ absl::Status Daemon::BuildRun(const BuildRequest& request, const DockerfileInstr
                                               absl::StrJoin(words, " "), waited.status_code));
     }
   }
-  if (result.ok()) result = CommitBuildStep(state, id, absl::StrJoin(command.get<std::vector<std::string>>(), " "));
+  if (result.ok()) result = CommitBuildStep(state, id, created_by, key);
   // Docker keeps a failed step's container unless --force-rm.
   if (result.ok() ? request.remove : request.force_remove) {
     if (absl::Status removed = RemoveContainer(id, true, true); !removed.ok()) LogWarn("build: {}", removed);
@@ -575,20 +637,39 @@ absl::Status Daemon::BuildCopy(const DockerfileInstruction& instruction, BuildSt
   json nop = json::array({"/bin/sh", "-c", "#(nop) " + instruction.Text()});
 
   // --from: the files of an earlier stage's image (or of an image), seen through a container of it.
-  std::string source_container;
+  std::string source_ref;
+  std::string source_identity;  // for the cache key: the image's ID, or the context files' hash
   if (!from.empty()) {
-    std::string source_ref;
     if (auto stage = state.stages.find(AsciiLower(from)); stage != state.stages.end()) {
       if (!stage->second.image) return absl::InvalidArgumentError(fmt::format("COPY --from={}: the stage is empty", from));
       source_ref = stage->second.image_ref;
+      source_identity = stage->second.image->id;
     } else {
       LIMAN_ASSIGN_OR_RETURN(auto found, FindOrPullImage(from, emit));
       source_ref = found.second;
+      source_identity = found.first.id;
     }
+  } else {
+    LIMAN_ASSIGN_OR_RETURN(source_identity, HashSources(state.context_fd, words));
+  }
+  std::string created_by =
+      fmt::format("/bin/sh -c #(nop) {} {} in {} ", instruction.keyword, absl::StrJoin(words, " "), destination);
+  std::string key = StepKey(state, fmt::format("{}\n{}\n{}\n{}\n{}", instruction.Text(), destination,
+                                               requested_destination, source_identity, state.run_config.dump()));
+  LIMAN_ASSIGN_OR_RETURN(bool cached, UseCachedStep(state, key, state.say));
+  if (cached) return absl::OkStatus();
+  std::string source_container;
+  if (!source_ref.empty()) {
     LIMAN_ASSIGN_OR_RETURN(source_container, CreateBuildContainer(source_ref, json::object(), nop, "none"));
   }
   // FROM scratch: an image without layers to copy into.
-  if (!state.image) LIMAN_RETURN_IF_ERROR(CommitBuildStep(state, "", ""));
+  if (!state.image) {
+    absl::Status base = CommitBuildStep(state, "", "", StepKey(state, "scratch\n" + state.run_config.dump()));
+    if (!base.ok()) {
+      if (!source_container.empty()) (void)RemoveContainer(source_container, true, true);
+      return base;
+    }
+  }
   absl::StatusOr<std::string> created = CreateBuildContainer(state.image_ref, state.run_config, nop, "none");
   absl::Status copied = created.status();
   if (created.ok()) {
@@ -603,10 +684,7 @@ absl::Status Daemon::BuildCopy(const DockerfileInstruction& instruction, BuildSt
     };
     copied = from.empty() ? copy_into(state.context_fd) : InContainerFiles(source_container, copy_into);
   }
-  if (copied.ok()) {
-    copied = CommitBuildStep(state, *created, fmt::format("/bin/sh -c #(nop) {} {} in {} ", instruction.keyword,
-                                                          absl::StrJoin(words, " "), destination));
-  }
+  if (copied.ok()) copied = CommitBuildStep(state, *created, created_by, key);
   for (const std::string& id : {created.value_or(""), source_container})
     if (!id.empty())
       if (absl::Status removed = RemoveContainer(id, true, true); !removed.ok()) LogWarn("build: {}", removed);
@@ -624,15 +702,14 @@ absl::Status Daemon::TagBuiltImage(const BuildRequest& request, BuildState& stat
     say(fmt::format("Successfully built {}\n", ShortImageId(image.id)));
   }
   if (request.tags.empty()) {
-    // Without a tag the image stays, dangling, once its step record goes.
-    if (!state.step_records.empty()) return RecordDanglingImage(image);
+    // Without a tag an image the build made is listed dangling (its cache record is hidden).
+    if (IsBuildCacheImageName(state.image_ref)) return RecordDanglingImage(image);
     return absl::OkStatus();
   }
   for (const std::string& tag : request.tags) {
     absl::StatusOr<containerd::remotes::Reference> reference = containerd::remotes::ParseReference(tag);
     if (!reference.ok()) return absl::InvalidArgumentError(std::string(reference.status().message()));
-    if (reference->tag.empty()) reference->tag = "latest";
-    LIMAN_RETURN_IF_ERROR(TagImage(image.id, reference->Name(), reference->tag));
+    LIMAN_RETURN_IF_ERROR(NameImage(image, reference->String()));
     say(fmt::format("Successfully tagged {}\n", containerd::remotes::FamiliarString(*reference)));
   }
   return absl::OkStatus();

@@ -362,6 +362,16 @@ absl::StatusOr<Daemon::ImageContents> Daemon::WriteImage(const NewImage& image) 
   return ImageContents{config_blob.digest, std::move(config), std::move(layers), manifest_blob};
 }
 
+absl::Status Daemon::NameImage(const ImageContents& image, const std::string& name) {
+  LIMAN_RETURN_IF_ERROR(RecordImage(*client_, name, image.manifest));
+  LIMAN_RETURN_IF_ERROR(RemoveImageRecord(DanglingImageName(image.manifest.digest)));
+  absl::StatusOr<containerd::remotes::Reference> reference = containerd::remotes::ParseReference(name);
+  events_.Publish(EngineEvent{"image", "tag", image.id,
+                              {{"name", reference.ok() ? containerd::remotes::FamiliarString(*reference) : name}},
+                              {}});
+  return absl::OkStatus();
+}
+
 absl::Status Daemon::RecordDanglingImage(const ImageContents& image) {
   return RecordImage(*client_, DanglingImageName(image.manifest.digest), image.manifest);
 }

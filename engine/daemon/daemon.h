@@ -150,6 +150,10 @@ struct WaitResult {
 // <none>:<none>.
 std::string DanglingImageName(const std::string& manifest_digest);
 bool IsDanglingImageName(const std::string& name);
+// The build cache: each step's image recorded under "liman-build-cache:<key>" (the step's
+// sha256 key), hidden from the image list; `docker builder prune` drops them.
+std::string BuildCacheImageName(const std::string& key);
+bool IsBuildCacheImageName(const std::string& name);
 
 class Daemon {
  public:
@@ -263,11 +267,14 @@ class Daemon {
     bool remove = true;        // intermediate containers go after a successful step
     bool force_remove = false; // … after a failed one too
     std::string target;        // --target: the stage the build ends with
+    bool no_cache = false;     // --no-cache: every step runs (and is cached again)
   };
   // Builds from the context tar read from `context` (the next bytes each call, empty at the end),
   // each of Docker's progress messages given to `emit` ({"stream"}, {"aux":{"ID"}}, a pull's).
   absl::Status BuildImage(const BuildRequest& request, const std::function<absl::StatusOr<std::string_view>()>& context,
                           const std::function<void(const nlohmann::json&)>& emit);
+  // docker builder prune: {"CachesDeleted":[keys] or null, "SpaceReclaimed"}.
+  absl::StatusOr<nlohmann::json> PruneBuildCache();
 
   // ---- events (event_log.h) ----
   EventLog& events() { return events_; }
@@ -335,6 +342,11 @@ class Daemon {
   };
   // kNotFound "No such image: REF".
   absl::StatusOr<ImageContents> FindImageContents(const std::string& ref);
+  // The image recorded under exactly `name` (normalized), whatever the list shows.
+  absl::StatusOr<ImageContents> ImageContentsByName(const std::string& name);
+  // Records `image` (WriteImage's, or FindImageContents') under the reference `name` (dropping its
+  // dangling record), with Docker's tag event.
+  absl::Status NameImage(const ImageContents& image, const std::string& name);
   // What WriteImage makes: `base` (none: FROM scratch) with the changes of `layer_from`'s snapshot
   // as a new layer when it is set, `run_config` as the config's "config" and `history` appended.
   struct NewImage {
@@ -360,7 +372,12 @@ class Daemon {
   absl::Status BuildFrom(const DockerfileInstruction& instruction, BuildState& state, const VariableLookup& args,
                          const std::function<void(const nlohmann::json&)>& emit);
   absl::Status BuildConfigStep(const DockerfileInstruction& instruction, BuildState& state, const VariableLookup* args);
-  absl::Status CommitBuildStep(BuildState& state, const std::string& layer_from, const std::string& created_by);
+  absl::Status CommitBuildStep(BuildState& state, const std::string& layer_from, const std::string& created_by,
+                               const std::string& key);
+  // With the build cache: the image of the step `key` (from the image so far) when it is cached
+  // (and not --no-cache) becomes the image so far; false when the step must run.
+  absl::StatusOr<bool> UseCachedStep(BuildState& state, const std::string& key,
+                                     const std::function<void(const std::string&)>& say);
   absl::StatusOr<std::string> CreateBuildContainer(const std::string& image_ref, const nlohmann::json& config,
                                                    const nlohmann::json& command, const std::string& network_mode);
   // The image `name` (pulled when missing, its progress to `emit`) and the reference it is under.

@@ -30,6 +30,12 @@ std::string DanglingImageName(const std::string& manifest_digest) { return "moby
 
 bool IsDanglingImageName(const std::string& name) { return name.starts_with("moby-dangling@"); }
 
+std::string BuildCacheImageName(const std::string& key) { return "docker.io/library/liman-build-cache:" + key; }
+
+bool IsBuildCacheImageName(const std::string& name) {
+  return name.starts_with("docker.io/library/liman-build-cache:");
+}
+
 namespace {
 
 std::string ShortId(const std::string& digest) {
@@ -62,6 +68,7 @@ struct ImageEntry {
   int64_t size = 0;
   int64_t config_size = 0;
   std::vector<ctr::Descriptor> layers;  // the layer blobs, bottom first
+  ctr::Descriptor manifest;             // the host platform's manifest
 };
 
 std::string FamiliarName(const std::string& name) {
@@ -184,6 +191,8 @@ absl::StatusOr<std::vector<ImageEntry>> ListImageEntries(ctr::Client& client) {
   if (!status.ok()) return ctr::CallError(status, "list images");
   std::vector<ImageEntry> entries;
   for (const images::Image& record : response.images()) {
+    // The build cache's records are the builder's own, not images' names.
+    if (IsBuildCacheImageName(record.name())) continue;
     ctr::Descriptor target = ctr::FromProto(record.target());
     absl::StatusOr<ctr::ResolvedImage> resolved = ctr::ResolveImage(client.Blobs(), target, ctr::HostPlatform());
     if (!resolved.ok()) continue;  // another platform's image, or content missing
@@ -198,6 +207,7 @@ absl::StatusOr<std::vector<ImageEntry>> ListImageEntries(ctr::Client& client) {
     entry.size = entry.config_size;
     for (const ctr::Descriptor& layer : resolved->layers) entry.size += layer.size;
     entry.layers = resolved->layers;
+    entry.manifest = resolved->manifest;
     entries.push_back(std::move(entry));
   }
   return entries;
@@ -411,7 +421,38 @@ absl::Status Daemon::RemoveImageRecord(const std::string& name) { return DeleteI
 absl::StatusOr<Daemon::ImageContents> Daemon::FindImageContents(const std::string& ref) {
   LIMAN_ASSIGN_OR_RETURN(std::vector<ImageEntry> entries, ListImageEntries(*client_));
   LIMAN_ASSIGN_OR_RETURN(const ImageEntry* found, FindImage(entries, ref));
-  return ImageContents{found->config_digest, found->config, found->layers, {}};
+  return ImageContents{found->config_digest, found->config, found->layers, found->manifest};
+}
+
+absl::StatusOr<Daemon::ImageContents> Daemon::ImageContentsByName(const std::string& name) {
+  images::GetImageRequest get;
+  get.set_name(name);
+  images::GetImageResponse found;
+  auto context = client_->Context();
+  grpc::Status status = client_->Images().Get(context.get(), get, &found);
+  if (!status.ok()) return ctr::CallError(status, fmt::format("image {}", name));
+  LIMAN_ASSIGN_OR_RETURN(ctr::ResolvedImage resolved,
+                         ctr::ResolveImage(client_->Blobs(), ctr::FromProto(found.image().target()), ctr::HostPlatform()));
+  LIMAN_ASSIGN_OR_RETURN(std::string blob, client_->ReadBlob(resolved.config.digest));
+  json config = json::parse(blob, nullptr, false);
+  if (!config.is_object()) return absl::DataLossError(fmt::format("image {}: its config is not a JSON object", name));
+  return ImageContents{resolved.config.digest, std::move(config), resolved.layers, resolved.manifest};
+}
+
+absl::StatusOr<json> Daemon::PruneBuildCache() {
+  images::ListImagesRequest request;
+  images::ListImagesResponse response;
+  auto context = client_->Context();
+  grpc::Status status = client_->Images().List(context.get(), request, &response);
+  if (!status.ok()) return ctr::CallError(status, "list images");
+  json deleted = json::array();
+  for (const images::Image& record : response.images()) {
+    if (!IsBuildCacheImageName(record.name())) continue;
+    LIMAN_RETURN_IF_ERROR(DeleteImageRecord(*client_, record.name()));
+    deleted.push_back(record.name().substr(record.name().rfind(':') + 1));
+  }
+  // What the records held goes with the manager's next collection; its size is not known here.
+  return json{{"CachesDeleted", deleted.empty() ? json() : deleted}, {"SpaceReclaimed", 0}};
 }
 
 absl::Status Daemon::TagImage(const std::string& source, const std::string& repo, const std::string& tag) {

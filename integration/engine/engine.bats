@@ -1105,8 +1105,14 @@ EOF
       "$cli" build --build-arg BASE="$IMG" --build-arg GREETING=hi -t "built:$n" -t "built:also$n" --label from=cli "$ctx"
     assert_success
     assert_output_contains "Step 2/13 : FROM \$BASE"
-    assert_output_contains "hi from RUN"
-    assert_output_contains "1000     1000"
+    if [ "$n" = 1 ]; then
+      assert_output_contains "hi from RUN"
+      assert_output_contains "1000     1000"
+    else
+      # The same steps from the same images and files: every one from the cache.
+      assert_eq "$(grep -c -- '---> Using cache' <<<"$output")" 12 "$cli: steps from the cache (and --label's)"
+      assert_output_not_contains "Running in"
+    fi
     assert_output_contains "Successfully tagged built:$n"
     assert_eq "$(dkc "$cli" run --rm --network none "built:$n")" "two words" "$cli: CMD of the built image"
     run dkc "$cli" run --rm --network none "built:$n" sh -c \
@@ -1116,10 +1122,26 @@ EOF
       '/app {"from":"cli","maintainer":"me"} {"8080/tcp":{}}' "$cli: the built config"
     assert_eq "$(dk image inspect -f '{{.Id}}' "built:also$n")" "$(dk image inspect -f '{{.Id}}' "built:$n")" "both tags"
   done
-  # The steps' images are gone; the intermediate containers too.
+  # The cache's images are not listed; the intermediate containers are gone.
   run dk images -a
   assert_output_not_contains "liman-build"
   assert_eq "$(dk ps -aq | wc -l)" 0 "containers left by the build"
+  # A changed file: the steps before its COPY come from the cache, it and those after run again.
+  echo changed >"$ctx/top.txt"
+  run dkc /usr/bin/docker build --build-arg BASE="$IMG" --build-arg GREETING=hi -t built:changed "$ctx"
+  assert_success
+  assert_eq "$(grep -c -- '---> Using cache' <<<"$output")" 3 "steps from the cache before the changed COPY"
+  assert_output_contains "hi from RUN"
+  assert_eq "$(dk run --rm --network none built:changed cat /app/top.txt)" "changed"
+  # --no-cache runs every step; docker builder prune empties the cache.
+  run dkc /usr/bin/docker build --no-cache --build-arg BASE="$IMG" --build-arg GREETING=hi -t built:changed "$ctx"
+  assert_success
+  assert_output_not_contains "Using cache"
+  run dkc /usr/bin/docker builder prune -f
+  assert_success
+  run dkc /usr/bin/docker build --build-arg BASE="$IMG" --build-arg GREETING=hi -t built:changed "$ctx"
+  assert_output_not_contains "Using cache"
+  dk rmi built:changed >/dev/null
   # A Dockerfile from outside the context (the 20.10 client sends it in the tar without its end).
   printf 'FROM %s\nCOPY hostlink /x\n' "$IMG" >"$DROPIN_TMP/Dockerfile.outside"
   run dkc /usr/bin/docker build -f "$DROPIN_TMP/Dockerfile.outside" "$ctx"
