@@ -3,9 +3,10 @@
 // Dockerfile's instructions run one by one, each making an image: RUN in a container of the
 // image so far (its output streamed back) and its changes committed; COPY and ADD unpack the
 // context's files into a created container's snapshot (resolved inside the context, so a symlink
-// cannot reach out of it) and commit it; the others change only the config. The steps' images are
-// recorded under "liman-build-<id>:<step>" while the build runs and dropped at its end, when the
-// last one takes the build's tags (or stays as a dangling image).
+// cannot reach out of it) and commit it; the others change only the config. Each step's image is
+// recorded under its cache key (a hash of the image it starts from and of what makes it), so that
+// the same step in a later build is taken from it; the last one takes the build's tags (or is
+// recorded dangling).
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <sys/stat.h>
@@ -178,10 +179,6 @@ absl::StatusOr<std::optional<archive::Compression>> ArchiveCompression(int file_
   return compression;
 }
 
-// COPY's files: `patterns` resolved inside `source_root` (the context, or a stage's root) into
-// `destination` inside `root_fd`, owned by `copy.owner`. A directory's contents go into the
-// destination; a file into it when it names a directory ("dir/", ".", several sources, an existing
-// directory), else as it.
 // A COPY source inside `source_root`; Docker's message when it is missing from the context.
 absl::StatusOr<UniqueFd> OpenSource(int source_root, const std::string& source, bool from_context) {
   absl::StatusOr<UniqueFd> opened = OpenInRoot(source_root, source, O_PATH);
@@ -222,6 +219,10 @@ struct BuildCopyOptions {
   std::optional<std::pair<uid_t, gid_t>> archive_owner;  // an archive's entries keep theirs without
 };
 
+// COPY's files: `patterns` resolved inside `source_root` (the context, or a stage's root) into
+// `destination` inside `root_fd`, owned by `copy.owner`. A directory's contents go into the
+// destination; a file into it when it names a directory ("dir/", ".", several sources, an existing
+// directory), else as it.
 absl::Status CopyBuildFiles(int source_root, const std::vector<std::string>& patterns,
                             const std::string& requested_destination, const std::string& destination,
                             const BuildCopyOptions& copy, int root_fd) {
@@ -236,16 +237,15 @@ absl::Status CopyBuildFiles(int source_root, const std::vector<std::string>& pat
   options.owner = copy.owner;
   std::vector<archive::DirTimes> unused_times;
   for (const std::string& source : sources) {
-    LIMAN_ASSIGN_OR_RETURN(UniqueFd opened_fd, OpenSource(source_root, source, copy.from_context));
-    UniqueFd* opened = &opened_fd;
+    LIMAN_ASSIGN_OR_RETURN(UniqueFd opened, OpenSource(source_root, source, copy.from_context));
     struct stat st;
-    if (fstat(opened->get(), &st) != 0) return ErrnoError(fmt::format("stat {}", Quote(source)));
+    if (fstat(opened.get(), &st) != 0) return ErrnoError(fmt::format("stat {}", Quote(source)));
     std::string target = destination;
     std::string entry_name = ".";
     if (copy.extract_archives && S_ISREG(st.st_mode)) {
       // ADD unpacks a local archive into the destination directory (its owners kept unless
       // --chown).
-      UniqueFd file(open(fmt::format("/proc/self/fd/{}", opened->get()).c_str(), O_RDONLY | O_CLOEXEC));
+      UniqueFd file(open(fmt::format("/proc/self/fd/{}", opened.get()).c_str(), O_RDONLY | O_CLOEXEC));
       if (!file) return ErrnoError(fmt::format("open {}", Quote(source)));
       LIMAN_ASSIGN_OR_RETURN(std::optional<archive::Compression> compression, ArchiveCompression(file.get()));
       if (compression) {
@@ -371,6 +371,10 @@ absl::Status Daemon::RunBuildSteps(const BuildRequest& request, const std::vecto
   bool from_seen = false;
   int total = static_cast<int>(instructions.size());
   for (const DockerfileInstruction& instruction : instructions) {
+    // --target: the build ends with the stage it names.
+    if (instruction.keyword == "FROM" && from_seen && !request.target.empty() &&
+        state.stage_name == AsciiLower(request.target))
+      break;
     ++state.steps;
     say(fmt::format("Step {}/{} : {}\n", state.steps, total, instruction.Text()));
     VariableLookup args_lookup = [&](const std::string& name) -> std::optional<std::string> {
@@ -399,8 +403,6 @@ absl::Status Daemon::RunBuildSteps(const BuildRequest& request, const std::vecto
       if (!from_seen) continue;
       step = BuildConfigStep(instruction, state, nullptr);
     } else if (keyword == "FROM") {
-      // --target: the build ends with the stage it names.
-      if (from_seen && !request.target.empty() && state.stage_name == AsciiLower(request.target)) break;
       step = BuildFrom(instruction, state, args_lookup, emit);
       from_seen = true;
     } else if (!from_seen) {
