@@ -212,6 +212,10 @@ void AddContainerRoutes(http::Router& router, Daemon& daemon) {
     call.Json(201, created);
     return absl::OkStatus();
   });
+  router.Add("GET", "/containers/{name}/export", [&daemon](http::Call& call) -> absl::Status {
+    return ReplyTarStream(call, "docker export " + call.Param("name"),
+                          [&](const TarSink& sink) { return daemon.ExportContainer(call.Param("name"), sink); });
+  });
   router.Add("GET", "/containers/{name}/changes", [&daemon](http::Call& call) -> absl::Status {
     LIMAN_ASSIGN_OR_RETURN(json changes, daemon.ContainerChanges(call.Param("name")));
     call.Json(200, changes);

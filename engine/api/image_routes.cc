@@ -15,8 +15,19 @@ void AddImageRoutes(http::Router& router, Daemon& daemon) {
   router.Add("POST", "/images/create", [&daemon](http::Call& call) -> absl::Status {
     std::string image = call.request.Query("fromImage").value_or("");
     if (image.empty()) {
-      if (call.request.Query("fromSrc")) return absl::UnimplementedError("image import (fromSrc) is not supported by limand yet");
-      return absl::InvalidArgumentError("fromImage is required");
+      std::string from_source = call.request.Query("fromSrc").value_or("");
+      if (from_source.empty()) return absl::InvalidArgumentError("fromImage is required");
+      // docker import: the archive is the body ("-"); a URL would be fetched, which is not done here.
+      if (from_source != "-") return absl::UnimplementedError("import from a URL is not supported: send the archive");
+      Daemon::ImportRequest request{.repo = call.request.Query("repo").value_or(""),
+                                    .tag = call.request.Query("tag").value_or(""),
+                                    .message = call.request.Query("message").value_or(""),
+                                    .changes = call.request.QueryAll("changes")};
+      LIMAN_ASSIGN_OR_RETURN(std::string id, daemon.ImportImage(request, [&call] { return call.body_stream->Next(); }));
+      call.response.StartStream(200, "application/json");
+      call.response.Write(json{{"status", id}}.dump() + "\r\n");
+      call.response.End();
+      return absl::OkStatus();
     }
     // The response starts with the first progress message; an error before it (no such tag,
     // registry unreachable) is a plain HTTP error the CLI prints.
@@ -33,25 +44,11 @@ void AddImageRoutes(http::Router& router, Daemon& daemon) {
     }
     call.response.End();
     return absl::OkStatus();
-  });
-  // docker save: an error before the first byte is a plain HTTP error; one after it breaks the
-  // transfer, so that no truncated archive looks whole.
+  }, http::BodyMode::kStreamed);
+  // docker save.
   auto save = [&daemon](http::Call& call, const std::vector<std::string>& names) -> absl::Status {
-    absl::Status saved = daemon.SaveImages(names, [&](std::string_view data) -> absl::Status {
-      if (!call.response.replied() && !call.response.StartStream(200, "application/x-tar"))
-        return absl::CancelledError("the client went away");
-      if (!call.response.Write(data)) return absl::CancelledError("the client went away");
-      return absl::OkStatus();
-    });
-    if (!saved.ok() && !call.response.replied()) return saved;
-    if (!saved.ok()) {
-      LogWarn("docker save {}: {}", fmt::join(names, " "), saved);
-      call.response.Abort();
-      return absl::OkStatus();
-    }
-    if (!call.response.replied()) call.response.StartStream(200, "application/x-tar");  // no bytes at all
-    call.response.End();
-    return absl::OkStatus();
+    return ReplyTarStream(call, fmt::format("docker save {}", fmt::join(names, " ")),
+                          [&](const TarSink& sink) { return daemon.SaveImages(names, sink); });
   };
   router.Add("GET", "/images/get", [save](http::Call& call) -> absl::Status {
     return save(call, call.request.QueryAll("names"));

@@ -24,4 +24,11 @@ http::HeaderList DefaultHeaders();
 // True once the client has closed its side (or its whole connection when `whole`).
 bool ClientGone(int fd, bool whole);
 
+// A tar that `produce` gives to its sink piece by piece, as the response (docker save, export):
+// an error before the first byte is a plain HTTP error; one after it breaks the transfer (logged
+// with `what`), so that no truncated archive looks whole.
+using TarSink = std::function<absl::Status(std::string_view)>;
+absl::Status ReplyTarStream(http::Call& call, std::string_view what,
+                            const std::function<absl::Status(const TarSink&)>& produce);
+
 }  // namespace liman::engine::api

@@ -1,5 +1,6 @@
 #include <poll.h>
 
+#include "common/logging.h"
 #include "common/status.h"
 #include "engine/api/routes.h"
 #include "fmt/format.h"
@@ -11,6 +12,25 @@ http::HeaderList DefaultHeaders() {
           {"Docker-Experimental", "false"},
           {"Ostype", "linux"},
           {"Server", fmt::format("Liman/{} (linux)", LIMAN_VERSION)}};
+}
+
+absl::Status ReplyTarStream(http::Call& call, std::string_view what,
+                            const std::function<absl::Status(const TarSink&)>& produce) {
+  absl::Status produced = produce([&call](std::string_view data) -> absl::Status {
+    if (!call.response.replied() && !call.response.StartStream(200, "application/x-tar"))
+      return absl::CancelledError("the client went away");
+    if (!call.response.Write(data)) return absl::CancelledError("the client went away");
+    return absl::OkStatus();
+  });
+  if (!produced.ok() && !call.response.replied()) return produced;
+  if (!produced.ok()) {
+    LogWarn("{}: {}", what, produced);
+    call.response.Abort();
+    return absl::OkStatus();
+  }
+  if (!call.response.replied()) call.response.StartStream(200, "application/x-tar");  // no bytes at all
+  call.response.End();
+  return absl::OkStatus();
 }
 
 bool ClientGone(int fd, bool whole) {

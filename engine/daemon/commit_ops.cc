@@ -10,11 +10,16 @@
 #include <sys/sysmacros.h>
 
 #include <algorithm>
+#include <cstring>
 #include <set>
 
 #include "absl/time/clock.h"
 #include "common/file_util.h"
 #include "common/temp_mount.h"
+#include "containerd/archive/apply.h"
+#include "containerd/archive/byte_source.h"
+#include "containerd/archive/compression.h"
+#include "containerd/archive/diff.h"
 #include "containerd/client/proto_convert.h"
 #include "common/logging.h"
 #include "common/random_bytes.h"
@@ -444,6 +449,118 @@ json WithoutMountPoints(const json& changes) {
 }
 
 }  // namespace
+
+namespace {
+
+// A byte stream whose first bytes are read ahead (to tell its compression) and given again.
+class PeekedSource final : public containerd::archive::ByteSource {
+ public:
+  explicit PeekedSource(containerd::archive::ByteSource& source) : source_(source) {}
+  // Up to `count` first bytes (fewer at an early end).
+  absl::StatusOr<std::string_view> Peek(size_t count) {
+    peeked_.resize(count);
+    LIMAN_ASSIGN_OR_RETURN(size_t n, containerd::archive::ReadFull(source_, peeked_.data(), count));
+    peeked_.resize(n);
+    return std::string_view(peeked_);
+  }
+  absl::StatusOr<size_t> Read(char* buffer, size_t capacity) override {
+    if (position_ < peeked_.size()) {
+      size_t n = std::min(capacity, peeked_.size() - position_);
+      std::memcpy(buffer, peeked_.data() + position_, n);
+      position_ += n;
+      return n;
+    }
+    return source_.Read(buffer, capacity);
+  }
+
+ private:
+  containerd::archive::ByteSource& source_;
+  std::string peeked_;
+  size_t position_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<std::string> Daemon::ImportImage(const ImportRequest& request,
+                                                const std::function<absl::StatusOr<std::string_view>()>& source) {
+  std::string name;
+  if (!request.repo.empty()) {
+    absl::StatusOr<containerd::remotes::Reference> parsed = containerd::remotes::ParseReference(
+        request.tag.empty() ? request.repo : request.repo + ":" + request.tag);
+    if (!parsed.ok()) return absl::InvalidArgumentError(std::string(parsed.status().message()));
+    name = parsed->String();
+  }
+  json run_config = json::object();
+  bool cmd_set = false;
+  for (const std::string& change : request.changes) {
+    LIMAN_ASSIGN_OR_RETURN(std::vector<DockerfileInstruction> instructions, ParseDockerfile(change));
+    for (const DockerfileInstruction& instruction : instructions)
+      LIMAN_RETURN_IF_ERROR(ApplyConfigInstruction(instruction, run_config, cmd_set));
+  }
+  // The archive unpacked into a snapshot of its own, which then becomes the image's one layer.
+  ImageLease lease(*client_);
+  LIMAN_RETURN_IF_ERROR(lease.Acquire());
+  snapshots::PrepareSnapshotRequest prepare;
+  prepare.set_snapshotter(ctr::kDefaultSnapshotter);
+  prepare.set_key("liman-import-" + RandomHex(8));
+  LIMAN_ASSIGN_OR_RETURN(auto prepared, Unary<snapshots::PrepareSnapshotResponse>(
+                                            *client_, lease.id(), "prepare a snapshot for the import",
+                                            [&](auto* context, auto* out) {
+                                              return client_->Snapshots().Prepare(context, prepare, out);
+                                            }));
+  SnapshotRemoval removal(*client_, prepare.key(), lease.id());
+  {
+    LIMAN_ASSIGN_OR_RETURN(std::unique_ptr<TempMount> root,
+                           TempMount::Mount(containerd::client::MountsFromProto(prepared.mounts()),
+                                            JoinPath(options_.exec_root, "mounts")));
+    containerd::archive::PieceByteSource body(source);
+    PeekedSource archive(body);
+    LIMAN_ASSIGN_OR_RETURN(std::string_view magic, archive.Peek(4));
+    containerd::archive::ApplyOptions options;
+    options.overlay_whiteouts = false;
+    options.whiteouts = false;
+    options.read_ahead = false;
+    absl::StatusOr<containerd::archive::ApplyResult> applied = containerd::archive::ApplyLayer(
+        archive, containerd::archive::DetectCompression(magic), root->dir(), options);
+    if (!applied.ok()) return Annotate(applied.status(), "import: unpack the archive");
+  }
+  LIMAN_ASSIGN_OR_RETURN(
+      ImageContents image,
+      WriteImage(NewImage{.layer_from = prepare.key(),
+                          .run_config = run_config,
+                          .history = {{"created_by", ""},
+                                      {"comment", request.message.empty() ? "Imported from -" : request.message}},
+                          .name = name}));
+  events_.Publish(EngineEvent{"image", "import", image.id, {{"name", image.id}}, {}});
+  return image.id;
+}
+
+absl::Status Daemon::ExportContainer(const std::string& ref,
+                                     const std::function<absl::Status(std::string_view)>& sink) {
+  LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, Find(ref));
+  LIMAN_ASSIGN_OR_RETURN(auto mounts_proto, SnapshotMounts(*client_, container->id, std::nullopt));
+  std::vector<MountDescriptor> mounts = containerd::client::MountsFromProto(mounts_proto);
+  // Read-only, without taking the upper directory as an upper again (a running container's
+  // overlay holds it; overlayfs refuses a second mount over it): the upper becomes the top lower,
+  // or is bound alone when the image has no layers.
+  for (MountDescriptor& mount : mounts) {
+    if (mount.type != "overlay") continue;
+    std::optional<std::string> upper = MountOption(mount, "upperdir");
+    std::optional<std::string> lower = MountOption(mount, "lowerdir");
+    if (!upper) continue;
+    if (lower && !lower->empty()) {
+      mount.options = {"lowerdir=" + *upper + ":" + *lower};
+    } else {
+      mount = MountDescriptor{.type = "bind", .source = *upper, .target = mount.target, .options = {"rbind"}};
+    }
+  }
+  LIMAN_ASSIGN_OR_RETURN(std::unique_ptr<TempMount> root,
+                         TempMount::Mount(ReadOnlyMounts(std::move(mounts)), JoinPath(options_.exec_root, "mounts")));
+  std::string parent = ParentDirectory(root->dir());
+  UniqueFd parent_fd(open(parent.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!parent_fd) return ErrnoError(fmt::format("open {}", Quote(parent)));
+  return containerd::archive::WriteEntryTar(parent_fd.get(), root->dir().substr(parent.size() + 1), ".", sink);
+}
 
 absl::StatusOr<json> Daemon::ContainerChanges(const std::string& ref) {
   LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, Find(ref));

@@ -255,6 +255,19 @@ class Daemon {
   absl::StatusOr<std::string> CommitContainer(const std::string& ref, const CommitRequest& request);
   // docker diff: [{"Path", "Kind": 0 changed, 1 added, 2 deleted}], by path.
   absl::StatusOr<nlohmann::json> ContainerChanges(const std::string& ref);
+  // docker import: an image of one layer, the (plain, gzip or zstd) tar read from `source` (the
+  // next bytes each call, empty at the end), its config from `changes`. The new image's ID.
+  struct ImportRequest {
+    std::string repo;  // "name[:tag]"; none: a dangling image
+    std::string tag;
+    std::string message;
+    std::vector<std::string> changes;
+  };
+  absl::StatusOr<std::string> ImportImage(const ImportRequest& request,
+                                          const std::function<absl::StatusOr<std::string_view>()>& source);
+  // docker export: the container's files (its image's and its own, not its volumes or mounts) as a
+  // tar given to `sink` piece by piece.
+  absl::Status ExportContainer(const std::string& ref, const std::function<absl::Status(std::string_view)>& sink);
 
   // ---- docker build, the legacy builder (build_ops.cc) ----
   struct BuildRequest {

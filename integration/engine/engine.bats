@@ -1212,6 +1212,49 @@ EOF
   dk rmi staged:final staged:builder staged:bare >/dev/null
 }
 
+@test "docker export and import: a container's files (not its volumes) out as a tar and back as an image, through both clients" {
+  dk pull -q "$IMG" >/dev/null
+  local archive="$DROPIN_TMP/exported.tar" cli n=0
+  dk run --name export-src --network none -v export-vol:/vol "$IMG" sh -c 'echo hi >/hello && rm /bin/ls && echo v >/vol/v'
+  dk run -d --name export-live --network none "$IMG" sh -c 'echo live >/live && sleep 300' >/dev/null
+  wait_for_value 20 "export-live's file" live dk exec export-live cat /live
+  for cli in $DOCKER_CLIS; do
+    [ "$cli" != "$LIMAN_CLI" ] || continue
+    n=$((n + 1))
+    dkc "$cli" export -o "$archive" export-src
+    run tar tf "$archive"
+    assert_success
+    grep -qx './hello' <<<"$output" || fail "$cli: ./hello not exported"
+    ! grep -qx -e './bin/ls' -e './vol/v' <<<"$output" || fail "$cli: a deleted file or a volume's file exported"
+    # A running container's files, its own and its image's.
+    assert_eq "$(dkc "$cli" export export-live | tar xOf - ./live)" "live" "$cli: export of a running container"
+    run dkc "$cli" import -m "from $cli" -c 'CMD ["cat", "/hello"]' -c 'ENV IMPORTED=yes' "$archive" "imported:$n"
+    assert_success
+    [[ "$output" =~ ^sha256:[0-9a-f]{64}$ ]] || fail "$cli import printed: $output"
+    assert_eq "$(dkc "$cli" run --rm --network none "imported:$n")" "hi" "$cli: CMD of the imported image"
+    run dkc "$cli" run --rm --network none "imported:$n" sh -c 'echo $IMPORTED; test -e /bin/ls || echo gone'
+    assert_eq "$output" "$(printf 'yes\ngone')" "$cli: the imported files"
+    assert_eq "$(dkc "$cli" image inspect -f '{{len .RootFS.Layers}}' "imported:$n")" 1 "$cli: one layer"
+    run dkc "$cli" history "imported:$n"
+    assert_output_contains "from $cli"
+  done
+  # Compressed from stdin; a body that is no archive is Docker's error, and nothing is left.
+  gzip -c "$archive" | dkc /usr/bin/docker import - imported:gz >/dev/null
+  assert_eq "$(dk run --rm --network none imported:gz cat /hello)" "hi"
+  run bash -c "head -c 10000 /dev/urandom | DOCKER_HOST=unix://$ENGINE_SOCK /usr/bin/docker import - imported:bad"
+  assert_failure
+  assert_output_contains "Unrecognized archive format"
+  run dk image inspect imported:bad
+  assert_failure
+  run dk export no-such-container
+  assert_failure
+  assert_output_contains "No such container: no-such-container"
+  dk rm -f export-src export-live >/dev/null
+  dk volume rm export-vol >/dev/null
+  dk rmi imported:gz imported:1 >/dev/null
+  [ "$n" -lt 2 ] || dk rmi imported:2 >/dev/null
+}
+
 @test "live restore: 10 writers and a 1 MB/s writer run on through a 10 s outage of limand and liman-containerd; exits are kept" {
   local i
   for i in $(seq 1 10); do
