@@ -7,4 +7,6 @@ namespace liman {
 // mallopt(3): M_ARENA_MAX.
 void LimitMallocArenas() { mallopt(M_ARENA_MAX, 2); }
 
+void ReleaseFreeMemory() { malloc_trim(0); }
+
 }  // namespace liman

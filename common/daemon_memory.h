@@ -8,4 +8,9 @@ namespace liman {
 // about 2 MB (5 MB with 20 containers) lower, measured with /proc/PID/smaps_rollup.
 void LimitMallocArenas();
 
+// Gives the pages malloc keeps free back to the kernel (malloc_trim(3)): after an operation that
+// allocates much and briefly (a build, a commit, a layer diff), so that the daemon's resident
+// memory returns to where it was.
+void ReleaseFreeMemory();
+
 }  // namespace liman

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "absl/strings/str_join.h"
+#include "common/daemon_memory.h"
 #include "common/file_util.h"
 #include "common/logging.h"
 #include "common/pipe.h"
@@ -360,6 +361,7 @@ absl::Status Daemon::BuildImage(const BuildRequest& request,
     if (cached.ok() && !*cached) built = CommitBuildStep(state, "", created_by, key);
   }
   if (built.ok()) built = TagBuiltImage(request, state, say, emit);
+  ReleaseFreeMemory();
   return built;
 }
 
