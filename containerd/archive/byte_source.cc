@@ -37,6 +37,16 @@ absl::StatusOr<size_t> PieceByteSource::Read(char* buffer, size_t capacity) {
   return n;
 }
 
+absl::StatusOr<size_t> PrefixedSource::Read(char* buffer, size_t capacity) {
+  if (offset_ < prefix_.size()) {
+    size_t n = std::min(capacity, prefix_.size() - offset_);
+    std::memcpy(buffer, prefix_.data() + offset_, n);
+    offset_ += n;
+    return n;
+  }
+  return rest_.Read(buffer, capacity);
+}
+
 absl::StatusOr<size_t> ReadFull(ByteSource& source, char* buffer, size_t capacity) {
   size_t filled = 0;
   while (filled < capacity) {

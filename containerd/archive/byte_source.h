@@ -56,6 +56,19 @@ class PieceByteSource final : public ByteSource {
   bool ended_ = false;
 };
 
+// Gives `prefix` (bytes already read from `rest`, to tell its compression) again, then reads on
+// from `rest`.
+class PrefixedSource final : public ByteSource {
+ public:
+  PrefixedSource(std::string prefix, ByteSource& rest) : prefix_(std::move(prefix)), rest_(rest) {}
+  absl::StatusOr<size_t> Read(char* buffer, size_t capacity) override;
+
+ private:
+  std::string prefix_;
+  size_t offset_ = 0;
+  ByteSource& rest_;
+};
+
 // Reads `source` until `capacity` bytes are in `buffer` or the stream ends.
 absl::StatusOr<size_t> ReadFull(ByteSource& source, char* buffer, size_t capacity);
 

@@ -1,34 +1,10 @@
 #include "containerd/archive/layer_stream.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "common/status.h"
 
 namespace liman::containerd::archive {
-namespace {
-
-// Replays the bytes read to detect the compression, then reads on from the source.
-class PrefixedSource final : public ByteSource {
- public:
-  PrefixedSource(std::string prefix, ByteSource& rest) : prefix_(std::move(prefix)), rest_(rest) {}
-  absl::StatusOr<size_t> Read(char* buffer, size_t capacity) override {
-    if (offset_ < prefix_.size()) {
-      size_t n = std::min(capacity, prefix_.size() - offset_);
-      std::memcpy(buffer, prefix_.data() + offset_, n);
-      offset_ += n;
-      return n;
-    }
-    return rest_.Read(buffer, capacity);
-  }
-
- private:
-  std::string prefix_;
-  size_t offset_ = 0;
-  ByteSource& rest_;
-};
-
-}  // namespace
 
 LayerStream::LayerStream(ByteSource& compressed, Compression compression, LayerStreamOptions options)
     : compressed_(compressed), declared_(compression), options_(options) {

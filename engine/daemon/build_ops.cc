@@ -617,16 +617,8 @@ absl::Status Daemon::BuildCopy(const DockerfileInstruction& instruction, BuildSt
       return absl::InvalidArgumentError(fmt::format("{}: unknown flag: --{}", instruction.keyword, flag));
     }
   }
-  VariableLookup env = EnvLookup(state.run_config.value("Env", json::array()));
-  std::vector<std::string> words;
-  if (instruction.exec_form) {
-    for (const std::string& word : *instruction.exec_form) {
-      LIMAN_ASSIGN_OR_RETURN(std::string expanded, ExpandVariables(word, env));
-      words.push_back(std::move(expanded));
-    }
-  } else {
-    LIMAN_ASSIGN_OR_RETURN(words, SplitWords(instruction.arguments, env));
-  }
+  LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> words,
+                         InstructionWords(instruction, EnvLookup(state.run_config.value("Env", json::array()))));
   if (words.size() < 2) return absl::InvalidArgumentError(fmt::format("{} requires at least two arguments", instruction.keyword));
   std::string requested_destination = words.back();
   words.pop_back();

@@ -10,7 +10,6 @@
 #include <sys/sysmacros.h>
 
 #include <algorithm>
-#include <cstring>
 #include <set>
 
 #include "absl/time/clock.h"
@@ -450,37 +449,6 @@ json WithoutMountPoints(const json& changes) {
 
 }  // namespace
 
-namespace {
-
-// A byte stream whose first bytes are read ahead (to tell its compression) and given again.
-class PeekedSource final : public containerd::archive::ByteSource {
- public:
-  explicit PeekedSource(containerd::archive::ByteSource& source) : source_(source) {}
-  // Up to `count` first bytes (fewer at an early end).
-  absl::StatusOr<std::string_view> Peek(size_t count) {
-    peeked_.resize(count);
-    LIMAN_ASSIGN_OR_RETURN(size_t n, containerd::archive::ReadFull(source_, peeked_.data(), count));
-    peeked_.resize(n);
-    return std::string_view(peeked_);
-  }
-  absl::StatusOr<size_t> Read(char* buffer, size_t capacity) override {
-    if (position_ < peeked_.size()) {
-      size_t n = std::min(capacity, peeked_.size() - position_);
-      std::memcpy(buffer, peeked_.data() + position_, n);
-      position_ += n;
-      return n;
-    }
-    return source_.Read(buffer, capacity);
-  }
-
- private:
-  containerd::archive::ByteSource& source_;
-  std::string peeked_;
-  size_t position_ = 0;
-};
-
-}  // namespace
-
 absl::StatusOr<std::string> Daemon::ImportImage(const ImportRequest& request,
                                                 const std::function<absl::StatusOr<std::string_view>()>& source) {
   std::string name;
@@ -514,14 +482,17 @@ absl::StatusOr<std::string> Daemon::ImportImage(const ImportRequest& request,
                            TempMount::Mount(containerd::client::MountsFromProto(prepared.mounts()),
                                             JoinPath(options_.exec_root, "mounts")));
     containerd::archive::PieceByteSource body(source);
-    PeekedSource archive(body);
-    LIMAN_ASSIGN_OR_RETURN(std::string_view magic, archive.Peek(4));
+    std::string magic(4, '\0');
+    LIMAN_ASSIGN_OR_RETURN(size_t magic_size, containerd::archive::ReadFull(body, magic.data(), magic.size()));
+    magic.resize(magic_size);
+    containerd::archive::Compression compression = containerd::archive::DetectCompression(magic);
+    containerd::archive::PrefixedSource archive(std::move(magic), body);
     containerd::archive::ApplyOptions options;
     options.overlay_whiteouts = false;
     options.whiteouts = false;
     options.read_ahead = false;
     absl::StatusOr<containerd::archive::ApplyResult> applied = containerd::archive::ApplyLayer(
-        archive, containerd::archive::DetectCompression(magic), root->dir(), options);
+        archive, compression, root->dir(), options);
     if (!applied.ok()) return Annotate(applied.status(), "import: unpack the archive");
   }
   LIMAN_ASSIGN_OR_RETURN(

@@ -219,6 +219,17 @@ absl::StatusOr<std::vector<std::string>> SplitWords(std::string_view text, const
   return WordLexer(text, lookup).Words(true);
 }
 
+absl::StatusOr<std::vector<std::string>> InstructionWords(const DockerfileInstruction& instruction,
+                                                          const VariableLookup& lookup) {
+  if (!instruction.exec_form) return SplitWords(instruction.arguments, lookup);
+  std::vector<std::string> words;
+  for (const std::string& word : *instruction.exec_form) {
+    LIMAN_ASSIGN_OR_RETURN(std::string expanded, ExpandVariables(word, lookup));
+    words.push_back(std::move(expanded));
+  }
+  return words;
+}
+
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseKeyValuePairs(const DockerfileInstruction& instruction,
                                                                                    const VariableLookup& lookup) {
   std::string_view arguments = instruction.arguments;
@@ -360,15 +371,7 @@ absl::Status ApplyConfigInstruction(const DockerfileInstruction& instruction, js
     std::string base = config.value("WorkingDir", "");
     config["WorkingDir"] = CleanAbsolutePath(dir.starts_with('/') ? dir : JoinPath(base.empty() ? "/" : base, dir));
   } else if (keyword == "VOLUME") {
-    std::vector<std::string> paths;
-    if (instruction.exec_form) {
-      for (const std::string& path : *instruction.exec_form) {
-        LIMAN_ASSIGN_OR_RETURN(std::string expanded, ExpandVariables(path, lookup));
-        paths.push_back(std::move(expanded));
-      }
-    } else {
-      LIMAN_ASSIGN_OR_RETURN(paths, SplitWords(instruction.arguments, lookup));
-    }
+    LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> paths, InstructionWords(instruction, lookup));
     if (paths.empty()) return absl::InvalidArgumentError("VOLUME requires at least one argument");
     json& volumes = ObjectMember(config, "Volumes");
     for (const std::string& path : paths) {

@@ -40,6 +40,11 @@ absl::StatusOr<std::string> ExpandVariables(std::string_view text, const Variabl
 // variables are substituted (none when `lookup` is empty).
 absl::StatusOr<std::vector<std::string>> SplitWords(std::string_view text, const VariableLookup& lookup = {});
 
+// An instruction's words with variables substituted: each element of the exec form, or the
+// shell form split as SplitWords does (COPY's sources and destination, VOLUME's paths).
+absl::StatusOr<std::vector<std::string>> InstructionWords(const DockerfileInstruction& instruction,
+                                                          const VariableLookup& lookup);
+
 // ENV's and LABEL's pairs: key=value… or, with a single pair, the older "key value words".
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ParseKeyValuePairs(const DockerfileInstruction& instruction,
                                                                                    const VariableLookup& lookup);
