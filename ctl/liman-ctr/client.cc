@@ -123,6 +123,18 @@ void Client::ReleaseLease(const std::string& id) {
   leases_->Delete(context.get(), request, &empty);  // expiry collects it otherwise
 }
 
+absl::Status Client::AddLeaseResource(const std::string& lease, const std::string& type, const std::string& id) {
+  v1::leases::v1::AddResourceRequest request;
+  request.set_id(lease);
+  request.mutable_resource()->set_id(id);
+  request.mutable_resource()->set_type(type);
+  google::protobuf::Empty empty;
+  auto context = Context();
+  grpc::Status status = leases_->AddResource(context.get(), request, &empty);
+  if (!status.ok()) return CallError(status, fmt::format("add {} {} to lease {}", type, id, lease));
+  return absl::OkStatus();
+}
+
 Descriptor FromProto(const ::containerd::types::Descriptor& desc) {
   Descriptor out;
   out.media_type = desc.media_type();

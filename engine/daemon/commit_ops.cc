@@ -190,6 +190,12 @@ absl::StatusOr<WrittenLayer> DiffContainer(ctr::Client& client, const std::strin
 // `chain_id`, unless that exists already (another image with the same layers).
 absl::Status UnpackLayer(ctr::Client& client, const WrittenLayer& layer, const std::string& parent,
                          const std::string& chain_id, const std::optional<std::string>& lease) {
+  // An existing snapshot may be one an image just removed left to the collector: the lease takes
+  // it first, so what Stat finds stays until the new config's label references it (the
+  // collector marks and sweeps in one transaction; a snapshot it swept before is not found).
+  if (lease)
+    LIMAN_RETURN_IF_ERROR(
+        client.AddLeaseResource(*lease, fmt::format("snapshots/{}", ctr::kDefaultSnapshotter), chain_id));
   absl::StatusOr<snapshots::Info> existing = StatSnapshot(client, chain_id, lease);
   if (existing.ok()) return absl::OkStatus();
   if (!absl::IsNotFound(existing.status())) return existing.status();
