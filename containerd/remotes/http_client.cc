@@ -505,8 +505,22 @@ absl::Status Exchange(Connection& connection, const Url& url, bool through_proxy
   std::string target = through_proxy ? absl::StrCat(url.Origin(), url.target) : url.target;
   std::string head = absl::StrCat(request.method, " ", target, " HTTP/1.1\r\nHost: ", url.Authority(), "\r\n");
   for (const std::string& header : headers) absl::StrAppend(&head, header, "\r\n");
+  if (request.body_size) absl::StrAppend(&head, "Content-Length: ", *request.body_size, "\r\n");
   absl::StrAppend(&head, "\r\n");
   LIMAN_RETURN_IF_ERROR(connection.WriteAll(head, request));
+  if (request.body_size && request.write_body) {
+    int64_t sent = 0;
+    LIMAN_RETURN_IF_ERROR(request.write_body([&](std::string_view piece) -> absl::Status {
+      if (sent + static_cast<int64_t>(piece.size()) > *request.body_size)
+        return absl::InternalError(fmt::format("{} {}: the body is longer than its {} bytes", request.method,
+                                               Quote(request.url), *request.body_size));
+      sent += static_cast<int64_t>(piece.size());
+      return connection.WriteAll(piece, request);
+    }));
+    if (sent != *request.body_size)
+      return absl::InternalError(fmt::format("{} {}: the body ended after {} of its {} bytes", request.method,
+                                             Quote(request.url), sent, *request.body_size));
+  }
 
   ResponseReader reader(request, response);
   std::string buffer(kReadChunk, '\0');
@@ -568,7 +582,7 @@ absl::StatusOr<HttpResponse> HttpClient::Do(const HttpRequest& request) {
     bool redirect = response.status == 301 || response.status == 302 || response.status == 303 ||
                     response.status == 307 || response.status == 308;
     std::optional<std::string> location = response.Header("location");
-    if (!redirect || !location || location->empty()) return response;
+    if (!redirect || !location || location->empty() || request.body_size) return response;
     if (redirects >= kMaxRedirects)
       return TransportError(request, fmt::format("more than {} redirects", kMaxRedirects));
     LIMAN_ASSIGN_OR_RETURN(std::string next, ResolveLocation(url, *location));

@@ -5,7 +5,8 @@
 //
 // Not libcurl: Debian's libcurl loads some thirty shared libraries (LDAP, Kerberos, RTMP, SSH,
 // GnuTLS, p11-kit…) into the daemon, and with OpenSSL's start-up they cost liman-containerd about
-// 7 MB of its idle resident memory; a registry client needs GET and HEAD only.
+// 7 MB of its idle resident memory; a registry client needs GET and HEAD, and PUT and POST with a
+// body of known length to push.
 #pragma once
 
 #include <atomic>
@@ -40,9 +41,15 @@ struct HttpResponse {
 };
 
 struct HttpRequest {
-  std::string method = "GET";  // "GET" or "HEAD"
+  std::string method = "GET";  // "GET", "HEAD"; "POST", "PUT", "PATCH" with a body
   std::string url;
   std::vector<std::string> headers;  // "Name: value"
+  // A body of body_size bytes (sent with Content-Length; 0 for an empty one) that write_body
+  // hands over in pieces through `write`. It may be called again when the request goes again
+  // (a kept-alive connection the server had closed, a 401 answered): it must start over each
+  // time. A request with a body does not follow redirects: the 3xx response is the result.
+  std::optional<int64_t> body_size;
+  std::function<absl::Status(const std::function<absl::Status(std::string_view)>& write)> write_body;
   bool verify_tls = true;
   // Largest body kept in HttpResponse::body; a longer successful body fails the request
   // (kOutOfRange), a longer error body is cut.

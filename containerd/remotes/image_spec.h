@@ -38,6 +38,9 @@ inline constexpr std::string_view kDockerForeignLayerGzip = "application/vnd.doc
 inline constexpr int64_t kMaxManifestSize = 4 << 20;
 // Nested indexes followed before giving up (an index naming itself would otherwise never end).
 inline constexpr int kMaxIndexDepth = 4;
+// containerd.io/distribution.source.<host>: the repositories of <host> a blob came from,
+// comma-separated (containerd's appendDistributionSourceLabel).
+inline constexpr char kDistributionSourcePrefix[] = "containerd.io/distribution.source.";
 
 bool IsIndexType(std::string_view media_type);
 bool IsManifestType(std::string_view media_type);  // schema 2 / OCI (not schema 1)

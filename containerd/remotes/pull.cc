@@ -15,7 +15,6 @@ namespace liman::containerd::remotes {
 namespace {
 
 constexpr size_t kMaxLabelSize = 4096;  // containerd's labels.Validate: key plus value
-constexpr char kDistributionSourcePrefix[] = "containerd.io/distribution.source.";
 
 // containerd's appendDistributionSourceLabel: the repositories, sorted, without duplicates.
 std::string MergeSourceRepos(std::string_view existing, const std::string& repo) {
@@ -165,11 +164,7 @@ absl::Status Puller::Fetch(const Descriptor& desc, std::unique_ptr<ContentWriter
 }
 
 absl::StatusOr<PullResult> Puller::Run(const Reference& ref) {
-  RegistryOptions registry_options{.insecure_hosts = options_.insecure_hosts,
-                                   .credentials = options_.credentials,
-                                   .docker_config = options_.docker_config,
-                                   .user_agent = options_.user_agent};
-  LIMAN_ASSIGN_OR_RETURN(client_, RegistryClient::Create(ref, registry_options));
+  LIMAN_ASSIGN_OR_RETURN(client_, RegistryClient::Create(ref, options_.registry));
   source_key_ = kDistributionSourcePrefix + ref.Hostname();
   source_repo_ = ref.path;
 

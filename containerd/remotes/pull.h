@@ -38,6 +38,7 @@
 #include "containerd/core/snapshots.h"
 #include "containerd/remotes/auth.h"
 #include "containerd/remotes/image_spec.h"
+#include "containerd/remotes/registry.h"
 #include "containerd/remotes/unpacker.h"
 
 namespace liman::containerd::remotes {
@@ -45,18 +46,14 @@ namespace liman::containerd::remotes {
 struct PullOptions {
   // The platform whose manifest to choose from an index; default: the host's (uname).
   std::optional<Platform> platform;
-  // Registries (host[:port]) reachable over plain http, besides loopback ones.
-  std::vector<std::string> insecure_hosts;
-  // Credentials for the registry; when unset, looked up in `docker_config`.
-  std::optional<Credentials> credentials;
-  std::string docker_config;  // empty: $DOCKER_CONFIG/config.json or ~/.docker/config.json
+  // How to reach and authenticate to the registry.
+  RegistryOptions registry;
   // Layers downloaded (and unpacked) at the same time.
   int max_concurrent_downloads = 3;
   std::function<void(const PullProgress&)> progress;
   // Where layers are mounted to be unpacked when the snapshotter has no staging directories.
   std::string temp_dir = "/tmp";
   bool sync_fs = false;  // UnpackOptions::sync_fs
-  std::string user_agent = "liman-containerd";
 };
 
 struct PullResult {

@@ -9,6 +9,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "common/sha256.h"
 #include "common/status.h"
 
@@ -154,7 +155,12 @@ absl::StatusOr<std::string> RegistryClient::FetchToken(const AuthChallenge& chal
   if (auto service = challenge.params.find("service"); service != challenge.params.end()) {
     url += "service=" + HttpClient::Escape(service->second) + "&";
   }
-  url += "scope=" + HttpClient::Escape(fmt::format("repository:{}:pull", ref_.path));
+  std::string scope = fmt::format("repository:{}:{}", ref_.path, options_.push ? "pull,push" : "pull");
+  url += "scope=" + HttpClient::Escape(scope);
+  // A mount from another repository asks for that one's pull scope as well (the challenge says so).
+  if (auto asked = challenge.params.find("scope"); asked != challenge.params.end())
+    for (absl::string_view other : absl::StrSplit(asked->second, ' ', absl::SkipEmpty()))
+      if (other != scope) url += "&scope=" + HttpClient::Escape(std::string_view(other.data(), other.size()));
 
   HttpRequest request{.url = url, .body_limit = 1 << 20};
   // The token service is a host of its own: verify it unless it is loopback or insecure too.
@@ -261,7 +267,8 @@ absl::Status RegistryClient::ResponseError(const HttpResponse& response, std::st
     message = fmt::format("unexpected status {} from {}", response.status, Quote(response.url));
   }
   if (code == absl::StatusCode::kUnauthenticated || code == absl::StatusCode::kPermissionDenied) {
-    message = "pull access denied, repository does not exist or may require authorization: " + message;
+    message = fmt::format("{} access denied, repository does not exist or may require authorization: {}",
+                          options_.push ? "push" : "pull", message);
   }
   return absl::Status(code, Prefixed(context, message));
 }
@@ -394,6 +401,56 @@ absl::Status RegistryClient::FetchBlob(const Descriptor& desc,
         absl::DataLossError(fmt::format("{}: connection closed after {} of {} bytes", context, delivered, desc.size));
   }
   return last_error;
+}
+
+std::string RegistryClient::AbsoluteLocation(std::string_view location) const {
+  if (location.find("://") != std::string_view::npos) return std::string(location);
+  return fmt::format("{}{}{}", base_url_, location.starts_with('/') ? "" : "/", location);
+}
+
+absl::StatusOr<bool> RegistryClient::HasBlob(const Descriptor& desc) {
+  LIMAN_RETURN_IF_ERROR(EnsureEndpoint());
+  LIMAN_ASSIGN_OR_RETURN(HttpResponse response, Send(HttpRequest{.method = "HEAD", .url = RepositoryUrl("blobs", desc.digest)}));
+  if (response.status == 200) return true;
+  if (response.status == 404) return false;
+  return ResponseError(response, fmt::format("look up blob {}", desc.digest));
+}
+
+absl::StatusOr<RegistryClient::BlobPush> RegistryClient::PushBlob(const Descriptor& desc, const BodyWriter& write_body,
+                                                                  const std::string& mount_from) {
+  LIMAN_RETURN_IF_ERROR(EnsureEndpoint());
+  std::string context = fmt::format("push blob {}", desc.digest);
+  std::string start = RepositoryUrl("blobs", "uploads/");
+  if (!mount_from.empty() && mount_from != ref_.path)
+    start += fmt::format("?mount={}&from={}", HttpClient::Escape(desc.digest), HttpClient::Escape(mount_from));
+  LIMAN_ASSIGN_OR_RETURN(HttpResponse started, Send(HttpRequest{.method = "POST", .url = start, .body_size = 0}));
+  if (started.status == 201) return BlobPush::kMounted;
+  if (started.status != 202) return ResponseError(started, context);
+  std::optional<std::string> location = started.Header("location");
+  if (!location || location->empty())
+    return absl::UnavailableError(fmt::format("{}: the registry gave no upload location", context));
+  std::string url = AbsoluteLocation(*location);
+  url += fmt::format("{}digest={}", url.find('?') == std::string::npos ? '?' : '&', HttpClient::Escape(desc.digest));
+  HttpRequest put{.method = "PUT", .url = url, .body_size = desc.size, .write_body = write_body};
+  put.headers.push_back("Content-Type: application/octet-stream");
+  LIMAN_ASSIGN_OR_RETURN(HttpResponse done, Send(std::move(put)));
+  if (done.status != 201 && done.status != 204) return ResponseError(done, context);
+  return BlobPush::kUploaded;
+}
+
+absl::Status RegistryClient::PushManifest(std::string_view object, const Descriptor& desc, std::string_view body) {
+  LIMAN_RETURN_IF_ERROR(EnsureEndpoint());
+  std::string context = fmt::format("push manifest {}", desc.digest);
+  HttpRequest put{.method = "PUT",
+                  .url = RepositoryUrl("manifests", object),
+                  .body_size = static_cast<int64_t>(body.size()),
+                  .write_body = [body](const auto& write) { return write(body); }};
+  put.headers.push_back("Content-Type: " + desc.media_type);
+  LIMAN_ASSIGN_OR_RETURN(HttpResponse response, Send(std::move(put)));
+  if (response.status != 201 && response.status != 200) return ResponseError(response, context);
+  if (std::optional<std::string> digest = response.Header("docker-content-digest"); digest && *digest != desc.digest)
+    return absl::DataLossError(fmt::format("{}: the registry stored it as {}", context, *digest));
+  return absl::OkStatus();
 }
 
 }  // namespace liman::containerd::remotes

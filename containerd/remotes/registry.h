@@ -33,6 +33,8 @@ struct RegistryOptions {
   // A Docker config.json; empty: DefaultDockerConfigPath().
   std::string docker_config;
   std::string user_agent = "liman-containerd";
+  // Tokens are asked for pushing too ("repository:<path>:pull,push"), and denials say push.
+  bool push = false;
 };
 
 // Whether `host` ("host[:port]") may use plain http: loopback, or listed in `insecure_hosts`.
@@ -71,6 +73,22 @@ class RegistryClient {
   absl::Status FetchBlob(const Descriptor& desc, const std::function<absl::Status(std::string_view)>& sink,
                          const std::atomic<bool>* cancelled = nullptr);
 
+  // Pushing (the distribution spec's "push" section).
+  using BodyWriter = std::function<absl::Status(const std::function<absl::Status(std::string_view)>& write)>;
+  // Whether the repository has blob `desc` (HEAD on it).
+  absl::StatusOr<bool> HasBlob(const Descriptor& desc);
+  enum class BlobPush { kUploaded, kMounted };
+  // Puts blob `desc` into the repository. With `mount_from` (a repository path on the same
+  // registry that has it), asks for a cross-repository mount first; else, or when the registry
+  // declines, uploads it in one PUT (POST for an upload location, then PUT ?digest=): the
+  // registry checks the digest. `write_body` hands over the blob's bytes and may be called again
+  // when the PUT must go again.
+  absl::StatusOr<BlobPush> PushBlob(const Descriptor& desc, const BodyWriter& write_body,
+                                    const std::string& mount_from = "");
+  // PUTs `body` (desc's document) as the manifest `object` (a tag or desc's digest) with
+  // desc.media_type. A Docker-Content-Digest answered that is not desc's is kDataLoss.
+  absl::Status PushManifest(std::string_view object, const Descriptor& desc, std::string_view body);
+
  private:
   RegistryClient(Reference ref, RegistryOptions options, std::optional<Credentials> credentials,
                  std::shared_ptr<HttpClient> http);
@@ -87,6 +105,8 @@ class RegistryClient {
   absl::StatusOr<std::string> FetchToken(const AuthChallenge& challenge);
 
   std::string RepositoryUrl(std::string_view kind, std::string_view object) const;
+  // A Location header's URL, absolute (relative ones are on the registry's origin).
+  std::string AbsoluteLocation(std::string_view location) const;
   // The error for a failed response: the registry's error messages, with a code for their kind.
   absl::Status ResponseError(const HttpResponse& response, std::string_view context) const;
 

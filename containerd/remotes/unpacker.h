@@ -33,17 +33,21 @@ namespace liman::containerd::remotes {
 struct PullProgress {
   enum class Stage {
     kResolved,     // digest: the root manifest (index or manifest)
-    kExists,       // a layer whose snapshot exists already (skipped)
+    kExists,       // pull: a layer whose snapshot exists already (skipped); push: a blob the registry has
     kDownloading,  // a layer's bytes so far: offset of total
     kDownloaded,   // a layer's blob is complete and committed to the content store
     kUnpacked,     // a layer is unpacked (its diff id verified)
     kCommitted,    // a layer's snapshot is committed
-    kDone,         // digest: the config
+    kDone,         // pull: digest is the config; push: the manifest pushed
+    kUploading,    // push: a blob's bytes sent so far, offset of total
+    kUploaded,     // push: the registry has verified and stored the blob
+    kMounted,      // push: the registry mounted the blob from the repository `source`
   };
   Stage stage;
   std::string digest;
   int64_t offset = 0;
   int64_t total = 0;
+  std::string source;  // kMounted
 };
 
 // Calls a progress callback from any thread, one call at a time. No callback: nothing.

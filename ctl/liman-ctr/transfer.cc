@@ -43,6 +43,29 @@ absl::Status ParseUser(const std::string& user, transfer::RegistryAuth* auth) {
   return absl::OkStatus();
 }
 
+// Reads a Pull or Push progress stream to its end and draws it: the table redrawn in place on a
+// terminal, the rows that changed as lines otherwise. `seen` gets each message too.
+template <typename Message>
+grpc::Status ShowTransferProgress(grpc::ClientReader<Message>& reader, const std::function<void(const Message&)>& seen) {
+  bool terminal = isatty(STDOUT_FILENO);
+  TransferView view;
+  Message progress;
+  size_t drawn = 0;  // rows on screen from the last redraw
+  while (reader.Read(&progress)) {
+    std::string lines = view.Update(progress.progress());
+    seen(progress);
+    if (terminal) {
+      std::string frame = drawn ? fmt::format("\033[{}A", drawn) : "";
+      frame += view.Render(TerminalWidth());
+      drawn = view.Rows();
+      WriteOut(frame);
+    } else {
+      WriteOut(lines);
+    }
+  }
+  return reader.Finish();
+}
+
 struct PullOptions {
   std::string ref;
   std::string platform;
@@ -63,33 +86,47 @@ absl::StatusOr<int> Pull(Client& client, const PullOptions& options) {
   if (!options.user.empty()) LIMAN_RETURN_IF_ERROR(ParseUser(options.user, request.mutable_auth()));
   for (const auto& [key, value] : ParseLabels(options.labels)) (*request.mutable_labels())[key] = value;
 
-  bool terminal = isatty(STDOUT_FILENO);
   auto start = std::chrono::steady_clock::now();
   auto context = client.Context();
   auto reader = client.Transfer().Pull(context.get(), request);
-  PullView view;
-  transfer::PullProgress progress;
   std::optional<transfer::ImageResult> result;
-  size_t drawn = 0;  // rows on screen from the last redraw
-  while (reader->Read(&progress)) {
-    std::string lines = view.Update(progress);
+  grpc::Status status = ShowTransferProgress<transfer::PullProgress>(*reader, [&](const transfer::PullProgress& progress) {
     if (progress.has_result()) result = progress.result();
-    if (terminal) {
-      std::string frame = drawn ? fmt::format("\033[{}A", drawn) : "";
-      frame += view.Render(TerminalWidth());
-      drawn = view.Rows();
-      WriteOut(frame);
-    } else {
-      WriteOut(lines);
-    }
-  }
-  grpc::Status status = reader->Finish();
+  });
   if (!status.ok()) return CallError(status, fmt::format("pull {}", options.ref));
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (result) {
     WriteOut(fmt::format("{}: resolved to {}\n", result->name(), result->target().digest()));
   }
   WriteOut(fmt::format("done: {:.1f}s\n", elapsed));
+  return 0;
+}
+
+struct PushOptions {
+  std::string remote;
+  std::string local;
+  std::string platform;
+  std::string user;
+  bool plain_http = false;
+};
+
+absl::StatusOr<int> Push(Client& client, const PushOptions& options) {
+  transfer::PushRequest request;
+  request.set_name(options.local.empty() ? options.remote : options.local);
+  request.set_ref(options.remote);
+  request.set_platform(options.platform);
+  request.set_plain_http(options.plain_http);
+  if (!options.user.empty()) LIMAN_RETURN_IF_ERROR(ParseUser(options.user, request.mutable_auth()));
+  auto start = std::chrono::steady_clock::now();
+  auto context = client.Context();
+  auto reader = client.Transfer().Push(context.get(), request);
+  std::optional<transfer::PushProgress> last;
+  grpc::Status status = ShowTransferProgress<transfer::PushProgress>(*reader, [&](const transfer::PushProgress& progress) {
+    if (progress.has_pushed()) last = progress;
+  });
+  if (!status.ok()) return CallError(status, fmt::format("push {}", options.remote));
+  if (last) WriteOut(fmt::format("{}: pushed {}\n", options.remote, last->pushed().digest()));
+  WriteOut(fmt::format("done: {:.1f}s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()));
   return 0;
 }
 
@@ -210,9 +247,9 @@ absl::StatusOr<transfer::ImportResponse> ImportImageArchive(
   return response;
 }
 
-std::string PullView::Update(const transfer::PullProgress& progress) {
+std::string TransferView::Update(const google::protobuf::RepeatedPtrField<transfer::ContentProgress>& progress) {
   std::string lines;
-  for (const auto& entry : progress.progress()) {
+  for (const auto& entry : progress) {
     auto [it, inserted] = rows_.try_emplace(entry.digest());
     if (inserted) order_.push_back(entry.digest());
     Row& row = it->second;
@@ -227,7 +264,7 @@ std::string PullView::Update(const transfer::PullProgress& progress) {
   return lines;
 }
 
-std::string PullView::Render(int width) const {
+std::string TransferView::Render(int width) const {
   std::string out;
   for (const std::string& digest : order_) {
     const Row& row = rows_.at(digest);
@@ -259,6 +296,15 @@ void AddTransferCommands(CLI::App& group, CommandLine& line) {
   pull->add_option("--max-concurrent-downloads", pull_options->max_concurrent_downloads,
                    "parallel layer downloads (0: the daemon's default)");
   OnRun(pull, line, [pull_options](Client& client) { return Pull(client, *pull_options); });
+
+  auto push_options = Options<PushOptions>();
+  CLI::App* push = group.add_subcommand("push", "push an image to a registry (through the daemon)");
+  push->add_option("remote", push_options->remote, "where to push: host/repository:tag")->required();
+  push->add_option("local", push_options->local, "the image to push (default: remote)");
+  push->add_option("--platform", push_options->platform, "push only this platform's manifest of an index");
+  push->add_option("--user,-u", push_options->user, "registry credentials: USER:PASSWORD");
+  push->add_flag("--plain-http", push_options->plain_http, "talk plain HTTP to the registry");
+  OnRun(push, line, [push_options](Client& client) { return Push(client, *push_options); });
 
   auto import_options = Options<ImportOptions>();
   CLI::App* import = group.add_subcommand("import", "import an OCI layout or `docker save` tar ('-': stdin)");

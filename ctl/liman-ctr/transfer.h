@@ -1,5 +1,5 @@
-// `images pull|import|export` through Liman's Transfer service (the daemon fetches, checks,
-// unpacks and records; liman-ctr only streams bytes and shows progress).
+// `images pull|push|import|export` through Liman's Transfer service (the daemon fetches, checks,
+// unpacks, pushes and records; liman-ctr only streams bytes and shows progress).
 #pragma once
 
 #include <functional>
@@ -29,12 +29,14 @@ absl::StatusOr<::liman::services::transfer::v1::ImportResponse> ImportImageArchi
     Client& client, const ::liman::services::transfer::v1::ImportOptions& options,
     const std::function<absl::StatusOr<std::string_view>()>& source);
 
-// The state of a pull as its progress messages tell it, one row per digest in first-seen order.
-class PullView {
+// The state of a pull or push as its progress messages tell it, one row per digest in first-seen
+// order.
+class TransferView {
  public:
-  // Takes in one progress message; returns the plain lines for rows whose status changed
-  // ("<status> <digest>" and the size when known).
-  std::string Update(const ::liman::services::transfer::v1::PullProgress& progress);
+  // Takes in one progress message's entries; returns the plain lines for rows whose status
+  // changed ("<status> <digest>" and the size when known).
+  std::string Update(
+      const google::protobuf::RepeatedPtrField<::liman::services::transfer::v1::ContentProgress>& progress);
   // The whole table for a terminal, each row "<digest>: <status> [bar] <done>/<total>".
   std::string Render(int width) const;
   size_t Rows() const { return order_.size(); }

@@ -1,4 +1,4 @@
-// Image commands: pull (with progress), images, history, rmi, tag, save, load, image
+// Image commands: pull and push (with progress), images, history, rmi, tag, save, load, image
 // inspect|history|prune.
 #include <fcntl.h>
 #include <unistd.h>
@@ -35,6 +35,19 @@ absl::StatusOr<int> Pull(EngineClient& client, const PullOptions& options) {
   fflush(stdout);
   LIMAN_RETURN_IF_ERROR(PullImage(client, reference, stdout, options.quiet));
   WriteOut(reference.String() + "\n");
+  return 0;
+}
+
+struct PushOptions {
+  bool quiet = false, all_tags = false;
+  std::string name;
+};
+
+absl::StatusOr<int> Push(EngineClient& client, const PushOptions& options) {
+  ImageReference reference = ParseImageReference(options.name);
+  if (reference.tag_defaulted && !options.all_tags && !options.quiet) WriteOut("Using default tag: latest\n");
+  fflush(stdout);
+  LIMAN_RETURN_IF_ERROR(PushImage(client, reference, options.all_tags, stdout, options.quiet));
   return 0;
 }
 
@@ -219,6 +232,13 @@ void AddImageCommands(CLI::App& app, CommandLine& line) {
   pull_command->add_flag("-q,--quiet", pull->quiet, "suppress verbose output");
   pull_command->add_option("name", pull->name, "NAME[:TAG|@DIGEST]")->required();
   OnRun(pull_command, line, [pull](EngineClient& client) { return Pull(client, *pull); });
+
+  auto push = Options<PushOptions>();
+  CLI::App* push_command = app.add_subcommand("push", "Upload an image to a registry");
+  push_command->add_flag("-a,--all-tags", push->all_tags, "push all tags of an image to the repository");
+  push_command->add_flag("-q,--quiet", push->quiet, "suppress verbose output");
+  push_command->add_option("name", push->name, "NAME[:TAG]")->required();
+  OnRun(push_command, line, [push](EngineClient& client) { return Push(client, *push); });
 
   auto images = Options<ImagesOptions>();
   CLI::App* images_command = app.add_subcommand("images", "List images");

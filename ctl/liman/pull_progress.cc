@@ -96,9 +96,10 @@ absl::Status ProgressDisplay::Show(const json& message) {
   return absl::OkStatus();
 }
 
-absl::Status PullImage(EngineClient& client, const ImageReference& reference, FILE* out, bool quiet) {
-  std::string path = "/images/create?fromImage=" + QueryEscape(reference.name) + "&tag=" +
-                     QueryEscape(reference.digest.empty() ? reference.tag : reference.digest);
+namespace {
+
+// POSTs to `path` and draws the JSON messages that come back; an {"error"} ends it as an error.
+absl::Status ShowProgressStream(EngineClient& client, const std::string& path, FILE* out, bool quiet) {
   bool terminal = isatty(fileno(out));
   auto size = RawTerminal::Size();
   ProgressDisplay display(out, terminal, size ? size->first : 80);
@@ -118,13 +119,31 @@ absl::Status PullImage(EngineClient& client, const ImageReference& reference, FI
             shown = display.Show(message);
             return false;
           }
-          if (!quiet) (void)display.Show(message);
+          // An aux message (push: the tag, digest and size) is data for the client, not a line.
+          if (!quiet && !message.contains("aux")) (void)display.Show(message);
         }
         return true;
       },
       nullptr, {{"X-Registry-Auth", "e30="}});
   LIMAN_RETURN_IF_ERROR(streamed);
   return shown;
+}
+
+}  // namespace
+
+absl::Status PullImage(EngineClient& client, const ImageReference& reference, FILE* out, bool quiet) {
+  return ShowProgressStream(client,
+                            "/images/create?fromImage=" + QueryEscape(reference.name) + "&tag=" +
+                                QueryEscape(reference.digest.empty() ? reference.tag : reference.digest),
+                            out, quiet);
+}
+
+absl::Status PushImage(EngineClient& client, const ImageReference& reference, bool all_tags, FILE* out, bool quiet) {
+  if (!reference.digest.empty()) return absl::InvalidArgumentError("cannot push a digest reference");
+  if (all_tags && !reference.tag_defaulted) return absl::InvalidArgumentError("tag can't be used with --all-tags/-a");
+  return ShowProgressStream(client,
+                            "/images/" + reference.name + "/push?tag=" + QueryEscape(all_tags ? "" : reference.tag),
+                            out, quiet);
 }
 
 }  // namespace liman::cli

@@ -1,6 +1,7 @@
-// Image pulls as the docker CLI shows them: POST /images/create streams JSON messages that are
-// drawn as one line per layer, updated in place with progress bars on a terminal (docker's
-// jsonmessage.DisplayJSONMessagesStream), or as plain status lines otherwise.
+// Image pulls and pushes as the docker CLI shows them: POST /images/create and
+// /images/{name}/push stream JSON messages that are drawn as one line per layer, updated in place
+// with progress bars on a terminal (docker's jsonmessage.DisplayJSONMessagesStream), or as plain
+// status lines otherwise.
 #pragma once
 
 #include <cstdio>
@@ -24,6 +25,8 @@ ImageReference ParseImageReference(const std::string& text);
 
 // Pulls `reference`, drawing the progress to `out` (nothing but errors when quiet).
 absl::Status PullImage(EngineClient& client, const ImageReference& reference, FILE* out, bool quiet);
+// Pushes `reference` (every tag of its repository with `all_tags`), drawing the progress alike.
+absl::Status PushImage(EngineClient& client, const ImageReference& reference, bool all_tags, FILE* out, bool quiet);
 
 // One JSON message drawn as docker does; kept as a class for the per-layer line bookkeeping.
 class ProgressDisplay {

@@ -1,4 +1,4 @@
-// /images/…: pull (POST /images/create, streamed JSON progress), list, inspect, tag, delete,
+// /images/…: pull (POST /images/create, streamed JSON progress), push, list, inspect, tag, delete,
 // prune, save (GET /images/get, a tar stream) and load (POST /images/load).
 #include "common/fmt_absl.h"
 #include "common/logging.h"
@@ -10,6 +10,30 @@
 namespace liman::engine::api {
 
 using nlohmann::json;
+
+namespace {
+
+using ProgressSink = std::function<void(const json&)>;
+
+// A pull's or push's JSON progress messages: the response starts with the first one; an error
+// before it (no such tag, registry unreachable) is a plain HTTP error the CLI prints, one after
+// it the stream's last message ({"errorDetail", "error"}).
+absl::Status ReplyProgress(http::Call& call, const std::function<absl::Status(const ProgressSink&)>& transfer) {
+  bool streaming = false;
+  absl::Status done = transfer([&](const json& message) {
+    if (!streaming) streaming = call.response.StartStream(200, "application/json");
+    call.response.Write(message.dump() + "\r\n");
+  });
+  if (!done.ok() && !streaming) return done;
+  if (!done.ok()) {
+    std::string text(done.message());
+    call.response.Write(json{{"errorDetail", {{"message", text}}}, {"error", text}}.dump() + "\r\n");
+  }
+  call.response.End();
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 void AddImageRoutes(http::Router& router, Daemon& daemon) {
   router.Add("POST", "/images/create", [&daemon](http::Call& call) -> absl::Status {
@@ -29,22 +53,17 @@ void AddImageRoutes(http::Router& router, Daemon& daemon) {
       call.response.End();
       return absl::OkStatus();
     }
-    // The response starts with the first progress message; an error before it (no such tag,
-    // registry unreachable) is a plain HTTP error the CLI prints.
-    bool streaming = false;
-    absl::Status pulled = daemon.PullImage(image, call.request.Query("tag").value_or(""),
-                                           call.request.Header("X-Registry-Auth"), [&](const json& message) {
-                                             if (!streaming) streaming = call.response.StartStream(200, "application/json");
-                                             call.response.Write(message.dump() + "\r\n");
-                                           });
-    if (!pulled.ok() && !streaming) return pulled;
-    if (!pulled.ok()) {
-      std::string text(pulled.message());
-      call.response.Write(json{{"errorDetail", {{"message", text}}}, {"error", text}}.dump() + "\r\n");
-    }
-    call.response.End();
-    return absl::OkStatus();
+    return ReplyProgress(call, [&](const ProgressSink& progress) {
+      return daemon.PullImage(image, call.request.Query("tag").value_or(""), call.request.Header("X-Registry-Auth"),
+                              progress);
+    });
   }, http::BodyMode::kStreamed);
+  router.Add("POST", "/images/{name*}/push", [&daemon](http::Call& call) -> absl::Status {
+    return ReplyProgress(call, [&](const ProgressSink& progress) {
+      return daemon.PushImage(call.Param("name"), call.request.Query("tag").value_or(""),
+                              call.request.Header("X-Registry-Auth"), progress);
+    });
+  });
   // docker save.
   auto save = [&daemon](http::Call& call, const std::vector<std::string>& names) -> absl::Status {
     return ReplyTarStream(call, fmt::format("docker save {}", fmt::join(names, " ")),

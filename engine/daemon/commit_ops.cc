@@ -465,12 +465,7 @@ absl::StatusOr<std::string> Daemon::ImportImage(const ImportRequest& request,
     name = parsed->String();
   }
   json run_config = json::object();
-  bool cmd_set = false;
-  for (const std::string& change : request.changes) {
-    LIMAN_ASSIGN_OR_RETURN(std::vector<DockerfileInstruction> instructions, ParseDockerfile(change));
-    for (const DockerfileInstruction& instruction : instructions)
-      LIMAN_RETURN_IF_ERROR(ApplyConfigInstruction(instruction, run_config, cmd_set));
-  }
+  LIMAN_RETURN_IF_ERROR(ApplyConfigChanges(request.changes, run_config));
   // The archive unpacked into a snapshot of its own, which then becomes the image's one layer.
   ImageLease lease(*client_);
   LIMAN_RETURN_IF_ERROR(lease.Acquire());
@@ -594,12 +589,7 @@ absl::StatusOr<std::string> Daemon::CommitContainer(const std::string& ref, cons
   LIMAN_ASSIGN_OR_RETURN(json fields, CommitConfigFields(request.config));
   for (const auto& [key, value] : fields.items())
     if (!(value.is_string() && value.get<std::string>().empty())) run_config[key] = value;
-  bool cmd_set = false;
-  for (const std::string& change : request.changes) {
-    LIMAN_ASSIGN_OR_RETURN(std::vector<DockerfileInstruction> instructions, ParseDockerfile(change));
-    for (const DockerfileInstruction& instruction : instructions)
-      LIMAN_RETURN_IF_ERROR(ApplyConfigInstruction(instruction, run_config, cmd_set));
-  }
+  LIMAN_RETURN_IF_ERROR(ApplyConfigChanges(request.changes, run_config));
   LIMAN_ASSIGN_OR_RETURN(ImageContents base, FindImageContents(image_id));
   std::string created_by;
   for (const json& word : container->record["Config"].value("Cmd", json::array()))

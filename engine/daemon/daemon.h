@@ -170,6 +170,11 @@ class Daemon {
   // Pulls through the manager's Transfer service, reporting Docker's progress messages.
   absl::Status PullImage(const std::string& image, const std::string& tag, const std::string& registry_auth,
                          const std::function<void(const nlohmann::json&)>& progress);
+  // docker push: the image's blobs and host-platform manifest through the manager's Transfer
+  // service, with Docker's progress messages; an empty tag pushes every tag of the repository.
+  // kNotFound before any message when there is nothing to push.
+  absl::Status PushImage(const std::string& image, const std::string& tag, const std::string& registry_auth,
+                         const std::function<void(const nlohmann::json&)>& progress);
   absl::StatusOr<nlohmann::json> ListImages();
   absl::StatusOr<nlohmann::json> InspectImage(const std::string& name);
   absl::StatusOr<nlohmann::json> ImageHistory(const std::string& name);

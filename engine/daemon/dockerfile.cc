@@ -387,6 +387,16 @@ absl::Status ApplyConfigInstruction(const DockerfileInstruction& instruction, js
   return absl::OkStatus();
 }
 
+absl::Status ApplyConfigChanges(const std::vector<std::string>& changes, json& config) {
+  bool cmd_set = false;  // the changes are one Dockerfile: a CMD in any holds against ENTRYPOINT
+  for (const std::string& change : changes) {
+    LIMAN_ASSIGN_OR_RETURN(std::vector<DockerfileInstruction> instructions, ParseDockerfile(change));
+    for (const DockerfileInstruction& instruction : instructions)
+      LIMAN_RETURN_IF_ERROR(ApplyConfigInstruction(instruction, config, cmd_set));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<json> HealthcheckConfig(const DockerfileInstruction& instruction) {
   std::string_view arguments = TrimBlanks(instruction.arguments);
   size_t end = 0;

@@ -60,6 +60,10 @@ VariableLookup EnvLookup(const nlohmann::json& env);
 absl::Status ApplyConfigInstruction(const DockerfileInstruction& instruction, nlohmann::json& config, bool& cmd_set,
                                     const VariableLookup& build_args = {});
 
+// The --change lines of docker commit and import (each a Dockerfile line of a config-only
+// instruction) applied in order to `config`, as ApplyConfigInstruction applies them.
+absl::Status ApplyConfigChanges(const std::vector<std::string>& changes, nlohmann::json& config);
+
 // HEALTHCHECK's config ("Healthcheck"): NONE, or CMD in the exec or shell form with the
 // --interval, --timeout, --start-period, --start-interval (Go durations) and --retries flags.
 absl::StatusOr<nlohmann::json> HealthcheckConfig(const DockerfileInstruction& instruction);

@@ -180,6 +180,92 @@ absl::Status Daemon::PullImage(const std::string& image, const std::string& tag,
   return absl::OkStatus();
 }
 
+absl::Status Daemon::PushImage(const std::string& image, const std::string& tag, const std::string& registry_auth,
+                               const std::function<void(const json&)>& progress) {
+  absl::StatusOr<Reference> repository = ParseReference(image);
+  if (!repository.ok()) return absl::InvalidArgumentError(std::string(repository.status().message()));
+  if (!repository->digest.empty()) return absl::InvalidArgumentError("cannot push a digest reference");
+  repository->tag.clear();
+  LIMAN_ASSIGN_OR_RETURN(transfer::RegistryAuth auth, ParseRegistryAuth(registry_auth));
+
+  // The tags to push: the one asked for, or with none (docker push --all-tags) every tag of the
+  // repository, in name order as moby sends them.
+  std::vector<Reference> tagged;
+  if (!tag.empty()) {
+    absl::StatusOr<Reference> ref = ParseReference(repository->Name() + ":" + tag);
+    if (!ref.ok()) return absl::InvalidArgumentError(std::string(ref.status().message()));
+    images::GetImageRequest get;
+    get.set_name(ref->String());
+    images::GetImageResponse found;
+    auto context = client_->Context();
+    if (client_->Images().Get(context.get(), get, &found).ok()) tagged.push_back(*ref);
+  } else {
+    images::ListImagesRequest list;
+    images::ListImagesResponse listed;
+    auto context = client_->Context();
+    grpc::Status status = client_->Images().List(context.get(), list, &listed);
+    if (!status.ok()) return ctr::CallError(status, "list images");
+    for (const images::Image& record : listed.images()) {
+      absl::StatusOr<Reference> ref = ParseReference(record.name());
+      if (ref.ok() && !ref->tag.empty() && ref->Name() == repository->Name()) tagged.push_back(*ref);
+    }
+    std::sort(tagged.begin(), tagged.end(), [](const Reference& a, const Reference& b) { return a.tag < b.tag; });
+  }
+  if (tagged.empty())
+    return absl::NotFoundError(fmt::format("An image does not exist locally with the tag: {}", FamiliarString(*repository)));
+
+  progress({{"status", fmt::format("The push refers to repository [{}]", repository->Name())}});
+  ctr::Platform platform = ctr::HostPlatform();
+  for (const Reference& ref : tagged) {
+    // The layers by their blob digests, shown (top first) by their diff ids as docker does.
+    LIMAN_ASSIGN_OR_RETURN(ImageContents contents, ImageContentsByName(ref.String()));
+    std::map<std::string, std::string> layer_ids;
+    const json& diff_ids = contents.config.contains("rootfs") ? contents.config["rootfs"].value("diff_ids", json::array())
+                                                              : json::array();
+    for (size_t i = contents.layers.size(); i-- > 0;) {
+      std::string id = ShortId(i < diff_ids.size() && diff_ids[i].is_string() ? diff_ids[i].get<std::string>()
+                                                                              : contents.layers[i].digest);
+      layer_ids[contents.layers[i].digest] = id;
+      progress({{"status", "Preparing"}, {"progressDetail", json::object()}, {"id", id}});
+    }
+    transfer::PushRequest request;
+    request.set_name(ref.String());
+    request.set_platform(ctr::FormatPlatform(platform));
+    request.set_plain_http(InsecureRegistry(ref.domain));
+    if (!auth.username().empty() || !auth.identity_token().empty()) *request.mutable_auth() = auth;
+    auto context = client_->Context(std::nullopt, /*no_deadline=*/true);
+    auto reader = client_->Transfer().Push(context.get(), request);
+    transfer::PushProgress message;
+    ctr::Descriptor pushed;
+    while (reader->Read(&message)) {
+      for (const transfer::ContentProgress& item : message.progress()) {
+        auto layer = layer_ids.find(item.digest());
+        if (layer == layer_ids.end()) continue;  // the config and manifests are not shown
+        const std::string& status = item.status();
+        if (status == "exists") {
+          progress({{"status", "Layer already exists"}, {"progressDetail", json::object()}, {"id", layer->second}});
+        } else if (status == "uploading") {
+          progress({{"status", "Pushing"},
+                    {"progressDetail", {{"current", item.offset()}, {"total", item.total()}}},
+                    {"id", layer->second}});
+        } else if (status == "uploaded") {
+          progress({{"status", "Pushed"}, {"progressDetail", json::object()}, {"id", layer->second}});
+        } else if (status == "mounted") {
+          progress({{"status", "Mounted from " + item.source()}, {"progressDetail", json::object()}, {"id", layer->second}});
+        }
+      }
+      if (message.has_pushed()) pushed = ctr::FromProto(message.pushed());
+    }
+    grpc::Status status = reader->Finish();
+    if (!status.ok()) return ctr::CallError(status, fmt::format("push {}", FamiliarString(ref)));
+    progress({{"status", fmt::format("{}: digest: {} size: {}", ref.tag, pushed.digest, pushed.size)}});
+    progress({{"progressDetail", json::object()},
+              {"aux", {{"Tag", ref.tag}, {"Digest", pushed.digest}, {"Size", pushed.size}}}});
+    events_.Publish(EngineEvent{"image", "push", FamiliarString(ref), {{"name", FamiliarString(*repository)}}, {}});
+  }
+  return absl::OkStatus();
+}
+
 namespace {
 
 // Every image record with its config, for the host's platform.

@@ -90,6 +90,18 @@ TEST_CASE("config instructions: ENV both forms, LABEL, EXPOSE ranges, WORKDIR re
         "Syntax error - can't find = in \"b\". Must be of the form: name=value");
 }
 
+TEST_CASE("--change lines: one Dockerfile in order, a CMD in an earlier line holds against ENTRYPOINT") {
+  json config = {{"Cmd", {"sh"}}, {"Env", {"A=1"}}};
+  REQUIRE(ApplyConfigChanges({"CMD [\"cat\", \"/x\"]", "ENV B=$A", "ENTRYPOINT [\"/bin/env\"]"}, config).ok());
+  CHECK(config["Cmd"] == json({"cat", "/x"}));
+  CHECK(config["Entrypoint"] == json({"/bin/env"}));
+  CHECK(config["Env"] == json({"A=1", "B=1"}));
+  json inherited = {{"Cmd", {"sh"}}};
+  REQUIRE(ApplyConfigChanges({"ENTRYPOINT top"}, inherited).ok());
+  CHECK(inherited["Cmd"].is_null());
+  CHECK(ApplyConfigChanges({"USER me", "COPY a b"}, inherited).message() == "COPY is not a valid change command");
+}
+
 TEST_CASE("HEALTHCHECK: NONE, the shell and exec forms, durations in nanoseconds, bad flags") {
   auto healthcheck = [](const std::string& line) {
     auto parsed = ParseDockerfile(line);

@@ -1255,6 +1255,52 @@ EOF
   [ "$n" -lt 2 ] || dk rmi imported:2 >/dev/null
 }
 
+@test "docker push: to the local registry through every client, mounted or uploaded, Docker's progress and digest; pulled back it runs" {
+  dk pull -q "$IMG" >/dev/null
+  local n=0 cli accept since
+  since="$(date +%s.%N)"
+  accept='Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json'
+  for cli in $DOCKER_CLIS; do
+    n=$((n + 1))
+    dkc "$cli" tag "$IMG" "$REGISTRY/pushed/busybox:v$n"
+    run dkc "$cli" push "$REGISTRY/pushed/busybox:v$n"
+    assert_success
+    assert_output_contains "The push refers to repository [$REGISTRY/pushed/busybox]"
+    # The first push mounts the layers from the repository they were pulled from; later ones find them.
+    if [ "$n" = 1 ]; then assert_output_contains "Mounted from liman/busybox"; else assert_output_contains "Layer already exists"; fi
+    [[ "$output" =~ v$n:\ digest:\ (sha256:[0-9a-f]{64})\ size:\ [0-9]+$ ]] || fail "$cli push printed: $output"
+    assert_eq "$(curl -s -o /dev/null -w '%{http_code} %header{docker-content-digest}' -H "$accept" \
+      "http://$REGISTRY/v2/pushed/busybox/manifests/v$n")" "200 ${BASH_REMATCH[1]}" "$cli: the registry's manifest"
+  done
+  # A layer the registry has never seen is uploaded; after rmi, a pull brings the image back and it runs.
+  dk run --name push-src --network none "$IMG" sh -c 'echo pushed >/pushed.txt'
+  dk commit push-src "$REGISTRY/pushed/committed:1" >/dev/null
+  dk rm push-src >/dev/null
+  run dk push "$REGISTRY/pushed/committed:1"
+  assert_success
+  assert_output_contains ": Pushed"
+  dk rmi "$REGISTRY/pushed/committed:1" >/dev/null
+  run dk pull "$REGISTRY/pushed/committed:1"
+  assert_success
+  assert_eq "$(dk run --rm --network none "$REGISTRY/pushed/committed:1" cat /pushed.txt)" "pushed"
+  # --all-tags pushes every tag of the repository; without a tag, latest.
+  run dk push -a "$REGISTRY/pushed/busybox"
+  assert_success
+  for i in $(seq 1 "$n"); do assert_output_contains "v$i: digest:"; done
+  for cli in $DOCKER_CLIS; do
+    run dkc "$cli" push "$REGISTRY/pushed/none"
+    assert_failure
+    assert_output_contains "An image does not exist locally with the tag: $REGISTRY/pushed/none"
+  done
+  run lm push -a "$REGISTRY/pushed/busybox:v1"
+  assert_failure
+  assert_output_contains "tag can't be used with --all-tags/-a"
+  run dk events --since "$since" --until "$(date +%s.%N)" --filter type=image --filter event=push --format '{{.Actor.ID}}'
+  assert_output_contains "$REGISTRY/pushed/committed:1"
+  for i in $(seq 1 "$n"); do dk rmi "$REGISTRY/pushed/busybox:v$i" >/dev/null; done
+  dk rmi "$REGISTRY/pushed/committed:1" >/dev/null
+}
+
 @test "live restore: 10 writers and a 1 MB/s writer run on through a 10 s outage of limand and liman-containerd; exits are kept" {
   local i
   for i in $(seq 1 10); do

@@ -1,6 +1,8 @@
 // End to end: images the test builds are pushed to Debian's docker-registry and pulled into the
-// real content store (LocalStore) and overlay snapshotter.
+// real content store (LocalStore) and overlay snapshotter; and pushed from there (remotes::Push)
+// to registries and pulled back.
 #include "containerd/remotes/pull.h"
+#include "containerd/remotes/push.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +15,7 @@
 #include "common/fmt_absl.h"
 #include "common/mount.h"
 #include "containerd/content/local_store.h"
+#include "containerd/remotes/content_util.h"
 #include "containerd/remotes/tests/test_registry.h"
 #include "containerd/remotes/tests/test_stores.h"
 #include "containerd/snapshots/overlay_snapshotter.h"
@@ -96,7 +99,7 @@ std::vector<std::string> DiffIds(const std::vector<TestLayer>& layers) {
 PullOptions Options(Recorder* recorder = nullptr) {
   PullOptions options;
   options.platform = Platform{.os = "linux", .architecture = "amd64"};
-  options.docker_config = "/nonexistent/config.json";
+  options.registry.docker_config = "/nonexistent/config.json";
   options.max_concurrent_downloads = 2;
   if (recorder != nullptr) options.progress = recorder->Callback();
   return options;
@@ -360,6 +363,111 @@ TEST_CASE("pull: registry and image errors") {
     CHECK(result.manifest.digest == manifest.digest);
   }
   stores.CheckNothingPending();
+}
+
+PushOptions PushOptionsFor(Recorder* recorder, std::optional<Platform> platform) {
+  PushOptions options;
+  options.platform = std::move(platform);
+  options.registry.docker_config = "/nonexistent/config.json";
+  if (recorder != nullptr) options.progress = recorder->Callback();
+  return options;
+}
+
+TEST_CASE("push: a pulled image's manifest mounted within its registry, uploaded to another, pulled back the same") {
+  TestRegistry registry;
+  MultiPlatformImage image;
+  image.Push(registry.addr(), "test/app", "v1");
+  Stores stores;
+  PullResult pulled = RequireOk(PullInto(stores, registry.addr() + "/test/app:v1", Options()));
+  const Platform amd64{.os = "linux", .architecture = "amd64"};
+  const size_t blobs = image.layers.size() + 1;  // and the config
+
+  // The whole index needs the arm64 content, which was never pulled.
+  absl::Status whole = Push(registry.addr() + "/copy/app:v1", pulled.target, PushOptionsFor(nullptr, std::nullopt),
+                            *stores.content)
+                           .status();
+  CHECK(whole.code() == absl::StatusCode::kNotFound);
+  CHECK_THAT(std::string(whole.message()), Catch::Contains(image.arm_manifest.digest) &&
+                                               Catch::Contains("(linux/arm64)") &&
+                                               Catch::Contains("push one platform"));
+
+  // One platform, within the registry: every blob is mounted from the repository it came from.
+  Recorder mounted;
+  PushResult result = RequireOk(
+      Push(registry.addr() + "/copy/app:v2", pulled.target, PushOptionsFor(&mounted, amd64), *stores.content));
+  CHECK(result.name == registry.addr() + "/copy/app:v2");
+  CHECK(result.manifest.digest == image.manifest.digest);
+  CHECK(mounted.Count(Stage::kMounted) == blobs);
+  CHECK(mounted.Count(Stage::kUploaded) == 0);
+  CHECK(mounted.Count(Stage::kDone, image.manifest.digest) == 1);
+  testing::HttpResult manifest = RequireOk(testing::HttpCall(
+      "GET", "http://" + registry.addr() + "/v2/copy/app/manifests/v2", {"Accept: " + image.manifest.media_type}));
+  CHECK(manifest.status == 200);
+  CHECK(manifest.body == image.manifest.data);
+  CHECK(manifest.headers["docker-content-digest"] == image.manifest.digest);
+
+  // Again: the registry has every blob now.
+  Recorder again;
+  RequireOk(Push(registry.addr() + "/copy/app:v3", pulled.target, PushOptionsFor(&again, amd64), *stores.content));
+  CHECK(again.Count(Stage::kExists) == blobs);
+  CHECK(again.Count(Stage::kMounted) + again.Count(Stage::kUploaded) == 0);
+
+  // Another registry has none of them: uploaded, the bytes counted, and a pull gets the same image.
+  TestRegistry other;
+  Recorder uploaded;
+  result = RequireOk(
+      Push(other.addr() + "/moved/app:v1", pulled.target, PushOptionsFor(&uploaded, amd64), *stores.content));
+  CHECK(uploaded.Count(Stage::kUploaded) == blobs);
+  for (const TestLayer& layer : image.layers) {
+    bool last_offset_whole = false;
+    for (const PullProgress& event : uploaded.events)
+      if (event.stage == Stage::kUploading && event.digest == layer.blob.digest)
+        last_offset_whole = event.offset == layer.blob.size();
+    CHECK(last_offset_whole);
+  }
+  Stores elsewhere;
+  PullResult back = RequireOk(PullInto(elsewhere, other.addr() + "/moved/app:v1", Options()));
+  CHECK(back.target.digest == image.manifest.digest);
+  CHECK(back.chain_id == pulled.chain_id);
+  CHECK(elsewhere.Tree(back.chain_id) == BaseTree());
+}
+
+TEST_CASE("push: credentials, refusals and missing content") {
+  TestRegistry registry(TestRegistry::Options{.users = {{"ann", "secret"}}});
+  Stores stores;
+  std::vector<TestLayer> layers = {MakeLayer({{.path = "hello", .data = "hello"}})};
+  TestBlob config = MakeConfig(DiffIds(layers));
+  TestBlob manifest = MakeManifest(config, layers);
+  for (const TestBlob& blob : {layers[0].blob, config, manifest}) RequireOk(WriteBlob(*stores.content, DescriptorOf(blob), blob.data, {}));
+  std::string ref = registry.addr() + "/private/app:v1";
+
+  SECTION("with the registry's credentials") {
+    PushOptions options = PushOptionsFor(nullptr, std::nullopt);
+    options.registry.credentials = Credentials{.username = "ann", .password = "secret"};
+    PushResult result = RequireOk(Push(ref, DescriptorOf(manifest), options, *stores.content));
+    CHECK(result.manifest.digest == manifest.digest);
+    Stores back;
+    PullOptions pull = Options();
+    pull.registry.credentials = options.registry.credentials;
+    CHECK(RequireOk(PullInto(back, ref, pull)).config_digest == config.digest);
+  }
+  SECTION("without them") {
+    absl::Status status = Push(ref, DescriptorOf(manifest), PushOptionsFor(nullptr, std::nullopt), *stores.content).status();
+    CHECK_THAT(std::string(status.message()), Catch::StartsWith("push " + ref + ": "));
+    CHECK_THAT(std::string(status.message()), Catch::Contains("no credentials"));
+  }
+  SECTION("a layer the content store lacks") {
+    RequireOk(stores.content->Delete(layers[0].blob.digest));
+    PushOptions options = PushOptionsFor(nullptr, std::nullopt);
+    options.registry.credentials = Credentials{.username = "ann", .password = "secret"};
+    absl::Status status = Push(ref, DescriptorOf(manifest), options, *stores.content).status();
+    CHECK(status.code() == absl::StatusCode::kNotFound);
+    CHECK_THAT(std::string(status.message()), Catch::Contains("blob " + layers[0].blob.digest));
+    // Nothing names the missing blob on the registry: the manifest was not pushed.
+    testing::HttpResult head = RequireOk(testing::HttpCall(
+        "HEAD", "http://ann:secret@" + registry.addr() + "/v2/private/app/manifests/v1", {"Accept: " + manifest.media_type}));
+    CHECK(head.status == 404);
+  }
 }
 
 }  // namespace

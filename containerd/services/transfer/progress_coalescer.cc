@@ -24,18 +24,25 @@ std::string ProgressStatusName(Stage stage) {
       return "committed";
     case Stage::kDone:
       return "done";
+    case Stage::kUploading:
+      return "uploading";
+    case Stage::kUploaded:
+      return "uploaded";
+    case Stage::kMounted:
+      return "mounted";
   }
   return "unknown";
 }
 
 void ProgressCoalescer::Report(const remotes::PullProgress& progress) {
   std::lock_guard lock(mutex_);
-  if (progress.stage == Stage::kDownloading) {
-    // The blob's previous pending report, if it is a download report too, just moves forward
+  if (progress.stage == Stage::kDownloading || progress.stage == Stage::kUploading) {
+    // The blob's previous pending report, if it is a transfer report too, just moves forward
     // (a stage change reported since then must stay in order, so it is not looked past).
+    std::string status = ProgressStatusName(progress.stage);
     for (auto it = pending_.rbegin(); it != pending_.rend(); ++it) {
       if (it->digest() != progress.digest) continue;
-      if (it->status() == "downloading") {
+      if (it->status() == status) {
         it->set_offset(progress.offset);
         it->set_total(progress.total);
         return;
@@ -48,6 +55,7 @@ void ProgressCoalescer::Report(const remotes::PullProgress& progress) {
   entry.set_digest(progress.digest);
   entry.set_offset(progress.offset);
   entry.set_total(progress.total);
+  entry.set_source(progress.source);
 }
 
 void ProgressCoalescer::Finish() {

@@ -1,4 +1,4 @@
-// Pull progress as the Transfer service streams it. remotes::Pull reports every chunk a layer
+// Pull and push progress as the Transfer service streams it. remotes::Pull reports every chunk a layer
 // download writes (thousands per layer); a client wants the latest state of each blob a few
 // times a second, and every change of stage. The coalescer collects reports from the pull's
 // threads and hands the sender everything pending: the stage changes in the order they happened,
@@ -16,7 +16,8 @@
 
 namespace liman::containerd::services {
 
-// "resolved", "exists", "downloading", "downloaded", "unpacked", "committed", "done".
+// "resolved", "exists", "downloading", "downloaded", "unpacked", "committed", "done",
+// "uploading", "uploaded", "mounted".
 std::string ProgressStatusName(remotes::PullProgress::Stage stage);
 
 class ProgressCoalescer {

@@ -16,6 +16,7 @@
 #include "containerd/remotes/image_archive.h"
 #include "containerd/remotes/platforms.h"
 #include "containerd/remotes/pull.h"
+#include "containerd/remotes/push.h"
 #include "containerd/remotes/reference.h"
 #include "containerd/remotes/unpacker.h"
 #include "containerd/server/grpc_status.h"
@@ -109,6 +110,29 @@ std::function<std::string(const std::string&)> BaseNameTranslator(const std::str
   };
 }
 
+// Runs `work` on a thread of its own while this one sends what `coalescer` gathers every
+// kProgressInterval through `send` and notices a client that went away (the sync API has no
+// callback for that): either sets `cancelled`, which the work watches. `work` must call
+// coalescer.Finish() at its end. Returns the progress not sent yet then.
+std::vector<api::ContentProgress> RunReportingProgress(
+    grpc::ServerContext& context, ProgressCoalescer& coalescer, std::atomic<bool>& cancelled,
+    const std::function<void()>& work, const std::function<bool(std::vector<api::ContentProgress>&)>& send) {
+  std::thread worker(work);
+  std::vector<api::ContentProgress> leftover;
+  for (;;) {
+    ProgressCoalescer::Batch batch = coalescer.WaitPending(absl::Now() + kProgressInterval);
+    if (batch.finished) {
+      leftover = std::move(batch.progress);
+      break;
+    }
+    if (!cancelled && context.IsCancelled()) cancelled = true;
+    if (cancelled || batch.progress.empty()) continue;
+    if (!send(batch.progress)) cancelled = true;
+  }
+  worker.join();
+  return leftover;
+}
+
 class TransferService final : public api::Transfer::Service {
  public:
   explicit TransferService(const ServiceDeps& deps) : deps_(deps) {}
@@ -128,30 +152,43 @@ class TransferService final : public api::Transfer::Service {
     return server::ToGrpcStatus(DoExport(*context, *request, *writer));
   }
 
+  grpc::Status Push(grpc::ServerContext* context, const api::PushRequest* request,
+                    grpc::ServerWriter<api::PushProgress>* writer) override {
+    return server::ToGrpcStatus(DoPush(*context, *request, *writer));
+  }
+
  private:
-  absl::StatusOr<remotes::PullOptions> PullOptionsFor(const api::PullRequest& request,
-                                                      const remotes::Reference& ref) {
-    remotes::PullOptions options;
+  // How to reach the registry of `ref`, for pulls and pushes.
+  template <typename Options, typename Request>
+  absl::Status SetRegistryOptions(const Request& request, const remotes::Reference& ref, Options& options) {
     if (!request.platform().empty()) {
       LIMAN_ASSIGN_OR_RETURN(options.platform, remotes::ParsePlatform(request.platform()));
     }
-    options.insecure_hosts = deps_.insecure_registries;
+    remotes::RegistryOptions& registry = options.registry;
+    registry.insecure_hosts = deps_.insecure_registries;
     if (request.plain_http()) {
-      options.insecure_hosts.push_back(ref.domain);
-      options.insecure_hosts.push_back(ref.RegistryHost());
+      registry.insecure_hosts.push_back(ref.domain);
+      registry.insecure_hosts.push_back(ref.RegistryHost());
     }
     if (request.has_auth()) {
       const api::RegistryAuth& auth = request.auth();
       // The registry client speaks Basic (and Basic to token servers): an identity token is
       // sent as docker does for token logins, user "<token>" unless a user is given.
       if (!auth.identity_token().empty()) {
-        options.credentials = remotes::Credentials{
+        registry.credentials = remotes::Credentials{
             .username = auth.username().empty() ? "<token>" : auth.username(), .password = auth.identity_token()};
       } else {
-        options.credentials = remotes::Credentials{.username = auth.username(), .password = auth.password()};
+        registry.credentials = remotes::Credentials{.username = auth.username(), .password = auth.password()};
       }
     }
-    options.docker_config = deps_.docker_config;
+    registry.docker_config = deps_.docker_config;
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<remotes::PullOptions> PullOptionsFor(const api::PullRequest& request,
+                                                      const remotes::Reference& ref) {
+    remotes::PullOptions options;
+    LIMAN_RETURN_IF_ERROR(SetRegistryOptions(request, ref, options));
     int concurrent = request.max_concurrent_downloads();
     options.max_concurrent_downloads =
         concurrent <= 0 ? kDefaultConcurrentDownloads : std::min(concurrent, kMaxConcurrentDownloads);
@@ -182,28 +219,19 @@ class TransferService final : public api::Transfer::Service {
     ProgressCoalescer coalescer;
     options->progress = [&coalescer](const remotes::PullProgress& progress) { coalescer.Report(progress); };
 
-    // The pull runs on its own thread so that this one can pace the progress messages and
-    // notice a client that went away (the sync API has no callback for that).
     std::optional<absl::StatusOr<remotes::PullResult>> pulled;
-    std::thread worker([&] {
-      pulled = remotes::Pull(name, *options, content, *stores->snapshotter, stores->staging, snapshotter);
-      coalescer.Finish();
-    });
-    std::vector<api::ContentProgress> leftover;
-    for (;;) {
-      ProgressCoalescer::Batch batch = coalescer.WaitPending(absl::Now() + kProgressInterval);
-      std::vector<api::ContentProgress>& pending = batch.progress;
-      if (batch.finished) {
-        leftover = std::move(pending);  // goes out with the result (or is moot after an error)
-        break;
-      }
-      if (!cancelled && context.IsCancelled()) cancelled = true;
-      if (cancelled || pending.empty()) continue;
-      api::PullProgress message;
-      for (api::ContentProgress& progress : pending) *message.add_progress() = std::move(progress);
-      if (!writer.Write(message)) cancelled = true;
-    }
-    worker.join();
+    // What is left goes out with the result (or is moot after an error).
+    std::vector<api::ContentProgress> leftover = RunReportingProgress(
+        context, coalescer, cancelled,
+        [&] {
+          pulled = remotes::Pull(name, *options, content, *stores->snapshotter, stores->staging, snapshotter);
+          coalescer.Finish();
+        },
+        [&](std::vector<api::ContentProgress>& pending) {
+          api::PullProgress message;
+          for (api::ContentProgress& progress : pending) *message.add_progress() = std::move(progress);
+          return writer.Write(message);
+        });
 
     if (cancelled || context.IsCancelled()) return absl::CancelledError(fmt::format("pull {}: cancelled", name));
     if (!pulled->ok()) return pulled->status();
@@ -315,6 +343,46 @@ class TransferService final : public api::Transfer::Service {
       return flush(kExportChunkSize);
     }));
     return flush(1);
+  }
+
+  absl::Status DoPush(grpc::ServerContext& context, const api::PushRequest& request,
+                      grpc::ServerWriter<api::PushProgress>& writer) {
+    LIMAN_ASSIGN_OR_RETURN(std::string ns, server::RequireNamespace(context));
+    if (request.name().empty()) return absl::InvalidArgumentError("push: an image name is required");
+    LIMAN_ASSIGN_OR_RETURN(remotes::Reference ref,
+                           remotes::ParseReference(request.ref().empty() ? request.name() : request.ref()));
+    const std::string name = ref.String();
+    auto annotate = [&](const absl::Status& status) { return Annotate(status, fmt::format("push {}", name)); };
+    absl::StatusOr<metadata::Image> image = deps_.db->Images().Get(ns, request.name());
+    if (!image.ok()) return annotate(image.status());
+    remotes::PushOptions options;
+    if (absl::Status set = SetRegistryOptions(request, ref, options); !set.ok()) return annotate(set);
+    absl::StatusOr<std::unique_ptr<ContentStore>> content = deps_.db->ContentView(ns);
+    if (!content.ok()) return annotate(content.status());
+
+    std::atomic<bool> cancelled{false};
+    options.cancelled = &cancelled;
+    ProgressCoalescer coalescer;
+    options.progress = [&coalescer](const remotes::PullProgress& progress) { coalescer.Report(progress); };
+    std::optional<absl::StatusOr<remotes::PushResult>> pushed;
+    std::vector<api::ContentProgress> leftover = RunReportingProgress(
+        context, coalescer, cancelled,
+        [&] {
+          pushed = remotes::Push(name, FromRecordDescriptor(image->target), options, **content);
+          coalescer.Finish();
+        },
+        [&](std::vector<api::ContentProgress>& pending) {
+          api::PushProgress message;
+          for (api::ContentProgress& progress : pending) *message.add_progress() = std::move(progress);
+          return writer.Write(message);
+        });
+    if (cancelled || context.IsCancelled()) return absl::CancelledError(fmt::format("push {}: cancelled", name));
+    if (!pushed->ok()) return pushed->status();
+    api::PushProgress last;
+    for (api::ContentProgress& progress : leftover) *last.add_progress() = std::move(progress);
+    ToProtoDescriptor(ToRecordDescriptor((*pushed)->manifest), last.mutable_pushed());
+    writer.Write(last);
+    return absl::OkStatus();
   }
 
   ServiceDeps deps_;

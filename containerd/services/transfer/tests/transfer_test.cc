@@ -49,10 +49,23 @@ struct TestImage {
   std::string chain_id = remotes::ChainId({layers[0].diff_id, layers[1].diff_id});
 };
 
-struct PullOutcome {
+// What a Pull or Push stream brought: its messages and how it ended.
+template <typename Message>
+struct StreamOutcome {
   grpc::Status status;
-  std::vector<api::PullProgress> messages;
+  std::vector<Message> messages;
 };
+using PullOutcome = StreamOutcome<api::PullProgress>;
+using PushOutcome = StreamOutcome<api::PushProgress>;
+
+template <typename Message>
+StreamOutcome<Message> ReadAll(grpc::ClientReader<Message>& reader) {
+  StreamOutcome<Message> outcome;
+  Message message;
+  while (reader.Read(&message)) outcome.messages.push_back(message);
+  outcome.status = reader.Finish();
+  return outcome;
+}
 
 class TransferClient {
  public:
@@ -71,12 +84,15 @@ class TransferClient {
     request.set_platform("linux/" + remotes::DefaultPlatform().architecture);
     request.mutable_labels()->insert(labels.begin(), labels.end());
     auto context = ServiceFixture::Context(ns);
-    auto reader = stub_->Pull(context.get(), request);
-    PullOutcome outcome;
-    api::PullProgress message;
-    while (reader->Read(&message)) outcome.messages.push_back(message);
-    outcome.status = reader->Finish();
-    return outcome;
+    return ReadAll(*stub_->Pull(context.get(), request));
+  }
+
+  PushOutcome Push(const std::string& name, const std::string& ref) {
+    api::PushRequest request;
+    request.set_name(name);
+    request.set_ref(ref);
+    auto context = ServiceFixture::Context("default");
+    return ReadAll(*stub_->Push(context.get(), request));
   }
 
   grpc::Status Export(const std::vector<std::string>& names, std::string* archive, size_t* chunks = nullptr) {
@@ -123,9 +139,10 @@ void RequireOk(const grpc::Status& status) {
   REQUIRE(status.ok());
 }
 
-std::vector<api::ContentProgress> AllProgress(const PullOutcome& outcome) {
+template <typename Message>
+std::vector<api::ContentProgress> AllProgress(const StreamOutcome<Message>& outcome) {
   std::vector<api::ContentProgress> all;
-  for (const api::PullProgress& message : outcome.messages) {
+  for (const Message& message : outcome.messages) {
     all.insert(all.end(), message.progress().begin(), message.progress().end());
   }
   return all;
@@ -276,6 +293,54 @@ TEST_CASE("transfer: failed pulls name the reference and record nothing", "[tran
   REQUIRE(images.ok());
   CHECK(images->empty());
   RequireNoLeases(client.db(), "default");
+}
+
+TEST_CASE("transfer: push sends a recorded image to a registry, where a pull finds it", "[transfer]") {
+  TestRegistry registry;
+  TestImage image;
+  std::string ref = PushTestImage(registry, image);
+  TransferClient client;
+  RequireOk(client.Pull(ref).status);
+
+  // Within the registry the layers are mounted from the repository they came from.
+  std::string copy = registry.addr() + "/test/copy:v2";
+  PushOutcome pushed = client.Push(ref, copy);
+  RequireOk(pushed.status);
+  REQUIRE(!pushed.messages.empty());
+  for (size_t i = 0; i + 1 < pushed.messages.size(); ++i) CHECK(!pushed.messages[i].has_pushed());
+  REQUIRE(pushed.messages.back().has_pushed());
+  CHECK(pushed.messages.back().pushed().digest() == image.manifest.digest);
+  std::vector<api::ContentProgress> progress = AllProgress(pushed);
+  for (const TestLayer& layer : image.layers) {
+    auto mounted = std::find_if(progress.begin(), progress.end(), [&](const api::ContentProgress& p) {
+      return p.status() == "mounted" && p.digest() == layer.blob.digest;
+    });
+    REQUIRE(mounted != progress.end());
+    CHECK(mounted->source() == "test/app");
+  }
+  CHECK(HasProgress(progress, "done", image.manifest.digest));
+  RequireNoLeases(client.db(), "default");
+
+  // To another registry they are uploaded (the 3 MiB layer in several reported pieces).
+  TestRegistry other;
+  PushOutcome uploaded = client.Push(ref, other.addr() + "/moved/app:v1");
+  RequireOk(uploaded.status);
+  progress = AllProgress(uploaded);
+  for (const TestLayer& layer : image.layers) CHECK(HasProgress(progress, "uploaded", layer.blob.digest));
+  CHECK(HasProgress(progress, "uploading", image.layers[1].blob.digest));
+  TransferClient elsewhere;
+  PullOutcome back = elsewhere.Pull(other.addr() + "/moved/app:v1");
+  RequireOk(back.status);
+  CHECK(back.messages.back().result().chain_id() == image.chain_id);
+
+  SECTION("an image the namespace does not have is NotFound, naming it") {
+    PushOutcome missing = client.Push(registry.addr() + "/test/app:nope", "");
+    CHECK(missing.status.error_code() == grpc::StatusCode::NOT_FOUND);
+    CHECK(missing.status.error_message().find(registry.addr() + "/test/app:nope") != std::string::npos);
+  }
+  SECTION("no name is InvalidArgument") {
+    CHECK(client.Push("", copy).status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  }
 }
 
 TEST_CASE("transfer: export then import into another namespace round-trips", "[transfer]") {
