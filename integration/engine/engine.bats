@@ -1266,8 +1266,9 @@ EOF
     run dkc "$cli" push "$REGISTRY/pushed/busybox:v$n"
     assert_success
     assert_output_contains "The push refers to repository [$REGISTRY/pushed/busybox]"
-    # The first push mounts the layers from the repository they were pulled from; later ones find them.
-    if [ "$n" = 1 ]; then assert_output_contains "Mounted from liman/busybox"; else assert_output_contains "Layer already exists"; fi
+    # The first push mounts the layers from a repository they were pulled from (liman/busybox, or
+    # liman/hello of an earlier test, which shares the layer); later ones find them.
+    if [ "$n" = 1 ]; then assert_output_contains "Mounted from liman/"; else assert_output_contains "Layer already exists"; fi
     [[ "$output" =~ v$n:\ digest:\ (sha256:[0-9a-f]{64})\ size:\ [0-9]+$ ]] || fail "$cli push printed: $output"
     assert_eq "$(curl -s -o /dev/null -w '%{http_code} %header{docker-content-digest}' -H "$accept" \
       "http://$REGISTRY/v2/pushed/busybox/manifests/v$n")" "200 ${BASH_REMATCH[1]}" "$cli: the registry's manifest"
