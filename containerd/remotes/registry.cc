@@ -155,8 +155,9 @@ absl::StatusOr<std::string> RegistryClient::FetchToken(const AuthChallenge& chal
   if (auto service = challenge.params.find("service"); service != challenge.params.end()) {
     url += "service=" + HttpClient::Escape(service->second) + "&";
   }
-  std::string scope = fmt::format("repository:{}:{}", ref_.path, options_.push ? "pull,push" : "pull");
-  url += "scope=" + HttpClient::Escape(scope);
+  std::string scope =
+      ref_.path.empty() ? "" : fmt::format("repository:{}:{}", ref_.path, options_.push ? "pull,push" : "pull");
+  if (!scope.empty()) url += "scope=" + HttpClient::Escape(scope);
   // A mount from another repository asks for that one's pull scope as well (the challenge says so).
   if (auto asked = challenge.params.find("scope"); asked != challenge.params.end())
     for (absl::string_view other : absl::StrSplit(asked->second, ' ', absl::SkipEmpty()))
@@ -451,6 +452,23 @@ absl::Status RegistryClient::PushManifest(std::string_view object, const Descrip
   if (std::optional<std::string> digest = response.Header("docker-content-digest"); digest && *digest != desc.digest)
     return absl::DataLossError(fmt::format("{}: the registry stored it as {}", context, *digest));
   return absl::OkStatus();
+}
+
+absl::Status RegistryClient::CheckLogin() {
+  // The ping answers a challenge with the credentials: a refused token request fails here.
+  LIMAN_RETURN_IF_ERROR(EnsureEndpoint());
+  std::string url = base_url_ + "/v2/";
+  HttpRequest request{.url = url, .verify_tls = verify_tls_, .body_limit = 64 << 10};
+  request.headers.push_back("User-Agent: " + options_.user_agent);
+  {
+    std::lock_guard lock(auth_mutex_);
+    if (!authorization_.empty()) request.headers.push_back("Authorization: " + authorization_);
+  }
+  LIMAN_ASSIGN_OR_RETURN(HttpResponse response, http_->Do(request));
+  if (response.status == 200) return absl::OkStatus();
+  if (response.status == 401)
+    return absl::UnauthenticatedError(fmt::format("login attempt to {} failed with status: 401 Unauthorized", url));
+  return ResponseError(response, fmt::format("login to {}", ref_.domain));
 }
 
 }  // namespace liman::containerd::remotes

@@ -89,6 +89,13 @@ class RegistryClient {
   // desc.media_type. A Docker-Content-Digest answered that is not desc's is kDataLoss.
   absl::Status PushManifest(std::string_view object, const Descriptor& desc, std::string_view body);
 
+  // docker login's check (moby's loginV2): the registry's /v2/ with the credentials, a token
+  // fetched with them when it asks for one. OK when /v2/ then answers 200 (also for a registry
+  // that asks for nothing); kUnauthenticated "login attempt to <url> failed with status: 401
+  // Unauthorized" when it does not. A client for the registry alone: its reference's path is
+  // empty, and tokens are asked for without a scope.
+  absl::Status CheckLogin();
+
  private:
   RegistryClient(Reference ref, RegistryOptions options, std::optional<Credentials> credentials,
                  std::shared_ptr<HttpClient> http);

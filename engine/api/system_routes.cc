@@ -75,6 +75,26 @@ void AddSystemRoutes(http::Router& router, Daemon& daemon) {
     call.Json(200, daemon.Info());
     return absl::OkStatus();
   });
+  // docker login: the credentials checked against the registry; the CLI keeps them.
+  router.Add("POST", "/auth", [&daemon](http::Call& call) -> absl::Status {
+    LIMAN_ASSIGN_OR_RETURN(json body, call.BodyJson());
+    if (!body.is_object()) return absl::InvalidArgumentError("the auth config must be a JSON object");
+    auto text = [&](const char* key) -> absl::StatusOr<std::string> {
+      if (!body.contains(key) || body[key].is_null()) return std::string();
+      if (!body[key].is_string())
+        return absl::InvalidArgumentError(fmt::format("json: cannot unmarshal {} into Go struct field AuthConfig.{} of type string",
+                                                      body[key].type_name(), key));
+      return body[key].get<std::string>();
+    };
+    Daemon::RegistryLogin login;
+    LIMAN_ASSIGN_OR_RETURN(login.username, text("username"));
+    LIMAN_ASSIGN_OR_RETURN(login.password, text("password"));
+    LIMAN_ASSIGN_OR_RETURN(login.identity_token, text("identitytoken"));
+    LIMAN_ASSIGN_OR_RETURN(login.server_address, text("serveraddress"));
+    LIMAN_RETURN_IF_ERROR(daemon.Login(login));
+    call.Json(200, json{{"Status", "Login Succeeded"}, {"IdentityToken", ""}});
+    return absl::OkStatus();
+  });
   // docker events: the kept events from `since`, then new ones as they come, until `until` or
   // the client goes away; one JSON message a line, the headers sent at once.
   router.Add("GET", "/events", [&daemon](http::Call& call) -> absl::Status {

@@ -175,6 +175,13 @@ class Daemon {
   // kNotFound before any message when there is nothing to push.
   absl::Status PushImage(const std::string& image, const std::string& tag, const std::string& registry_auth,
                          const std::function<void(const nlohmann::json&)>& progress);
+  // docker login (POST /auth): the credentials checked against the registry through the
+  // manager (nothing kept: the CLI keeps them and sends them with each pull and push).
+  struct RegistryLogin {
+    std::string username, password, identity_token;
+    std::string server_address;  // "127.0.0.1:5000", "https://index.docker.io/v1/"; empty: Docker Hub
+  };
+  absl::Status Login(const RegistryLogin& login);
   absl::StatusOr<nlohmann::json> ListImages();
   absl::StatusOr<nlohmann::json> InspectImage(const std::string& name);
   absl::StatusOr<nlohmann::json> ImageHistory(const std::string& name);

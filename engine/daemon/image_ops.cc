@@ -266,6 +266,28 @@ absl::Status Daemon::PushImage(const std::string& image, const std::string& tag,
   return absl::OkStatus();
 }
 
+absl::Status Daemon::Login(const RegistryLogin& login) {
+  // moby's ConvertToHostname: the address without its scheme and path; Docker Hub's names are
+  // docker.io.
+  std::string host = login.server_address;
+  for (const std::string scheme : {"https://", "http://"})
+    if (host.starts_with(scheme)) host = host.substr(scheme.size());
+  host = host.substr(0, host.find('/'));
+  if (host.empty() || host == "index.docker.io" || host == "registry-1.docker.io") host = "docker.io";
+  transfer::LoginRequest request;
+  request.set_host(host);
+  request.set_plain_http(InsecureRegistry(host));
+  request.mutable_auth()->set_username(login.username);
+  request.mutable_auth()->set_password(login.password);
+  request.mutable_auth()->set_identity_token(login.identity_token);
+  transfer::LoginResponse response;
+  auto context = client_->Context();
+  grpc::Status status = client_->Transfer().Login(context.get(), request, &response);
+  // "login attempt to … failed" is the whole message, as Docker gives it.
+  if (!status.ok()) return ctr::CallError(status, "login");
+  return absl::OkStatus();
+}
+
 namespace {
 
 // Every image record with its config, for the host's platform.

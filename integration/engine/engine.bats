@@ -14,6 +14,8 @@ load helpers
 setup_file() { engine_setup_file; }
 teardown_file() { engine_teardown_file; }
 setup() { dropin_setup; }
+# A test's own registry (docker login's) goes with the test, even when it fails.
+teardown() { [ ! -f "$BATS_TEST_TMPDIR/auth-registry/registry.pid" ] || registry_stop "$BATS_TEST_TMPDIR/auth-registry"; }
 
 @test "version and info through both clients: API 1.41, live restore, json-file logging" {
   for cli in $DOCKER_CLIS; do
@@ -1300,6 +1302,45 @@ EOF
   assert_output_contains "$REGISTRY/pushed/committed:1"
   for i in $(seq 1 "$n"); do dk rmi "$REGISTRY/pushed/busybox:v$i" >/dev/null; done
   dk rmi "$REGISTRY/pushed/committed:1" >/dev/null
+}
+
+@test "docker login: credentials checked against a registry that asks for them, then pushes and pulls carry them, through both clients" {
+  local dir="$BATS_TEST_TMPDIR/auth-registry" reg cli n=0
+  mkdir -p "$dir"
+  # htpasswd(1)'s bcrypt lines, which the registry checks Basic credentials against.
+  printf 'ann:%s\n' "$(python3 -W ignore -c 'import crypt; print(crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH)))')" \
+    >"$dir/htpasswd"
+  reg="$(registry_start "$dir")"
+  dk pull -q "$IMG" >/dev/null
+  for cli in $DOCKER_CLIS; do
+    [ "$cli" != "$LIMAN_CLI" ] || continue  # the liman CLI keeps no credentials
+    n=$((n + 1))
+    dkc "$cli" tag "$IMG" "$reg/private/busybox:$n"
+    run dkc "$cli" push "$reg/private/busybox:$n"
+    assert_failure
+    assert_output_contains "requires basic authentication and no credentials were given"
+    run dkc "$cli" login -u ann --password-stdin "$reg" <<<"wrong"
+    assert_failure
+    assert_output_contains "login attempt to http://$reg/v2/ failed with status: 401 Unauthorized"
+    run dkc "$cli" login -u ann --password-stdin "$reg" <<<"s3cret"
+    assert_success
+    assert_output_contains "Login Succeeded"
+    run dkc "$cli" push "$reg/private/busybox:$n"
+    assert_success
+    assert_output_contains "$n: digest: sha256:"
+    dkc "$cli" rmi "$reg/private/busybox:$n" >/dev/null
+    run dkc "$cli" pull "$reg/private/busybox:$n"
+    assert_success
+    assert_eq "$(dkc "$cli" run --rm --network none "$reg/private/busybox:$n" echo from-private)" "from-private"
+    dkc "$cli" logout "$reg" >/dev/null
+    dkc "$cli" rmi "$reg/private/busybox:$n" >/dev/null
+    run dkc "$cli" pull "$reg/private/busybox:$n"
+    assert_failure
+  done
+  run api POST /auth '{"username": 7}'
+  assert_output_contains "400 "
+  assert_output_contains "cannot unmarshal number into Go struct field AuthConfig.username of type string"
+  registry_stop "$dir"
 }
 
 @test "live restore: 10 writers and a 1 MB/s writer run on through a 10 s outage of limand and liman-containerd; exits are kept" {

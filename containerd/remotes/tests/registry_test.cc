@@ -182,6 +182,8 @@ struct TokenRegistry {
         response.status = 401;
         response.headers.push_back({"WWW-Authenticate", challenge});
         response.body = R"({"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]})";
+      } else if (request.target == "/v2/") {
+        response.body = "{}";
       } else if (request.target == "/v2/test/app/manifests/v1") {
         response.headers.push_back({"Content-Type", manifest.media_type});
         response.body = manifest.data;
@@ -213,6 +215,33 @@ TEST_CASE("registry client: bearer token from the challenge's realm, with basic 
   // The ping's 401 got the token: the manifest request carried it on the first try.
   CHECK(std::count_if(requests.begin(), requests.end(),
                       [](const auto& r) { return r.target == "/v2/test/app/manifests/v1"; }) == 1);
+}
+
+TEST_CASE("registry client: docker login's check, against Basic and token registries and an open one") {
+  auto registry_only = [](const std::string& host, std::optional<Credentials> credentials) {
+    RegistryOptions options{.credentials = std::move(credentials), .docker_config = "/nonexistent/config.json"};
+    absl::StatusOr<std::unique_ptr<RegistryClient>> client = RegistryClient::Create(Reference{.domain = host}, options);
+    REQUIRE(client.ok());
+    return std::move(*client);
+  };
+  TestRegistry basic(TestRegistry::Options{.users = {{"alice", "s3cret"}}});
+  CHECK(registry_only(basic.addr(), Credentials{"alice", "s3cret"})->CheckLogin().ok());
+  absl::Status wrong = registry_only(basic.addr(), Credentials{"alice", "nope"})->CheckLogin();
+  CHECK(wrong.code() == absl::StatusCode::kUnauthenticated);
+  CHECK(Message(wrong) == fmt::format("login attempt to http://{}/v2/ failed with status: 401 Unauthorized", basic.addr()));
+
+  // A token registry: the token is asked for with the credentials and without a scope.
+  TokenRegistry token;
+  REQUIRE(registry_only(token.server->addr(), Credentials{"bob", "pw"})->CheckLogin().ok());
+  std::vector<FakeHttpServer::Request> requests = token.server->requests();
+  auto token_request =
+      std::find_if(requests.begin(), requests.end(), [](const auto& r) { return r.target.rfind("/token?", 0) == 0; });
+  REQUIRE(token_request != requests.end());
+  CHECK_THAT(token_request->target, !Catch::Contains("scope="));
+  CHECK(token_request->headers["authorization"] == "Basic " + absl::Base64Escape("bob:pw"));
+
+  TestRegistry open;
+  CHECK(registry_only(open.addr(), Credentials{"anyone", "anything"})->CheckLogin().ok());
 }
 
 TEST_CASE("registry client: redirected blob downloads do not carry the token to another host") {

@@ -110,6 +110,17 @@ std::function<std::string(const std::string&)> BaseNameTranslator(const std::str
   };
 }
 
+// The registry client's credentials for a request's. It speaks Basic (and Basic to token
+// servers): an identity token is sent as docker does for token logins, user "<token>" unless a
+// user is given. None when nothing is given.
+std::optional<remotes::Credentials> CredentialsOf(const api::RegistryAuth& auth) {
+  if (!auth.identity_token().empty())
+    return remotes::Credentials{.username = auth.username().empty() ? "<token>" : auth.username(),
+                                .password = auth.identity_token()};
+  if (auth.username().empty() && auth.password().empty()) return std::nullopt;
+  return remotes::Credentials{.username = auth.username(), .password = auth.password()};
+}
+
 // Runs `work` on a thread of its own while this one sends what `coalescer` gathers every
 // kProgressInterval through `send` and notices a client that went away (the sync API has no
 // callback for that): either sets `cancelled`, which the work watches. `work` must call
@@ -157,6 +168,10 @@ class TransferService final : public api::Transfer::Service {
     return server::ToGrpcStatus(DoPush(*context, *request, *writer));
   }
 
+  grpc::Status Login(grpc::ServerContext*, const api::LoginRequest* request, api::LoginResponse*) override {
+    return server::ToGrpcStatus(DoLogin(*request));
+  }
+
  private:
   // How to reach the registry of `ref`, for pulls and pushes.
   template <typename Options, typename Request>
@@ -164,25 +179,23 @@ class TransferService final : public api::Transfer::Service {
     if (!request.platform().empty()) {
       LIMAN_ASSIGN_OR_RETURN(options.platform, remotes::ParsePlatform(request.platform()));
     }
-    remotes::RegistryOptions& registry = options.registry;
+    options.registry = RegistryOptionsFor(ref, request.plain_http(), request.auth());
+    return absl::OkStatus();
+  }
+
+  // How to reach `ref`'s registry: the daemon's insecure registries (and this one with
+  // `plain_http`), the request's credentials, else the daemon's docker config's.
+  remotes::RegistryOptions RegistryOptionsFor(const remotes::Reference& ref, bool plain_http,
+                                              const api::RegistryAuth& auth) {
+    remotes::RegistryOptions registry;
     registry.insecure_hosts = deps_.insecure_registries;
-    if (request.plain_http()) {
+    if (plain_http) {
       registry.insecure_hosts.push_back(ref.domain);
       registry.insecure_hosts.push_back(ref.RegistryHost());
     }
-    if (request.has_auth()) {
-      const api::RegistryAuth& auth = request.auth();
-      // The registry client speaks Basic (and Basic to token servers): an identity token is
-      // sent as docker does for token logins, user "<token>" unless a user is given.
-      if (!auth.identity_token().empty()) {
-        registry.credentials = remotes::Credentials{
-            .username = auth.username().empty() ? "<token>" : auth.username(), .password = auth.identity_token()};
-      } else {
-        registry.credentials = remotes::Credentials{.username = auth.username(), .password = auth.password()};
-      }
-    }
+    registry.credentials = CredentialsOf(auth);
     registry.docker_config = deps_.docker_config;
-    return absl::OkStatus();
+    return registry;
   }
 
   absl::StatusOr<remotes::PullOptions> PullOptionsFor(const api::PullRequest& request,
@@ -343,6 +356,18 @@ class TransferService final : public api::Transfer::Service {
       return flush(kExportChunkSize);
     }));
     return flush(1);
+  }
+
+  absl::Status DoLogin(const api::LoginRequest& request) {
+    if (request.host().empty()) return absl::InvalidArgumentError("login: a registry host is required");
+    // The registry alone: a reference with an empty path (checked as a name with one).
+    LIMAN_ASSIGN_OR_RETURN(remotes::Reference ref, remotes::ParseReference(request.host() + "/login"));
+    ref.path.clear();
+    ref.tag.clear();
+    remotes::RegistryOptions options = RegistryOptionsFor(ref, request.plain_http(), request.auth());
+    if (!options.credentials) return absl::InvalidArgumentError("login: a username and a password are required");
+    LIMAN_ASSIGN_OR_RETURN(std::unique_ptr<remotes::RegistryClient> client, remotes::RegistryClient::Create(ref, options));
+    return client->CheckLogin();
   }
 
   absl::Status DoPush(grpc::ServerContext& context, const api::PushRequest& request,
