@@ -67,6 +67,11 @@ absl::StatusOr<ImageConfig> ParseImageConfig(std::string_view json_text) {
         config.labels[key] = value.get<std::string>();
       }
     }
+    if (auto healthcheck = c.find("Healthcheck"); healthcheck != c.end() && !healthcheck->is_null()) {
+      if (!healthcheck->is_object())
+        return absl::InvalidArgumentError("image config: config.Healthcheck is not an object");
+      config.healthcheck = *healthcheck;
+    }
     if (auto exposed = c.find("ExposedPorts"); exposed != c.end() && !exposed->is_null()) {
       if (!exposed->is_object())
         return absl::InvalidArgumentError("image config: config.ExposedPorts is not an object");

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
 
 namespace liman::ctr {
 
@@ -24,6 +25,7 @@ struct ImageConfig {
   std::string stop_signal;
   std::map<std::string, std::string> labels;
   std::vector<std::string> exposed_ports;  // config.ExposedPorts' keys: "80/tcp"
+  nlohmann::json healthcheck;              // config.Healthcheck as it is (null without one)
   // rootfs.diff_ids: the uncompressed layers' digests, bottom first.
   std::vector<std::string> diff_ids;
 };

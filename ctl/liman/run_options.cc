@@ -8,6 +8,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "common/status.h"
 #include "ctl/liman-ctr/command_split.h"
 #include "ctl/liman/cli.h"
@@ -270,11 +271,51 @@ void AddRunFlags(CLI::App* command, RunFlags& flags, bool for_run) {
   AddRepeated(command, "--group-add", flags.group_add, "add additional groups to join");
   command->add_flag("--init", flags.init, "run an init inside the container that forwards signals and reaps processes");
   command->add_flag("--oom-kill-disable", flags.oom_kill_disable, "disable OOM Killer");
+  command->add_option("--health-cmd", flags.health_cmd, "command to run to check health");
+  command->add_option("--health-interval", flags.health_interval, "time between running the check (ms|s|m|h)");
+  command->add_option("--health-timeout", flags.health_timeout, "maximum time to allow one check to run (ms|s|m|h)");
+  command->add_option("--health-start-period", flags.health_start_period,
+                      "start period for the container to initialize before starting health-retries countdown (ms|s|m|h)");
+  command->add_option("--health-retries", flags.health_retries, "consecutive failures needed to report unhealthy");
+  command->add_flag("--no-healthcheck", flags.no_healthcheck, "disable any container-specified HEALTHCHECK");
   command->add_option("--platform", flags.platform, "set platform if server is multi-platform capable");
   command->add_option("image", flags.image, "IMAGE")->required();
   command->add_option("command", flags.command, "[COMMAND] [ARG...]");
   ctr::TakesCommandAfter(command, 1);
 }
+
+namespace {
+
+// The docker CLI's healthcheck flags as Config.Healthcheck (its parse in opts.go).
+absl::Status ApplyHealthFlags(const RunFlags& flags, json& config) {
+  bool any = !flags.health_cmd.empty() || !flags.health_interval.empty() || !flags.health_timeout.empty() ||
+             !flags.health_start_period.empty() || flags.health_retries != 0;
+  if (flags.no_healthcheck) {
+    if (any) return absl::InvalidArgumentError("--no-healthcheck conflicts with --health-* options");
+    config["Healthcheck"] = {{"Test", {"NONE"}}};
+    return absl::OkStatus();
+  }
+  if (!any) return absl::OkStatus();
+  json healthcheck = json::object();
+  if (!flags.health_cmd.empty()) healthcheck["Test"] = {"CMD-SHELL", flags.health_cmd};
+  auto duration = [&](const std::string& text, const char* flag, const char* key) -> absl::Status {
+    if (text.empty()) return absl::OkStatus();
+    absl::Duration parsed;
+    if (!absl::ParseDuration(text, &parsed)) return InvalidFlag(text, flag, "invalid duration");
+    if (parsed < absl::ZeroDuration()) return absl::InvalidArgumentError(fmt::format("{} cannot be negative", flag));
+    healthcheck[key] = absl::ToInt64Nanoseconds(parsed);
+    return absl::OkStatus();
+  };
+  LIMAN_RETURN_IF_ERROR(duration(flags.health_interval, "--health-interval", "Interval"));
+  LIMAN_RETURN_IF_ERROR(duration(flags.health_timeout, "--health-timeout", "Timeout"));
+  LIMAN_RETURN_IF_ERROR(duration(flags.health_start_period, "--health-start-period", "StartPeriod"));
+  if (flags.health_retries < 0) return absl::InvalidArgumentError("--health-retries cannot be negative");
+  if (flags.health_retries > 0) healthcheck["Retries"] = flags.health_retries;
+  config["Healthcheck"] = healthcheck;
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<json> CreateRequest(const RunFlags& flags) {
   if (flags.image.empty()) return absl::InvalidArgumentError("requires at least 1 argument");
@@ -324,6 +365,7 @@ absl::StatusOr<json> CreateRequest(const RunFlags& flags) {
   config["Labels"] = labels;
   if (!flags.stop_signal.empty()) config["StopSignal"] = flags.stop_signal;
   if (flags.stop_timeout >= 0) config["StopTimeout"] = flags.stop_timeout;
+  LIMAN_RETURN_IF_ERROR(ApplyHealthFlags(flags, config));
 
   // Ports.
   json exposed = json::object(), bindings = json::object();

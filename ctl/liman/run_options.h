@@ -41,6 +41,10 @@ struct RunFlags {
       cap_add, cap_drop, security_opts, ulimits, devices, log_opts, sysctls, add_hosts, dns, dns_search, dns_options,
       group_add, attach;
   std::string log_driver, shm_size, platform;
+  // --health-*: Config.Healthcheck (durations as Go writes them: 1m30s).
+  std::string health_cmd, health_interval, health_timeout, health_start_period;
+  int health_retries = 0;
+  bool no_healthcheck = false;
   ResourceFlags resources;
   std::string image;
   std::vector<std::string> command;  // [COMMAND [ARG...]]

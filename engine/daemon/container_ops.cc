@@ -92,7 +92,9 @@ std::string StatusText(const json& state) {
   absl::Time now = absl::Now();
   if (status == "running" || status == "paused") {
     std::string up = "Up " + HumanDuration(now - ParseRecordTime(state["StartedAt"]));
-    return status == "paused" ? up + " (Paused)" : up;
+    if (status == "paused") return up + " (Paused)";
+    std::string health = HealthSuffix(state);
+    return health.empty() ? up : fmt::format("{} ({})", up, health);
   }
   if (status == "restarting")
     return fmt::format("Restarting ({}) {} ago", state.value("ExitCode", 0),
@@ -464,6 +466,11 @@ absl::Status Daemon::CreateTask(Container& container) {
   state["Error"] = "";
   state["StartedAt"] = FormatLogTime(absl::Now());
   state["FinishedAt"] = kZeroTime;
+  // Each run's health starts over (moby keeps the last results in the log).
+  if (ParseHealthConfig(container.record["Config"]))
+    state["Health"] = StartingHealth(state.value("Health", json()));
+  else
+    state.erase("Health");
   absl::Status saved = SaveLocked(container);
   bool close_stdin = std::exchange(container.close_stdin_on_start, false);
   lock.unlock();
@@ -759,6 +766,11 @@ absl::StatusOr<json> Daemon::ListContainers(bool all, int limit, const json& fil
   std::vector<std::string> statuses = FilterValues(filters, "status");
   std::vector<std::string> names = FilterValues(filters, "name");
   std::vector<std::string> ids = FilterValues(filters, "id");
+  std::vector<std::string> healths = FilterValues(filters, "health");
+  for (const std::string& health : healths)
+    if (health != "starting" && health != "healthy" && health != "unhealthy" && health != "none")
+      return absl::InvalidArgumentError(fmt::format(
+          "Unrecognised filter value for health: {}", health));
   if (!statuses.empty()) all = true;
   std::vector<json> rows;
   std::lock_guard lock(mu_);
@@ -774,6 +786,9 @@ absl::StatusOr<json> Daemon::ListContainers(bool all, int limit, const json& fil
       continue;
     if (!ids.empty() && std::none_of(ids.begin(), ids.end(), [&](const std::string& prefix) { return id.rfind(prefix, 0) == 0; }))
       continue;
+    // health=none: no healthcheck (moby's filter looks at the status, "none" without one).
+    std::string health = state.contains("Health") && state["Health"].is_object() ? state["Health"].value("Status", "none") : "none";
+    if (!healths.empty() && std::find(healths.begin(), healths.end(), health) == healths.end()) continue;
     const json& container_labels = record["Config"].value("Labels", json::object());
     if (!LabelFiltersMatch(container_labels, filters)) continue;
     std::vector<std::string> command = {record.value("Path", "")};

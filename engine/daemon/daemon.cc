@@ -185,6 +185,7 @@ void Daemon::StartMonitorLocked(const std::shared_ptr<Container>& container) {
   if (container->monitored) return;
   container->monitored = true;
   std::thread([this, container] { Monitor(container); }).detach();
+  StartHealthMonitorLocked(container);
 }
 
 void Daemon::Monitor(std::shared_ptr<Container> container) {

@@ -23,12 +23,17 @@
 #include "engine/daemon/dockerfile.h"
 #include "engine/daemon/engine_store.h"
 #include "engine/daemon/event_log.h"
+#include "engine/daemon/health_check.h"
 #include "engine/daemon/json_log_reader.h"
 #include "engine/daemon/restart_policy.h"
 #include "engine/network/bridge.h"
 #include "engine/network/dns_server.h"
 #include "engine/network/nat.h"
 #include "nlohmann/json.hpp"
+
+namespace liman::ctr {
+class FifoSet;
+}  // namespace liman::ctr
 
 namespace liman::engine {
 
@@ -76,6 +81,7 @@ struct Container {
   bool exit_on_next = false;
   uint64_t restart_generation = 0;  // bumped when a pending restart is cancelled
   RestartBackoff backoff;
+  uint64_t health_generation = 0;  // bumped at each run's health monitor: an older one ends
   // The `process` of its spec in the manager, read at its first exec: nothing changes it after
   // create (an update rewrites linux.resources only), so later execs skip a Containers.Get.
   std::optional<nlohmann::ordered_json> spec_process;
@@ -463,6 +469,10 @@ class Daemon {
   // unless-stopped unless stopped by hand; on-failure after a failure) are started again.
   void RestartByPolicyAtStartUp();
   void StartMonitorLocked(const std::shared_ptr<Container>& container);
+  // With a Healthcheck in its config: its probes every interval while this run lasts (health_ops.cc).
+  void StartHealthMonitorLocked(const std::shared_ptr<Container>& container);
+  // One probe as an exec (with Docker's exec events), its output kept, killed at the timeout.
+  ProbeResult RunProbe(const std::string& container_id, const HealthConfig& config);
   absl::Status CreateTask(Container& container);
   // With OpenStdin: the FIFO the task reads, made and opened on first need (attach comes
   // before start, and what it writes waits in the FIFO). Holds mu_.
@@ -476,6 +486,10 @@ class Daemon {
   // containerd's clients do (Process.Wait, then Start): the shim answers the moment it reaps the
   // process. Its exit status, or 126 if the wait failed or was cancelled.
   std::shared_ptr<ExecWait> WaitExecExit(const std::shared_ptr<ExecInstance>& exec);
+  // Adds `exec`'s process to its container's task (its output to `fifos`, its stdin too with
+  // `with_stdin`; none without FIFOs) and starts it, with the exec_start event.
+  absl::StatusOr<std::shared_ptr<ExecWait>> LaunchExec(const std::shared_ptr<ExecInstance>& exec,
+                                                       const ctr::FifoSet* fifos, bool with_stdin);
   void RecordExecExit(const std::shared_ptr<ExecInstance>& exec, int64_t exit_code);
   // Takes the exec's exit from `wait`, deletes the process and records the exit code.
   void FinishExec(const std::shared_ptr<ExecInstance>& exec, std::shared_ptr<ExecWait> wait);

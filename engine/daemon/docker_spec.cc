@@ -17,6 +17,7 @@
 #include "common/status.h"
 #include "ctl/liman-ctr/spec.h"
 #include "engine/daemon/container_user.h"
+#include "engine/daemon/health_check.h"
 #include "engine/daemon/seccomp_profile.h"
 #include "fmt/format.h"
 
@@ -190,6 +191,7 @@ json MergeImageConfig(const ctr::ImageConfig& image, const json& config) {
   for (const std::string& port : image.exposed_ports)
     if (!exposed.contains(port)) exposed[port] = json::object();
   if (!exposed.empty()) merged["ExposedPorts"] = exposed;
+  MergeHealthcheck(image.healthcheck, merged);
   return merged;
 }
 

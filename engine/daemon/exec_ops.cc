@@ -169,6 +169,83 @@ void Daemon::FinishExec(const std::shared_ptr<ExecInstance>& exec, std::shared_p
   RecordExecExit(exec, exit_code);
 }
 
+absl::StatusOr<std::shared_ptr<ExecWait>> Daemon::LaunchExec(const std::shared_ptr<ExecInstance>& exec,
+                                                              const ctr::FifoSet* fifos, bool with_stdin) {
+  const json& config = exec->config;
+  bool tty = config.value("Tty", false);
+  // The container's own process, with the exec's command, environment, user and terminal.
+  LIMAN_ASSIGN_OR_RETURN(nlohmann::ordered_json process, SpecProcess(exec->container_id));
+  process["terminal"] = tty;
+  process.erase("consoleSize");
+  process["args"] = config["Cmd"];
+  std::vector<std::string> exec_env = StringList(config.value("Env", json()));
+  std::vector<std::string> env = ctr::MergeEnv(process.value("env", std::vector<std::string>()), exec_env);
+  process["env"] = env;
+  if (std::string cwd = config.value("WorkingDir", ""); !cwd.empty()) process["cwd"] = cwd;
+  if (std::string user = config.value("User", ""); !user.empty()) {
+    // Looked up in the running container's own files, through its init's root.
+    int64_t pid = 0;
+    std::vector<std::string> container_env;
+    {
+      std::lock_guard lock(mu_);
+      if (auto found = containers_.find(exec->container_id); found != containers_.end()) {
+        pid = found->second->record["State"].value("Pid", int64_t{0});
+        container_env = StringList(found->second->record["Config"].value("Env", json()));
+      }
+    }
+    if (pid <= 0) return absl::FailedPreconditionError(fmt::format("container {} is not running", exec->container_id));
+    LIMAN_ASSIGN_OR_RETURN(UniqueFd root, OpenProcessRoot(static_cast<pid_t>(pid)));
+    // HOME follows the exec's user unless the exec or the container set it explicitly.
+    if (!EnvSets(exec_env, "HOME") && !EnvSets(container_env, "HOME")) {
+      std::erase_if(env, [](const std::string& entry) { return entry.starts_with("HOME="); });
+      process["env"] = env;
+    }
+    LIMAN_RETURN_IF_ERROR(CompleteProcessUser(root.get(), user, {}, process));
+  }
+  if (config.value("Privileged", false)) {
+    std::vector<std::string> all = AllCapabilities();
+    process["capabilities"] = {{"bounding", all}, {"effective", all}, {"permitted", all}};
+  }
+
+  tasks::ExecProcessRequest request;
+  request.set_container_id(exec->container_id);
+  request.set_exec_id(exec->id);
+  request.set_terminal(tty);
+  request.mutable_spec()->set_type_url(kProcessTypeUrl);
+  request.mutable_spec()->set_value(process.dump());
+  if (fifos != nullptr) {
+    if (with_stdin) request.set_stdin(fifos->stdin_path());
+    request.set_stdout(fifos->stdout_path());
+    request.set_stderr(fifos->stderr_path());
+  }
+  {
+    google::protobuf::Empty empty;
+    auto context = client_->Context();
+    grpc::Status status = client_->Tasks().Exec(context.get(), request, &empty);
+    if (!status.ok()) return ctr::CallError(status, fmt::format("exec in container {}", exec->container_id));
+  }
+  std::shared_ptr<ExecWait> wait = WaitExecExit(exec);
+  tasks::StartRequest start;
+  start.set_container_id(exec->container_id);
+  start.set_exec_id(exec->id);
+  tasks::StartResponse started;
+  auto start_context = client_->Context();
+  grpc::Status status = client_->Tasks().Start(start_context.get(), start, &started);
+  if (!status.ok()) {
+    // A process that never started never exits: the wait is ended here.
+    wait->context->TryCancel();
+    wait->Get();
+    (void)ctr::DeleteProcess(*client_, exec->container_id, exec->id);
+    return ctr::CallError(status, fmt::format("start exec in container {}", exec->container_id));
+  }
+  std::lock_guard lock(mu_);
+  exec->running = true;
+  exec->pid = started.pid();
+  if (auto found = containers_.find(exec->container_id); found != containers_.end())
+    ContainerEventLocked(*found->second, "exec_start: " + ExecCommandLine(*exec), {{"execID", exec->id}});
+  return wait;
+}
+
 absl::Status Daemon::RunExec(const std::string& id, int conn, std::string buffered) {
   std::shared_ptr<ExecInstance> exec;
   {
@@ -188,52 +265,8 @@ absl::Status Daemon::RunExec(const std::string& id, int conn, std::string buffer
   bool attach = conn >= 0;
   bool with_stdin = attach && config.value("AttachStdin", false);
 
-  // The container's own process, with the exec's command, environment, user and terminal.
-  absl::StatusOr<nlohmann::ordered_json> spec_process = SpecProcess(exec->container_id);
-  if (!spec_process.ok()) return record_failure(spec_process.status());
-  nlohmann::ordered_json process = *std::move(spec_process);
-  process["terminal"] = tty;
-  process.erase("consoleSize");
-  process["args"] = config["Cmd"];
-  std::vector<std::string> exec_env = StringList(config.value("Env", json()));
-  std::vector<std::string> env = ctr::MergeEnv(process.value("env", std::vector<std::string>()), exec_env);
-  process["env"] = env;
-  if (std::string cwd = config.value("WorkingDir", ""); !cwd.empty()) process["cwd"] = cwd;
-  if (std::string user = config.value("User", ""); !user.empty()) {
-    // Looked up in the running container's own files, through its init's root.
-    int64_t pid = 0;
-    std::vector<std::string> container_env;
-    {
-      std::lock_guard lock(mu_);
-      if (auto found = containers_.find(exec->container_id); found != containers_.end()) {
-        pid = found->second->record["State"].value("Pid", int64_t{0});
-        container_env = StringList(found->second->record["Config"].value("Env", json()));
-      }
-    }
-    if (pid <= 0) return record_failure(absl::FailedPreconditionError(fmt::format("container {} is not running", exec->container_id)));
-    absl::StatusOr<UniqueFd> root = OpenProcessRoot(static_cast<pid_t>(pid));
-    if (!root.ok()) return record_failure(root.status());
-    // HOME follows the exec's user unless the exec or the container set it explicitly.
-    if (!EnvSets(exec_env, "HOME") && !EnvSets(container_env, "HOME")) {
-      std::erase_if(env, [](const std::string& entry) { return entry.starts_with("HOME="); });
-      process["env"] = env;
-    }
-    if (absl::Status resolved = CompleteProcessUser(root->get(), user, {}, process); !resolved.ok())
-      return record_failure(resolved);
-  }
-  if (config.value("Privileged", false)) {
-    std::vector<std::string> all = AllCapabilities();
-    process["capabilities"] = {{"bounding", all}, {"effective", all}, {"permitted", all}};
-  }
-
   std::unique_ptr<ctr::FifoSet> fifos;
   std::unique_ptr<ctr::AttachedIo> io;
-  tasks::ExecProcessRequest request;
-  request.set_container_id(exec->container_id);
-  request.set_exec_id(exec->id);
-  request.set_terminal(tty);
-  request.mutable_spec()->set_type_url(kProcessTypeUrl);
-  request.mutable_spec()->set_value(process.dump());
   if (attach) {
     absl::StatusOr<std::unique_ptr<ctr::FifoSet>> made =
         ctr::FifoSet::Create(options_.exec_root + "/execs", exec->id.substr(0, 24), tty);
@@ -242,37 +275,10 @@ absl::Status Daemon::RunExec(const std::string& id, int conn, std::string buffer
     absl::StatusOr<std::unique_ptr<ctr::AttachedIo>> opened = ctr::AttachedIo::OpenOutputs(*fifos);
     if (!opened.ok()) return record_failure(opened.status());
     io = std::move(*opened);
-    if (with_stdin) request.set_stdin(fifos->stdin_path());
-    request.set_stdout(fifos->stdout_path());
-    request.set_stderr(fifos->stderr_path());
   }
-  {
-    google::protobuf::Empty empty;
-    auto context = client_->Context();
-    grpc::Status status = client_->Tasks().Exec(context.get(), request, &empty);
-    if (!status.ok()) return record_failure(ctr::CallError(status, fmt::format("exec in container {}", exec->container_id)));
-  }
-  std::shared_ptr<ExecWait> wait = WaitExecExit(exec);
-  tasks::StartRequest start;
-  start.set_container_id(exec->container_id);
-  start.set_exec_id(exec->id);
-  tasks::StartResponse started;
-  auto start_context = client_->Context();
-  grpc::Status status = client_->Tasks().Start(start_context.get(), start, &started);
-  if (!status.ok()) {
-    // A process that never started never exits: the wait is ended here.
-    wait->context->TryCancel();
-    wait->Get();
-    (void)ctr::DeleteProcess(*client_, exec->container_id, exec->id);
-    return record_failure(ctr::CallError(status, fmt::format("start exec in container {}", exec->container_id)));
-  }
-  {
-    std::lock_guard lock(mu_);
-    exec->running = true;
-    exec->pid = started.pid();
-    if (auto found = containers_.find(exec->container_id); found != containers_.end())
-      ContainerEventLocked(*found->second, "exec_start: " + ExecCommandLine(*exec), {{"execID", exec->id}});
-  }
+  absl::StatusOr<std::shared_ptr<ExecWait>> launched = LaunchExec(exec, fifos.get(), with_stdin);
+  if (!launched.ok()) return record_failure(launched.status());
+  std::shared_ptr<ExecWait> wait = *std::move(launched);
   if (!attach) {
     std::thread([this, exec, wait = std::move(wait)] { FinishExec(exec, wait); }).detach();
     return absl::OkStatus();

@@ -1343,6 +1343,56 @@ EOF
   registry_stop "$dir"
 }
 
+@test "healthchecks: --health-cmd and an image's HEALTHCHECK run as execs; starting, unhealthy, healthy in inspect, ps and events; timeouts" {
+  dk pull -q "$IMG" >/dev/null
+  local since cli n=0 log
+  since="$(date +%s.%N)"
+  for cli in $DOCKER_CLIS; do
+    n=$((n + 1))
+    dkc "$cli" run -d --name "hc$n" --network none --health-cmd 'test -e /ok' --health-interval 1s \
+      --health-retries 2 "$IMG" sleep 300 >/dev/null
+    assert_eq "$(dkc "$cli" inspect -f '{{.State.Health.Status}}' "hc$n")" "starting" "$cli: before the first probe"
+    assert_eq "$(dkc "$cli" ps --filter "name=hc$n" --format '{{.Status}}' | sed 's/.*(//')" "health: starting)"
+    wait_for_value 20 "$cli: health without /ok" unhealthy dkc "$cli" inspect -f '{{.State.Health.Status}}' "hc$n"
+    log="$(dkc "$cli" inspect -f '{{json .State.Health}}' "hc$n")"
+    [ "$(jq .FailingStreak <<<"$log")" -ge 2 ] || fail "$cli: failing streak: $log"
+    assert_eq "$(jq '.Log[-1].ExitCode' <<<"$log")" 1 "$cli: the failed probe's exit code"
+    dk exec "hc$n" touch /ok
+    wait_for_value 20 "$cli: health with /ok" healthy dkc "$cli" inspect -f '{{.State.Health.Status}}' "hc$n"
+    assert_eq "$(dkc "$cli" inspect -f '{{.State.Health.FailingStreak}}' "hc$n")" 0
+    [[ "$(dkc "$cli" ps --filter "name=hc$n" --format '{{.Status}}')" =~ ^Up\ .*\ \(healthy\)$ ]] || fail "$cli: ps status"
+    assert_eq "$(dkc "$cli" ps -q --filter "name=hc$n" --filter health=healthy | wc -l)" 1 "$cli: ps --filter health=healthy"
+    assert_eq "$(dkc "$cli" ps -q --filter "name=hc$n" --filter health=unhealthy | wc -l)" 0 "$cli: ps --filter health=unhealthy"
+  done
+  run dk events --since "$since" --until "$(date +%s.%N)" --filter container=hc1 --format '{{.Action}}'
+  assert_output_contains "health_status: unhealthy"
+  assert_output_contains "health_status: healthy"
+  assert_output_contains "exec_create: /bin/sh -c test -e /ok"
+  # A probe past its timeout is killed and fails with Docker's words.
+  dk run -d --name hc-slow --network none --health-cmd 'sleep 30' --health-interval 1s --health-timeout 1s \
+    "$IMG" sleep 300 >/dev/null
+  wait_for_value 20 "slow probe" 1 dk inspect -f '{{len .State.Health.Log}}' hc-slow
+  log="$(dk inspect -f '{{json .State.Health.Log}}' hc-slow)"
+  assert_eq "$(jq -r '.[0].Output' <<<"$log") $(jq '.[0].ExitCode' <<<"$log")" "Health check exceeded timeout (1s) -1"
+  # An image's HEALTHCHECK applies, and --no-healthcheck turns it off.
+  local ctx="$BATS_TEST_TMPDIR/hc-ctx"
+  mkdir -p "$ctx"
+  printf 'FROM %s\nHEALTHCHECK --interval=1s CMD ["true"]\n' "$IMG" >"$ctx/Dockerfile"
+  DOCKER_BUILDKIT=0 dk build -q -t hc/image "$ctx" >/dev/null
+  dk run -d --name hc-image --network none hc/image sleep 300 >/dev/null
+  wait_for_value 20 "the image's healthcheck" healthy dk inspect -f '{{.State.Health.Status}}' hc-image
+  dk run -d --name hc-off --network none --no-healthcheck hc/image sleep 300 >/dev/null
+  assert_eq "$(dk inspect -f '{{json .State.Health}}' hc-off)" "null"
+  # After a stop the health stays as it was; a new start begins with starting.
+  dk stop -t 1 hc-image >/dev/null
+  assert_eq "$(dk inspect -f '{{.State.Health.Status}}' hc-image)" "healthy"
+  dk start hc-image >/dev/null
+  assert_eq "$(dk inspect -f '{{.State.Health.Status}}' hc-image)" "starting"
+  dk rm -f $(dk ps -aq --filter name=hc) >/dev/null
+  dk rmi hc/image >/dev/null
+  dk builder prune -f >/dev/null
+}
+
 @test "live restore: 10 writers and a 1 MB/s writer run on through a 10 s outage of limand and liman-containerd; exits are kept" {
   local i
   for i in $(seq 1 10); do
@@ -1352,6 +1402,8 @@ EOF
   dk run -d --name fast --network none "$IMG" sh -c \
     'pad=$(head -c 990 /dev/zero | tr "\0" x); i=0; while true; do j=0; while [ $j -lt 100 ]; do echo "$i $pad"; i=$((i+1)); j=$((j+1)); done; sleep 0.1; done' >/dev/null
   dk run -d --name quitter --network none "$IMG" sh -c 'sleep 2; exit 7' >/dev/null
+  dk run -d --name checked --network none --health-cmd true --health-interval 1s "$IMG" sleep 300 >/dev/null
+  wait_for_value 20 "checked's health" healthy dk inspect -f '{{.State.Health.Status}}' checked
   local pid id
   pid="$(state w1 Pid)"
   id="$(dk inspect -f '{{.Id}}' w1)"
@@ -1369,12 +1421,22 @@ EOF
   after="$(wc -l <"$fast_log")"
   # The fast writer never blocked: about 10 MB were logged while nobody was there to read.
   [ $((after - before)) -ge 3000 ] || fail "the 1 MB/s writer logged $((after - before)) lines in 10 s of outage"
+  local restarted
+  restarted="$(date +%s)"
   run_containerd
   start_limand
   for i in $(seq 1 10); do
     assert_eq "$(state "w$i" Status)" "running"
   done
   assert_eq "$(state w1 Pid)" "$pid"
+  # The healthcheck runs on after the restart: it kept its status, and new probes come.
+  assert_eq "$(state checked Health.Status)" "healthy"
+  last_probe_after_restart() {
+    local end
+    end="$(dk inspect -f '{{json .State.Health.Log}}' checked | jq -r '.[-1].Start')"
+    [ "$(date -d "$end" +%s)" -ge "$restarted" ] && echo yes
+  }
+  wait_for_value 20 "a probe after limand's restart" yes last_probe_after_restart
   wait_for_value 20 "quitter's exit code" "exited 7" bash -c "DOCKER_HOST=unix://$ENGINE_SOCK ${DOCKER_CLIS%% *} inspect -f '{{.State.Status}} {{.State.ExitCode}}' quitter"
   # No line is missing: every counter runs on without a gap.
   local last count
@@ -1388,5 +1450,5 @@ EOF
   last="$(tail -n 1 <<<"$output")"
   count="$(grep -c . <<<"$output")"
   [ "$count" -eq "$((last + 1))" ] || fail "fast: $count lines, last number $last"
-  dk rm -f $(seq -f 'w%g' 1 10) fast quitter >/dev/null
+  dk rm -f $(seq -f 'w%g' 1 10) fast quitter checked >/dev/null
 }

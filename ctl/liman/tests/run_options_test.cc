@@ -126,3 +126,34 @@ TEST_CASE("resource flags shared by run and update") {
   flags.memory = "lots";
   CHECK(std::string(ApplyResourceFlags(flags, host).message()).find("-m, --memory") != std::string::npos);
 }
+
+TEST_CASE("--health-* flags as Config.Healthcheck; --no-healthcheck turns the image's off") {
+  RunFlags flags;
+  flags.image = "busybox";
+  flags.health_cmd = "test -e /ok";
+  flags.health_interval = "1m30s";
+  flags.health_timeout = "500ms";
+  flags.health_retries = 4;
+  auto request = CreateRequest(flags);
+  REQUIRE(request.ok());
+  CHECK((*request)["Healthcheck"] == json{{"Test", {"CMD-SHELL", "test -e /ok"}},
+                                           {"Interval", int64_t{90} * 1000000000},
+                                           {"Timeout", int64_t{500} * 1000000},
+                                           {"Retries", 4}});
+  flags.health_interval = "soon";
+  CHECK(CreateRequest(flags).status().message().find("soon") != std::string::npos);
+  flags.health_interval.clear();
+  flags.no_healthcheck = true;
+  CHECK(CreateRequest(flags).status().message() == "--no-healthcheck conflicts with --health-* options");
+  RunFlags off;
+  off.image = "busybox";
+  off.no_healthcheck = true;
+  auto disabled = CreateRequest(off);
+  REQUIRE(disabled.ok());
+  CHECK((*disabled)["Healthcheck"] == json{{"Test", {"NONE"}}});
+  CHECK_FALSE(CreateRequest([] {
+                RunFlags none;
+                none.image = "busybox";
+                return none;
+              }())->contains("Healthcheck"));
+}
