@@ -271,6 +271,11 @@ void AddRunFlags(CLI::App* command, RunFlags& flags, bool for_run) {
   AddRepeated(command, "--group-add", flags.group_add, "add additional groups to join");
   command->add_flag("--init", flags.init, "run an init inside the container that forwards signals and reaps processes");
   command->add_flag("--oom-kill-disable", flags.oom_kill_disable, "disable OOM Killer");
+  command->add_option("--oom-score-adj", flags.oom_score_adj, "tune host's OOM preferences (-1000 to 1000)");
+  command->add_option("--pid", flags.pid_mode, "PID namespace to use");
+  command->add_option("--ipc", flags.ipc_mode, "IPC mode to use");
+  command->add_option("--uts", flags.uts_mode, "UTS namespace to use");
+  AddRepeated(command, "--volumes-from", flags.volumes_from, "mount volumes from the specified container(s)");
   command->add_option("--health-cmd", flags.health_cmd, "command to run to check health");
   command->add_option("--health-interval", flags.health_interval, "time between running the check (ms|s|m|h)");
   command->add_option("--health-timeout", flags.health_timeout, "maximum time to allow one check to run (ms|s|m|h)");
@@ -489,6 +494,11 @@ absl::StatusOr<json> CreateRequest(const RunFlags& flags) {
   }
   if (!sysctls.empty()) host["Sysctls"] = sysctls;
   if (flags.init) host["Init"] = true;
+  if (!flags.pid_mode.empty()) host["PidMode"] = flags.pid_mode;
+  if (!flags.ipc_mode.empty()) host["IpcMode"] = flags.ipc_mode;
+  if (!flags.uts_mode.empty()) host["UTSMode"] = flags.uts_mode;
+  if (!flags.volumes_from.empty()) host["VolumesFrom"] = flags.volumes_from;
+  if (flags.oom_score_adj != 0) host["OomScoreAdj"] = flags.oom_score_adj;
 
   // Lifecycle and logging.
   host["AutoRemove"] = flags.remove;

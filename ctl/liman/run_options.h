@@ -41,6 +41,9 @@ struct RunFlags {
       cap_add, cap_drop, security_opts, ulimits, devices, log_opts, sysctls, add_hosts, dns, dns_search, dns_options,
       group_add, attach;
   std::string log_driver, shm_size, platform;
+  std::string pid_mode, ipc_mode, uts_mode;  // --pid, --ipc, --uts
+  std::vector<std::string> volumes_from;
+  int oom_score_adj = 0;
   // --health-*: Config.Healthcheck (durations as Go writes them: 1m30s).
   std::string health_cmd, health_interval, health_timeout, health_start_period;
   int health_retries = 0;

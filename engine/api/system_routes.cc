@@ -91,7 +91,13 @@ void AddSystemRoutes(http::Router& router, Daemon& daemon) {
     LIMAN_ASSIGN_OR_RETURN(login.password, text("password"));
     LIMAN_ASSIGN_OR_RETURN(login.identity_token, text("identitytoken"));
     LIMAN_ASSIGN_OR_RETURN(login.server_address, text("serveraddress"));
-    LIMAN_RETURN_IF_ERROR(daemon.Login(login));
+    // A refusal is 401 here only: the CLI answers a 401 to a pull or push with a login prompt.
+    if (absl::Status done = daemon.Login(login); absl::IsUnauthenticated(done)) {
+      call.Json(401, json{{"message", std::string(done.message())}});
+      return absl::OkStatus();
+    } else if (!done.ok()) {
+      return done;
+    }
     call.Json(200, json{{"Status", "Login Succeeded"}, {"IdentityToken", ""}});
     return absl::OkStatus();
   });

@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "common/file_util.h"
 #include "common/random_bytes.h"
+#include "common/json_member.h"
 #include "common/status.h"
 #include "common/temp_mount.h"
 #include "containerd/remotes/reference.h"
@@ -180,6 +181,9 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
   if (network_mode == "default") network_mode = "bridge";
   if (network_mode == "bridge" && options_.bridge == "none")
     return absl::FailedPreconditionError("the bridge network is disabled (limand --bridge none)");
+  if (network_mode.starts_with("container:"))
+    return absl::UnimplementedError(
+        fmt::format("network mode {}: joining another container's network is not supported by limand", network_mode));
   json endpoints;  // NetworkSettings.Networks: the endpoint on its network, not attached yet
   {
     std::lock_guard lock(mu_);
@@ -293,6 +297,10 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
   json mounts;
   {
     std::lock_guard lock(mu_);
+    // A namespace of another container: it must exist now; it must run when this one starts.
+    for (const NamespaceMode& mode : kNamespaceModes)
+      if (std::string value = StringMember(host_config, mode.field); value.starts_with("container:"))
+        LIMAN_RETURN_IF_ERROR(FindLocked(value.substr(std::string_view("container:").size())).status());
     LIMAN_ASSIGN_OR_RETURN(mounts, ResolveVolumeMountsLocked(spec_host_config, config));
   }
   DockerSpecInputs inputs;
@@ -416,6 +424,35 @@ absl::Status Daemon::WriteEtcFiles(const json& record, const std::string& addres
   return ReplaceFile(record.value("ResolvConfPath", ""), resolv_conf, 0644);
 }
 
+absl::Status Daemon::JoinContainerNamespaces(Container& container) {
+  struct Join {
+    std::string type;
+    int64_t pid;
+  };
+  std::vector<Join> joins;
+  {
+    std::lock_guard lock(mu_);
+    const json& host = container.record["HostConfig"];
+    for (const NamespaceMode& mode : kNamespaceModes) {
+      std::string value = StringMember(host, mode.field);
+      if (!value.starts_with("container:")) continue;
+      std::string ref = value.substr(std::string_view("container:").size());
+      LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> other, FindLocked(ref));
+      if (!other->Running() || other->record["State"].value("Pid", int64_t{0}) <= 0)
+        return absl::FailedPreconditionError(fmt::format("cannot join {} of a non running container: {}", mode.word, ref));
+      if (other->id == container.id)
+        return absl::InvalidArgumentError(fmt::format("cannot join own {} namespace", mode.word));
+      joins.push_back({mode.type, other->record["State"].value("Pid", int64_t{0})});
+    }
+  }
+  if (joins.empty()) return absl::OkStatus();
+  return UpdateStoredSpec(container.id, [&](nlohmann::ordered_json& spec) {
+    for (const Join& join : joins)
+      for (nlohmann::ordered_json& ns : spec["linux"]["namespaces"])
+        if (ns.value("type", "") == join.type) ns["path"] = fmt::format("/proc/{}/ns/{}", join.pid, join.type);
+  });
+}
+
 absl::Status Daemon::CreateTask(Container& container) {
   const json& host_config = container.record["HostConfig"];
   std::string log_uri = "json-file://" + container.record["LogPath"].get<std::string>();
@@ -445,6 +482,7 @@ absl::Status Daemon::CreateTask(Container& container) {
     }
     LIMAN_RETURN_IF_ERROR(WriteEtcFiles(record, ""));
   }
+  LIMAN_RETURN_IF_ERROR(JoinContainerNamespaces(container));
   containers::Container proto;
   proto.set_id(container.id);
   proto.set_snapshotter(ctr::kDefaultSnapshotter);

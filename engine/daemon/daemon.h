@@ -469,6 +469,13 @@ class Daemon {
   // unless-stopped unless stopped by hand; on-failure after a failure) are started again.
   void RestartByPolicyAtStartUp();
   void StartMonitorLocked(const std::shared_ptr<Container>& container);
+  // The manager's spec of container `id`, changed by `change` and stored back (for its next start).
+  absl::Status UpdateStoredSpec(const std::string& id, const std::function<void(nlohmann::ordered_json&)>& change);
+  // --pid/--ipc container:<name>: that container's namespaces, by its init's pid, written into
+  // the spec before each start (the pid changes when it restarts). Its /dev/shm is not shared:
+  // a bind mount cannot cross mount namespaces, and moby's host-side shm mounts are not kept.
+  // kFailedPrecondition "cannot join PID of a non running container: x" when it is not running.
+  absl::Status JoinContainerNamespaces(Container& container);
   // With a Healthcheck in its config: its probes every interval while this run lasts (health_ops.cc).
   void StartHealthMonitorLocked(const std::shared_ptr<Container>& container);
   // One probe as an exec (with Docker's exec events), its output kept, killed at the timeout.

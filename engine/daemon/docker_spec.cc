@@ -204,6 +204,15 @@ absl::StatusOr<std::vector<std::string>> ContainerArgs(const json& merged_config
   return args;
 }
 
+absl::Status CheckNamespaceMode(const NamespaceMode& mode, const std::string& value) {
+  bool valid = value.empty() || value == "host" ||
+               (value.starts_with("container:") && value.size() > std::string_view("container:").size());
+  if (std::string_view(mode.type) == "ipc") valid = valid || value == "private" || value == "shareable" || value == "none";
+  if (std::string_view(mode.type) == "uts") valid = value.empty() || value == "host";
+  if (!valid) return absl::InvalidArgumentError(fmt::format("invalid {} mode: {}", mode.word, value));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
   const json& config = in.config;
   const json& host = in.host_config.is_object() ? in.host_config : json::object();
@@ -327,6 +336,31 @@ absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
   } else if (!in.netns_path.empty()) {
     for (ordered_json& ns : linux["namespaces"])
       if (ns["type"] == "network") ns["path"] = in.netns_path;
+  }
+  // --pid, --ipc, --uts: "host" leaves the namespace out (and IPC takes the host's /dev/shm,
+  // UTS its hostname); "container:<name>" is joined at each start (JoinContainerNamespaces).
+  for (const NamespaceMode& mode : kNamespaceModes) {
+    std::string value = StringMember(host, mode.field);
+    LIMAN_RETURN_IF_ERROR(CheckNamespaceMode(mode, value));
+    if (value != "host") continue;
+    ordered_json namespaces = ordered_json::array();
+    for (ordered_json& ns : linux["namespaces"])
+      if (ns["type"] != mode.type) namespaces.push_back(ns);
+    linux["namespaces"] = namespaces;
+    if (std::string_view(mode.type) == "uts") spec.erase("hostname");
+  }
+  std::string ipc_mode = StringMember(host, "IpcMode");
+  if (ipc_mode == "host" || ipc_mode == "none") {
+    ordered_json kept = ordered_json::array();
+    for (ordered_json& mount : spec["mounts"])
+      if (mount["destination"] != "/dev/shm") kept.push_back(std::move(mount));
+    if (ipc_mode == "host") kept.push_back(BindMount("/dev/shm", "/dev/shm", false, "rprivate"));
+    spec["mounts"] = std::move(kept);
+  }
+  if (int64_t adjust = IntField(host, "OomScoreAdj"); adjust != 0) {
+    if (adjust < -1000 || adjust > 1000)
+      return absl::InvalidArgumentError(fmt::format("Invalid value {}, range for oom score adj is [-1000, 1000]", adjust));
+    spec["process"]["oomScoreAdj"] = adjust;
   }
   std::string parent = StringMember(host, "CgroupParent");
   if (parent.empty()) parent = in.cgroup_parent;

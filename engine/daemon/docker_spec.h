@@ -35,6 +35,18 @@ absl::StatusOr<std::vector<std::string>> ContainerArgs(const nlohmann::json& mer
 // kInvalidArgument for a request Docker refuses (bad bind, unknown capability, bad user…).
 absl::StatusOr<nlohmann::ordered_json> DockerSpec(const DockerSpecInputs& inputs);
 
+// The HostConfig fields that choose a namespace: "" (its own), "host", "container:<name|id>"
+// (not for UTS); IPC also "private", "shareable" and "none" (no /dev/shm).
+struct NamespaceMode {
+  const char* field;  // "PidMode"
+  const char* type;   // the OCI namespace: "pid"
+  const char* word;   // in moby's messages: "PID"
+};
+inline constexpr NamespaceMode kNamespaceModes[] = {
+    {"PidMode", "pid", "PID"}, {"IpcMode", "ipc", "IPC"}, {"UTSMode", "uts", "UTS"}};
+// kInvalidArgument "invalid PID mode: x" for a value moby refuses.
+absl::Status CheckNamespaceMode(const NamespaceMode& mode, const std::string& value);
+
 // moby's smallest memory limit.
 inline constexpr int64_t kMinimumMemory = 6 << 20;
 

@@ -65,6 +65,22 @@ absl::Status MergeUpdate(json& host, const json& update) {
 
 }  // namespace
 
+absl::Status Daemon::UpdateStoredSpec(const std::string& id, const std::function<void(ordered_json&)>& change) {
+  LIMAN_ASSIGN_OR_RETURN(containers::Container stored, ctr::GetContainer(*client_, id));
+  ordered_json spec = ordered_json::parse(stored.spec().value(), nullptr, false);
+  if (spec.is_discarded() || !spec.is_object()) return absl::InternalError(fmt::format("container {}: its spec is not JSON", id));
+  change(spec);
+  containers::UpdateContainerRequest request;
+  *request.mutable_container() = stored;
+  request.mutable_container()->mutable_spec()->set_value(spec.dump());
+  request.mutable_update_mask()->add_paths("spec");
+  containers::UpdateContainerResponse response;
+  auto context = client_->Context();
+  grpc::Status status = client_->Containers().Update(context.get(), request, &response);
+  if (!status.ok()) return ctr::CallError(status, fmt::format("update the spec of container {}", id));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<json> Daemon::UpdateContainer(const std::string& ref, const json& update) {
   if (!update.is_object()) return absl::InvalidArgumentError("update config cannot be empty");
   LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, Find(ref));
@@ -93,21 +109,12 @@ absl::StatusOr<json> Daemon::UpdateContainer(const std::string& ref, const json&
     if (!status.ok()) return ctr::CallError(status, fmt::format("Cannot update container {}", id));
   }
   // The manager's spec, for the next start.
-  LIMAN_ASSIGN_OR_RETURN(containers::Container stored, ctr::GetContainer(*client_, id));
-  ordered_json spec = ordered_json::parse(stored.spec().value(), nullptr, false);
-  if (spec.is_discarded() || !spec.is_object()) return absl::InternalError(fmt::format("container {}: its spec is not JSON", id));
-  ordered_json& spec_resources = spec["linux"]["resources"];
-  if (!spec_resources.is_object()) spec_resources = ordered_json::object();
-  for (const char* section : kResourceSections) spec_resources.erase(section);
-  spec_resources.update(resources);
-  containers::UpdateContainerRequest request;
-  *request.mutable_container() = stored;
-  request.mutable_container()->mutable_spec()->set_value(spec.dump());
-  request.mutable_update_mask()->add_paths("spec");
-  containers::UpdateContainerResponse response;
-  auto context = client_->Context();
-  grpc::Status status = client_->Containers().Update(context.get(), request, &response);
-  if (!status.ok()) return ctr::CallError(status, fmt::format("update the spec of container {}", id));
+  LIMAN_RETURN_IF_ERROR(UpdateStoredSpec(id, [&](ordered_json& spec) {
+    ordered_json& spec_resources = spec["linux"]["resources"];
+    if (!spec_resources.is_object()) spec_resources = ordered_json::object();
+    for (const char* section : kResourceSections) spec_resources.erase(section);
+    spec_resources.update(resources);
+  }));
 
   std::lock_guard lock(mu_);
   container->record["HostConfig"] = host;

@@ -160,6 +160,28 @@ absl::StatusOr<json> Daemon::ResolveVolumeMountsLocked(json& host_config, const 
                       {"Driver", "local"}, {"Mode", "z"}, {"RW", !readonly}, {"Propagation", ""}});
     binds.push_back(volume["Mountpoint"].get<std::string>() + ":" + target + (readonly ? ":ro" : ""));
   }
+  // --volumes-from NAME[:ro|rw]: that container's volumes and binds at the same places (moby's
+  // parseVolumesFrom), read-only or writable as the suffix says, else as they are there.
+  for (const json& entry : host_config.value("VolumesFrom", json::array())) {
+    if (!entry.is_string()) return absl::InvalidArgumentError("invalid VolumesFrom: not a list of strings");
+    std::string text = entry.get<std::string>();
+    std::string ref = text.substr(0, text.find(':'));
+    std::string mode = text.find(':') == std::string::npos ? "" : text.substr(text.find(':') + 1);
+    if (mode != "" && mode != "ro" && mode != "rw")
+      return absl::InvalidArgumentError(fmt::format("invalid mode for volumes-from: {}", mode));
+    LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> source, FindLocked(ref));
+    for (const json& mount : source->record.value("Mounts", json::array())) {
+      std::string type = mount.value("Type", ""), target = mount.value("Destination", "");
+      if ((type != "volume" && type != "bind") || targets.count(target)) continue;
+      bool writable = mode.empty() ? mount.value("RW", true) : mode == "rw";
+      json copied = mount;
+      copied["RW"] = writable;
+      if (!mode.empty()) copied["Mode"] = mode;
+      mounts.push_back(copied);
+      targets.insert(target);
+      binds.push_back(mount.value("Source", "") + ":" + target + (writable ? "" : ":ro"));
+    }
+  }
   // Config.Volumes without a bind or mount of their own get anonymous volumes.
   if (config.contains("Volumes") && config["Volumes"].is_object()) {
     for (const auto& [target, unused] : config["Volumes"].items()) {

@@ -35,7 +35,6 @@ int HttpStatusFor(absl::StatusCode code) {
     case absl::StatusCode::kFailedPrecondition: return 409;
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kOutOfRange: return 400;
-    case absl::StatusCode::kUnauthenticated: return 401;
     case absl::StatusCode::kPermissionDenied: return 403;
     case absl::StatusCode::kUnimplemented: return 501;
     case absl::StatusCode::kUnavailable: return 503;

@@ -135,6 +135,39 @@ std::set<std::string> AllowedOutright(const nlohmann::ordered_json& seccomp) {
   return names;
 }
 
+TEST_CASE("namespace modes: host leaves the namespace out, IPC host and none change /dev/shm, moby's refusals") {
+  auto has_namespace = [](const nlohmann::ordered_json& spec, const std::string& type) {
+    int count = 0;
+    for (const auto& ns : spec["linux"]["namespaces"]) count += ns["type"] == type;
+    return count;
+  };
+  auto shm = [](const nlohmann::ordered_json& spec) -> nlohmann::ordered_json {
+    for (const auto& mount : spec["mounts"])
+      if (mount["destination"] == "/dev/shm") return mount;
+    return nullptr;
+  };
+  nlohmann::ordered_json own = DockerSpec(Inputs({{"Cmd", {"true"}}})).value();
+  for (const char* type : {"pid", "ipc", "uts"})
+    CHECK(has_namespace(own, type) == 1);
+  CHECK(shm(own)["type"] == "tmpfs");
+  nlohmann::ordered_json host = DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"PidMode", "host"}, {"IpcMode", "host"}, {"UTSMode", "host"}})).value();
+  for (const char* type : {"pid", "ipc", "uts"})
+    CHECK(has_namespace(host, type) == 0);
+  CHECK(shm(host)["source"] == "/dev/shm");
+  CHECK_FALSE(host.contains("hostname"));
+  CHECK(shm(DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"IpcMode", "none"}})).value()).is_null());
+  // container:<name> keeps the namespace in the spec: its path is set at each start.
+  nlohmann::ordered_json joined = DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"PidMode", "container:db"}})).value();
+  CHECK(has_namespace(joined, "pid") == 1);
+  CHECK(DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"PidMode", "bogus"}})).status().message() == "invalid PID mode: bogus");
+  CHECK(DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"IpcMode", "container:"}})).status().message() == "invalid IPC mode: container:");
+  CHECK(DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"UTSMode", "container:db"}})).status().message() == "invalid UTS mode: container:db");
+  CHECK(DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"IpcMode", "shareable"}})).ok());
+  CHECK(DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"OomScoreAdj", 500}})).value()["process"]["oomScoreAdj"] == 500);
+  CHECK(DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"OomScoreAdj", 1001}})).status().message() ==
+        "Invalid value 1001, range for oom score adj is [-1000, 1000]");
+}
+
 TEST_CASE("seccomp: Docker's default profile, capability-gated groups, unconfined, privileged, own profiles") {
   auto spec = DockerSpec(Inputs({{"Cmd", {"true"}}}));
   REQUIRE(spec.ok());
