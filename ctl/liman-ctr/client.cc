@@ -123,6 +123,23 @@ void Client::ReleaseLease(const std::string& id) {
   leases_->Delete(context.get(), request, &empty);  // expiry collects it otherwise
 }
 
+absl::Status Client::PutImage(const v1::images::v1::Image& image) {
+  v1::images::v1::CreateImageRequest create;
+  *create.mutable_image() = image;
+  v1::images::v1::CreateImageResponse created;
+  auto context = Context();
+  grpc::Status status = images_->Create(context.get(), create, &created);
+  if (status.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
+    v1::images::v1::UpdateImageRequest update;
+    *update.mutable_image() = image;
+    v1::images::v1::UpdateImageResponse updated;
+    auto update_context = Context();
+    status = images_->Update(update_context.get(), update, &updated);
+  }
+  if (!status.ok()) return CallError(status, fmt::format("image {}", image.name()));
+  return absl::OkStatus();
+}
+
 absl::Status Client::AddLeaseResource(const std::string& lease, const std::string& type, const std::string& id) {
   v1::leases::v1::AddResourceRequest request;
   request.set_id(lease);

@@ -83,6 +83,9 @@ class Client {
   // (containerd's client.WithLease: 24 h expiry as the fallback); Release deletes it.
   absl::StatusOr<std::string> CreateLease();
   void ReleaseLease(const std::string& id);
+  // Records `image` in the image store: created, or updated when its name exists (the name then
+  // names the record's target). Errors name the image.
+  absl::Status PutImage(const ::containerd::services::images::v1::Image& image);
   // Makes `lease` hold the resource `id` of `type` ("snapshots/<snapshotter>", "content"), so a
   // resource found rather than made under the lease stays until something references it.
   absl::Status AddLeaseResource(const std::string& lease, const std::string& type, const std::string& id);

@@ -254,20 +254,7 @@ absl::Status RecordImage(ctr::Client& client, const std::string& name, const ctr
   record.mutable_target()->set_media_type(manifest.media_type);
   record.mutable_target()->set_digest(manifest.digest);
   record.mutable_target()->set_size(manifest.size);
-  images::CreateImageRequest create;
-  *create.mutable_image() = record;
-  images::CreateImageResponse created;
-  auto context = client.Context();
-  grpc::Status status = client.Images().Create(context.get(), create, &created);
-  if (status.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
-    images::UpdateImageRequest update;
-    *update.mutable_image() = record;
-    images::UpdateImageResponse updated;
-    auto update_context = client.Context();
-    status = client.Images().Update(update_context.get(), update, &updated);
-  }
-  if (!status.ok()) return ctr::CallError(status, fmt::format("image {}", name));
-  return absl::OkStatus();
+  return client.PutImage(record);
 }
 
 // The config fields of a commit request's body, type-checked as moby decodes a container.Config

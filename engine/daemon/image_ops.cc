@@ -527,6 +527,10 @@ absl::StatusOr<json> Daemon::ImageHistory(const std::string& name) {
 absl::Status Daemon::RemoveImageRecord(const std::string& name) { return DeleteImageRecord(*client_, name); }
 
 absl::StatusOr<Daemon::ImageContents> Daemon::FindImageContents(const std::string& ref) {
+  // A name is looked up by its record first, one Get (moby too tries a reference before an ID);
+  // anything else (an ID or its prefix, a digest, a name not recorded) in the whole list.
+  if (absl::StatusOr<Reference> name = ParseReference(ref); name.ok() && !name->tag.empty())
+    if (absl::StatusOr<ImageContents> named = ImageContentsByName(name->String()); named.ok()) return named;
   LIMAN_ASSIGN_OR_RETURN(std::vector<ImageEntry> entries, ListImageEntries(*client_));
   LIMAN_ASSIGN_OR_RETURN(const ImageEntry* found, FindImage(entries, ref));
   return ImageContents{found->config_digest, found->config, found->layers, found->manifest};
@@ -572,19 +576,7 @@ absl::Status Daemon::TagImage(const std::string& source, const std::string& repo
   record.set_name(target->String());
   record.clear_created_at();
   record.clear_updated_at();
-  images::CreateImageRequest create;
-  *create.mutable_image() = record;
-  images::CreateImageResponse created;
-  auto context = client_->Context();
-  grpc::Status status = client_->Images().Create(context.get(), create, &created);
-  if (status.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
-    images::UpdateImageRequest update;
-    *update.mutable_image() = record;
-    images::UpdateImageResponse updated;
-    auto update_context = client_->Context();
-    status = client_->Images().Update(update_context.get(), update, &updated);
-  }
-  if (!status.ok()) return ctr::CallError(status, fmt::format("tag {}", FamiliarString(*target)));
+  LIMAN_RETURN_IF_ERROR(client_->PutImage(record));
   // Named now, the image is no longer dangling.
   for (const ImageEntry& entry : entries)
     if (entry.config_digest == found->config_digest && IsDanglingImageName(entry.record.name()))
