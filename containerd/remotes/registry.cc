@@ -458,17 +458,13 @@ absl::Status RegistryClient::CheckLogin() {
   // The ping answers a challenge with the credentials: a refused token request fails here.
   LIMAN_RETURN_IF_ERROR(EnsureEndpoint());
   std::string url = base_url_ + "/v2/";
-  HttpRequest request{.url = url, .verify_tls = verify_tls_, .body_limit = 64 << 10};
-  request.headers.push_back("User-Agent: " + options_.user_agent);
-  {
-    std::lock_guard lock(auth_mutex_);
-    if (!authorization_.empty()) request.headers.push_back("Authorization: " + authorization_);
-  }
-  LIMAN_ASSIGN_OR_RETURN(HttpResponse response, http_->Do(request));
-  if (response.status == 200) return absl::OkStatus();
-  if (response.status == 401)
+  absl::StatusOr<HttpResponse> response = Send(HttpRequest{.url = url, .body_limit = 64 << 10});
+  // Send answers a 401 once; the credentials refused again are its kUnauthenticated.
+  if (absl::IsUnauthenticated(response.status()) || (response.ok() && response->status == 401))
     return absl::UnauthenticatedError(fmt::format("login attempt to {} failed with status: 401 Unauthorized", url));
-  return ResponseError(response, fmt::format("login to {}", ref_.domain));
+  if (!response.ok()) return response.status();
+  if (response->status == 200) return absl::OkStatus();
+  return ResponseError(*response, fmt::format("login to {}", ref_.domain));
 }
 
 }  // namespace liman::containerd::remotes

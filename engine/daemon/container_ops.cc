@@ -299,8 +299,8 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
     std::lock_guard lock(mu_);
     // A namespace of another container: it must exist now; it must run when this one starts.
     for (const NamespaceMode& mode : kNamespaceModes)
-      if (std::string value = StringMember(host_config, mode.field); value.starts_with("container:"))
-        LIMAN_RETURN_IF_ERROR(FindLocked(value.substr(std::string_view("container:").size())).status());
+      if (std::optional<std::string> other = ModeContainer(StringMember(host_config, mode.field)))
+        LIMAN_RETURN_IF_ERROR(FindLocked(*other).status());
     LIMAN_ASSIGN_OR_RETURN(mounts, ResolveVolumeMountsLocked(spec_host_config, config));
   }
   DockerSpecInputs inputs;
@@ -434,12 +434,11 @@ absl::Status Daemon::JoinContainerNamespaces(Container& container) {
     std::lock_guard lock(mu_);
     const json& host = container.record["HostConfig"];
     for (const NamespaceMode& mode : kNamespaceModes) {
-      std::string value = StringMember(host, mode.field);
-      if (!value.starts_with("container:")) continue;
-      std::string ref = value.substr(std::string_view("container:").size());
-      LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> other, FindLocked(ref));
+      std::optional<std::string> ref = ModeContainer(StringMember(host, mode.field));
+      if (!ref) continue;
+      LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> other, FindLocked(*ref));
       if (!other->Running() || other->record["State"].value("Pid", int64_t{0}) <= 0)
-        return absl::FailedPreconditionError(fmt::format("cannot join {} of a non running container: {}", mode.word, ref));
+        return absl::FailedPreconditionError(fmt::format("cannot join {} of a non running container: {}", mode.word, *ref));
       if (other->id == container.id)
         return absl::InvalidArgumentError(fmt::format("cannot join own {} namespace", mode.word));
       joins.push_back({mode.type, other->record["State"].value("Pid", int64_t{0})});

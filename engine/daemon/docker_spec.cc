@@ -204,9 +204,14 @@ absl::StatusOr<std::vector<std::string>> ContainerArgs(const json& merged_config
   return args;
 }
 
+std::optional<std::string> ModeContainer(const std::string& mode) {
+  static constexpr std::string_view kPrefix = "container:";
+  if (!mode.starts_with(kPrefix) || mode.size() == kPrefix.size()) return std::nullopt;
+  return mode.substr(kPrefix.size());
+}
+
 absl::Status CheckNamespaceMode(const NamespaceMode& mode, const std::string& value) {
-  bool valid = value.empty() || value == "host" ||
-               (value.starts_with("container:") && value.size() > std::string_view("container:").size());
+  bool valid = value.empty() || value == "host" || ModeContainer(value).has_value();
   if (std::string_view(mode.type) == "ipc") valid = valid || value == "private" || value == "shareable" || value == "none";
   if (std::string_view(mode.type) == "uts") valid = value.empty() || value == "host";
   if (!valid) return absl::InvalidArgumentError(fmt::format("invalid {} mode: {}", mode.word, value));

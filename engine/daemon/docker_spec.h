@@ -4,6 +4,7 @@
 // namespaces for the network mode, resources and security options from HostConfig.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +45,9 @@ struct NamespaceMode {
 };
 inline constexpr NamespaceMode kNamespaceModes[] = {
     {"PidMode", "pid", "PID"}, {"IpcMode", "ipc", "IPC"}, {"UTSMode", "uts", "UTS"}};
+// The container a mode "container:<name|id>" (PidMode, IpcMode, NetworkMode) names; none for
+// any other mode ("container:" alone names none).
+std::optional<std::string> ModeContainer(const std::string& mode);
 // kInvalidArgument "invalid PID mode: x" for a value moby refuses.
 absl::Status CheckNamespaceMode(const NamespaceMode& mode, const std::string& value);
 

@@ -121,14 +121,26 @@ std::optional<remotes::Credentials> CredentialsOf(const api::RegistryAuth& auth)
   return remotes::Credentials{.username = auth.username(), .password = auth.password()};
 }
 
-// Runs `work` on a thread of its own while this one sends what `coalescer` gathers every
-// kProgressInterval through `send` and notices a client that went away (the sync API has no
-// callback for that): either sets `cancelled`, which the work watches. `work` must call
-// coalescer.Finish() at its end. Returns the progress not sent yet then.
-std::vector<api::ContentProgress> RunReportingProgress(
-    grpc::ServerContext& context, ProgressCoalescer& coalescer, std::atomic<bool>& cancelled,
-    const std::function<void()>& work, const std::function<bool(std::vector<api::ContentProgress>&)>& send) {
-  std::thread worker(work);
+// A progress message (PullProgress, PushProgress) carrying `progress`.
+template <typename Message>
+Message ProgressMessage(std::vector<api::ContentProgress>& progress) {
+  Message message;
+  for (api::ContentProgress& entry : progress) *message.add_progress() = std::move(entry);
+  return message;
+}
+
+// Runs `work` on a thread of its own while this one writes what `coalescer` gathers every
+// kProgressInterval and notices a client that went away (the sync API has no callback for that):
+// either sets `cancelled`, which the work watches. Returns the last message, with the progress
+// not written yet, for the caller to complete with the result.
+template <typename Message>
+Message RunReportingProgress(grpc::ServerContext& context, grpc::ServerWriter<Message>& writer,
+                             ProgressCoalescer& coalescer, std::atomic<bool>& cancelled,
+                             const std::function<void()>& work) {
+  std::thread worker([&] {
+    work();
+    coalescer.Finish();
+  });
   std::vector<api::ContentProgress> leftover;
   for (;;) {
     ProgressCoalescer::Batch batch = coalescer.WaitPending(absl::Now() + kProgressInterval);
@@ -138,10 +150,10 @@ std::vector<api::ContentProgress> RunReportingProgress(
     }
     if (!cancelled && context.IsCancelled()) cancelled = true;
     if (cancelled || batch.progress.empty()) continue;
-    if (!send(batch.progress)) cancelled = true;
+    if (!writer.Write(ProgressMessage<Message>(batch.progress))) cancelled = true;
   }
   worker.join();
-  return leftover;
+  return ProgressMessage<Message>(leftover);
 }
 
 class TransferService final : public api::Transfer::Service {
@@ -234,17 +246,9 @@ class TransferService final : public api::Transfer::Service {
 
     std::optional<absl::StatusOr<remotes::PullResult>> pulled;
     // What is left goes out with the result (or is moot after an error).
-    std::vector<api::ContentProgress> leftover = RunReportingProgress(
-        context, coalescer, cancelled,
-        [&] {
-          pulled = remotes::Pull(name, *options, content, *stores->snapshotter, stores->staging, snapshotter);
-          coalescer.Finish();
-        },
-        [&](std::vector<api::ContentProgress>& pending) {
-          api::PullProgress message;
-          for (api::ContentProgress& progress : pending) *message.add_progress() = std::move(progress);
-          return writer.Write(message);
-        });
+    api::PullProgress last = RunReportingProgress(context, writer, coalescer, cancelled, [&] {
+      pulled = remotes::Pull(name, *options, content, *stores->snapshotter, stores->staging, snapshotter);
+    });
 
     if (cancelled || context.IsCancelled()) return absl::CancelledError(fmt::format("pull {}: cancelled", name));
     if (!pulled->ok()) return pulled->status();
@@ -257,8 +261,6 @@ class TransferService final : public api::Transfer::Service {
     absl::StatusOr<metadata::Image> recorded = RecordImage(deps_, ns, image, ExistingImage::kReplace);
     if (!recorded.ok()) return annotate(recorded.status());
 
-    api::PullProgress last;
-    for (api::ContentProgress& progress : leftover) *last.add_progress() = std::move(progress);
     ToProtoResult(*recorded, result.config_digest, result.chain_id, last.mutable_result());
     writer.Write(last);  // the client may be gone by now; the image is recorded either way
     return absl::OkStatus();
@@ -390,21 +392,11 @@ class TransferService final : public api::Transfer::Service {
     ProgressCoalescer coalescer;
     options.progress = [&coalescer](const remotes::PullProgress& progress) { coalescer.Report(progress); };
     std::optional<absl::StatusOr<remotes::PushResult>> pushed;
-    std::vector<api::ContentProgress> leftover = RunReportingProgress(
-        context, coalescer, cancelled,
-        [&] {
-          pushed = remotes::Push(name, FromRecordDescriptor(image->target), options, **content);
-          coalescer.Finish();
-        },
-        [&](std::vector<api::ContentProgress>& pending) {
-          api::PushProgress message;
-          for (api::ContentProgress& progress : pending) *message.add_progress() = std::move(progress);
-          return writer.Write(message);
-        });
+    api::PushProgress last = RunReportingProgress(context, writer, coalescer, cancelled, [&] {
+      pushed = remotes::Push(name, FromRecordDescriptor(image->target), options, **content);
+    });
     if (cancelled || context.IsCancelled()) return absl::CancelledError(fmt::format("push {}: cancelled", name));
     if (!pushed->ok()) return pushed->status();
-    api::PushProgress last;
-    for (api::ContentProgress& progress : leftover) *last.add_progress() = std::move(progress);
     ToProtoDescriptor(ToRecordDescriptor((*pushed)->manifest), last.mutable_pushed());
     writer.Write(last);
     return absl::OkStatus();
