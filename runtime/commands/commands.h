@@ -43,6 +43,9 @@ void AddUpdateCommand(CLI::App& app, CommandContext& context);
 void AddEventsCommand(CLI::App& app, CommandContext& context);
 void AddFeaturesCommand(CLI::App& app, CommandContext& context);
 
+// The verb of a runc command line: the first word after the global options ("" if none).
+std::string FindVerb(int argc, char** argv);
+
 // Splits `exec [flags] ID CMD…` so CMD (which has flags of its own, `sh -c …`) never reaches
 // the option parser: returns argv up to and including ID; CMD goes to *command.
 std::vector<char*> SplitExecCommand(int argc, char** argv, std::vector<std::string>* command);

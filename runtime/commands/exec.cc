@@ -115,19 +115,36 @@ void AddExecCommand(CLI::App& app, CommandContext& context) {
 
 namespace liman::runtime {
 
-std::vector<char*> SplitExecCommand(int argc, char** argv, std::vector<std::string>* command) {
+namespace {
+const std::set<std::string>& GlobalValuedOptions() {
   static const std::set<std::string> kGlobalValued = {"--root", "--log", "--log-format", "--rootless", "--criu"};
+  return kGlobalValued;
+}
+
+// The index of the first word after the global options (argc if none).
+int VerbIndex(int argc, char** argv) {
+  int i = 1;
+  for (; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind('-', 0) != 0) break;
+    if (GlobalValuedOptions().count(arg)) ++i;
+  }
+  return i;
+}
+}  // namespace
+
+std::string FindVerb(int argc, char** argv) {
+  int i = VerbIndex(argc, argv);
+  return i < argc ? argv[i] : "";
+}
+
+std::vector<char*> SplitExecCommand(int argc, char** argv, std::vector<std::string>* command) {
   static const std::set<std::string> kExecValued = {"-p", "--process", "--console-socket", "--pid-file", "--cwd",
                                                     "-u", "--user", "-e", "--env", "-c", "--cap", "-g",
                                                     "--additional-gids", "-a", "--apparmor", "--process-label",
                                                     "--preserve-fds"};
   std::vector<char*> kept(argv, argv + argc);
-  int i = 1;
-  for (; i < argc; ++i) {  // global options, up to the subcommand
-    std::string arg = argv[i];
-    if (arg.rfind('-', 0) != 0) break;
-    if (kGlobalValued.count(arg)) ++i;
-  }
+  int i = VerbIndex(argc, argv);
   if (i >= argc || std::string(argv[i]) != "exec") return kept;
   for (++i; i < argc; ++i) {  // exec's own options, up to the container id
     std::string arg = argv[i];
