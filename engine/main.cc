@@ -57,6 +57,12 @@ absl::Status ApplyConfigFile(const std::string& path, Flags& flags, const CLI::A
   LIMAN_RETURN_IF_ERROR(set("bridge", "--bridge", flags.daemon.bridge));
   LIMAN_RETURN_IF_ERROR(set("bip", "--bip", flags.daemon.bridge_cidr));
   LIMAN_RETURN_IF_ERROR(set("group", "--group", flags.group));
+  LIMAN_RETURN_IF_ERROR(set("init-path", "--init-path", flags.daemon.init_path));
+  if (config.contains("init") && app.count("--init") == 0) {
+    if (!config["init"].is_boolean())
+      return absl::InvalidArgumentError(fmt::format("config file {}: init must be true or false", Quote(path)));
+    flags.daemon.init = config["init"].get<bool>();
+  }
   if (config.contains("hosts") && app.count("--host") == 0) {
     if (!config["hosts"].is_array() || config["hosts"].empty() || !config["hosts"][0].is_string())
       return absl::InvalidArgumentError(fmt::format("config file {}: hosts must be a list of strings", Quote(path)));
@@ -162,6 +168,8 @@ int DaemonMain(int argc, char** argv) {
   app.add_option("--bip", flags.daemon.bridge_cidr, "the bridge's address and prefix")->capture_default_str();
   app.add_option("--ip-forward", flags.daemon.ip_forward, "set net.ipv4.ip_forward")->capture_default_str();
   app.add_option("--ip-masq", flags.daemon.ip_masq, "masquerade the bridge's outgoing traffic")->capture_default_str();
+  app.add_flag("--init", flags.daemon.init, "run an init inside containers that do not choose (docker run --init)");
+  app.add_option("--init-path", flags.daemon.init_path, "the init binary (default: docker-init, else tini-static)");
   app.add_option("-G,--group", flags.group, "group owning the API socket (created if missing)")->capture_default_str();
   app.add_option("--config-file", flags.config_file, "daemon.json-style configuration");
   app.add_option("--log-level", flags.log_level, "debug, info, warn, error")->capture_default_str();

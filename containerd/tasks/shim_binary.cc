@@ -1,23 +1,11 @@
 #include "containerd/tasks/shim_binary.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cstdlib>
-
+#include "common/executable_path.h"
 #include "common/file_util.h"
 #include "common/status.h"
 #include "fmt/format.h"
 
 namespace liman::containerd::tasks {
-namespace {
-
-bool IsExecutableFile(const std::string& path) {
-  struct stat st;
-  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), X_OK) == 0;
-}
-
-}  // namespace
 
 std::string ShimBinaryName(std::string_view runtime) {
   size_t last_dot = runtime.rfind('.');
@@ -44,23 +32,7 @@ absl::StatusOr<std::string> ResolveShimBinary(std::string_view runtime, const st
         fmt::format("invalid runtime name {}, correct runtime name should be either format like "
                     "`io.containerd.runc.v1` or a full path to the binary",
                     Quote(runtime)));
-  for (const std::string& dir : search_dirs) {
-    std::string candidate = JoinPath(dir, name);
-    if (IsExecutableFile(candidate)) return candidate;
-  }
-  const char* path_env = getenv("PATH");
-  std::string_view dirs = path_env != nullptr ? path_env : "/usr/local/bin:/usr/bin:/bin";
-  while (!dirs.empty()) {
-    size_t colon = dirs.find(':');
-    std::string_view dir = dirs.substr(0, colon);
-    // Relative $PATH entries would make the shim depend on our working directory: skipped.
-    if (dir.starts_with('/')) {
-      std::string candidate = JoinPath(dir, name);
-      if (IsExecutableFile(candidate)) return candidate;
-    }
-    if (colon == std::string_view::npos) break;
-    dirs.remove_prefix(colon + 1);
-  }
+  if (std::optional<std::string> found = FindExecutable(name, search_dirs)) return *found;
   return absl::NotFoundError(fmt::format("runtime {} binary not installed {}: no such file or directory",
                                          Quote(runtime), Quote(name)));
 }

@@ -4,8 +4,11 @@
 #include "common/status.h"
 #include "engine/api/routes.h"
 #include "fmt/format.h"
+#include "nlohmann/json.hpp"
 
 namespace liman::engine::api {
+
+using nlohmann::json;
 
 http::HeaderList DefaultHeaders() {
   return {{"Api-Version", http::kMaxApiVersion},

@@ -26,6 +26,7 @@
 #include "engine/daemon/daemon.h"
 #include "engine/daemon/docker_spec.h"
 #include "engine/daemon/etc_files.h"
+#include "engine/daemon/init_binary.h"
 #include "engine/daemon/random_id.h"
 #include "fmt/format.h"
 
@@ -312,6 +313,11 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
   inputs.cgroup_parent = options_.cgroup_parent;
   inputs.container_dir = dir;
   if (network_mode != "host" && network_mode != "none") inputs.netns_path = NetnsPath(id);
+  // HostConfig.Init: true or false as asked, null for the daemon's --init.
+  const json& init = host_config.value("Init", json());
+  if (init.is_boolean() ? init.get<bool>() : options_.init) {
+    LIMAN_ASSIGN_OR_RETURN(inputs.init_path, LookupInitPath(options_.init_path));
+  }
   LIMAN_ASSIGN_OR_RETURN(nlohmann::ordered_json spec, DockerSpec(inputs));
   LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> args, ContainerArgs(config));
 

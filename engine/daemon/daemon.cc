@@ -19,6 +19,7 @@
 #include "ctl/liman-ctr/run.h"
 #include "engine/daemon/cgroup_parent.h"
 #include "engine/daemon/etc_files.h"
+#include "engine/daemon/init_binary.h"
 #include "engine/http/router.h"
 #include "fmt/format.h"
 
@@ -497,7 +498,7 @@ json Daemon::Info() {
         {"RemoteManagers", nullptr}}},
       {"LiveRestoreEnabled", true},
       {"Isolation", ""},
-      {"InitBinary", ""},
+      {"InitBinary", options_.init_path.empty() ? kDefaultInitBinary : options_.init_path},
       {"ContainerdCommit", {{"ID", ""}, {"Expected", ""}}},
       {"RuncCommit", {{"ID", ""}, {"Expected", ""}}},
       {"InitCommit", {{"ID", ""}, {"Expected", ""}}},

@@ -59,6 +59,9 @@ struct DaemonOptions {
   std::string bridge_cidr = "172.30.0.1/16";
   bool ip_forward = true;  // set net.ipv4.ip_forward, as dockerd does
   bool ip_masq = true;     // masquerade the bridge's traffic leaving the host
+  // dockerd's --init (containers without HostConfig.Init run an init) and --init-path.
+  bool init = false;
+  std::string init_path;
 };
 
 // One container as limand keeps it.

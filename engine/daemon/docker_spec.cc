@@ -18,6 +18,7 @@
 #include "ctl/liman-ctr/spec.h"
 #include "engine/daemon/container_user.h"
 #include "engine/daemon/health_check.h"
+#include "engine/daemon/init_binary.h"
 #include "engine/daemon/seccomp_profile.h"
 #include "fmt/format.h"
 
@@ -227,6 +228,8 @@ absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
 
   // ---- process ----
   LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> args, ContainerArgs(config));
+  // --init: the init runs as PID 1 and starts the command (moby's WithCommonOptions).
+  if (!in.init_path.empty()) args.insert(args.begin(), {kInContainerInitPath, "--"});
   std::vector<std::string> env = {kDefaultPath, "HOSTNAME=" + in.hostname};
   if (tty) env.push_back("TERM=xterm");
   env = ctr::MergeEnv(env, StringList(config.value("Env", json())));
@@ -301,6 +304,7 @@ absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
                                 {"options", {"ro", "nosuid", "noexec", "nodev"}}});
   for (const char* file : {"resolv.conf", "hostname", "hosts"})
     mounts.push_back(BindMount(in.container_dir + "/" + file, std::string("/etc/") + file, false, ""));
+  if (!in.init_path.empty()) mounts.push_back(BindMount(in.init_path, kInContainerInitPath, true, ""));
   for (const std::string& bind : StringList(host.value("Binds", json()))) {
     LIMAN_ASSIGN_OR_RETURN(ordered_json mount, ParseBind(bind));
     mounts.push_back(std::move(mount));

@@ -24,6 +24,7 @@ struct DockerSpecInputs {
   std::string cgroup_parent;   // "/liman": cgroupsPath is <parent>/<id>
   std::string container_dir;   // holds hostname, hosts, resolv.conf
   std::string netns_path;      // the bridge network's namespace, joined by path; empty: a new one
+  std::string init_path;       // --init: the host's init binary (LookupInitPath); empty: no init
 };
 
 // Docker's Config after create: Env is the image's with the request's on top, Cmd/Entrypoint,

@@ -219,6 +219,27 @@ TEST_CASE("seccomp: Docker's default profile, capability-gated groups, unconfine
   CHECK(std::string(no_action.status().message()).find("defaultAction") != std::string::npos);
 }
 
+TEST_CASE("--init: the init runs the command and is bound read-only at /sbin/docker-init") {
+  DockerSpecInputs in = Inputs({{"Cmd", {"sleep", "9"}}});
+  in.init_path = "/usr/bin/tini-static";
+  nlohmann::ordered_json spec = DockerSpec(in).value();
+  CHECK(spec["process"]["args"] == json({"/sbin/docker-init", "--", "sleep", "9"}));
+  int found = 0;
+  for (const auto& mount : spec["mounts"]) {
+    if (mount["destination"] != "/sbin/docker-init") continue;
+    ++found;
+    CHECK(mount["source"] == "/usr/bin/tini-static");
+    CHECK(mount["type"] == "bind");
+    std::vector<std::string> options = mount["options"];
+    CHECK(std::find(options.begin(), options.end(), "ro") != options.end());
+  }
+  CHECK(found == 1);
+  // Without an init path, nothing of it.
+  nlohmann::ordered_json plain = DockerSpec(Inputs({{"Cmd", {"sleep", "9"}}})).value();
+  CHECK(plain["process"]["args"] == json({"sleep", "9"}));
+  for (const auto& mount : plain["mounts"]) CHECK(mount["destination"] != "/sbin/docker-init");
+}
+
 TEST_CASE("requests Docker refuses are refused with its words") {
   auto error = [](json host, json config = {{"Cmd", {"true"}}}) {
     return std::string(DockerSpec(Inputs(std::move(config), std::move(host))).status().message());

@@ -1439,6 +1439,34 @@ EOF
   dk volume rm nsvol >/dev/null
 }
 
+# The orphan of `sh -c '(sleep 0.2 &); exec sleep 300'` in container $1: "running", "zombie" or gone.
+orphan_state() { dk exec "$1" ps -o stat,args | awk '$2 == "sleep" && $3 == "0.2" { print "running" } $1 ~ /^Z/ { print "zombie" }'; }
+
+@test "--init: docker-init is PID 1, runs the command, passes its exit code, forwards signals and reaps orphans, through every client" {
+  dk pull -q "$IMG" >/dev/null
+  local cli
+  for cli in $DOCKER_CLIS; do
+    run dkc "$cli" run --rm --network none --init "$IMG" ps -o pid,args
+    assert_success
+    assert_output_contains "1 /sbin/docker-init -- ps -o pid,args"
+    assert_eq "$(dkc "$cli" run --rm --network none "$IMG" cat /proc/1/cmdline | tr '\0' ' ')" "cat /proc/1/cmdline " "$cli: no init"
+    run dkc "$cli" run --rm --network none --init "$IMG" sh -c 'exit 7'
+    assert_eq "$status" 7 "$cli: the command's exit code"
+  done
+  dk run -d --name init-reaps --network none --init "$IMG" sh -c '(sleep 0.2 &); exec sleep 300' >/dev/null
+  dk run -d --name no-init --network none "$IMG" sh -c '(sleep 0.2 &); exec sleep 300' >/dev/null
+  assert_eq "$(dk inspect -f '{{.HostConfig.Init}}' init-reaps)" "true"
+  # sleep as PID 1 never waits: the orphan stays a zombie; docker-init reaps it.
+  wait_for_value 20 "the orphan without an init" zombie orphan_state no-init
+  wait_for_value 20 "the orphan under docker-init" "" orphan_state init-reaps
+  # sleep as PID 1 would ignore SIGTERM until the 60 s were up and SIGKILL came (137); the
+  # init passes SIGTERM on, and sleep dies of it (128 + 15).
+  dk stop -t 60 init-reaps >/dev/null
+  assert_eq "$(dk inspect -f '{{.State.ExitCode}}' init-reaps)" 143 "stopped through the init"
+  dk rm -f init-reaps no-init >/dev/null
+  assert_eq "$(dk info --format '{{.InitBinary}}')" "docker-init" "info"
+}
+
 @test "live restore: 10 writers and a 1 MB/s writer run on through a 10 s outage of limand and liman-containerd; exits are kept" {
   local i
   for i in $(seq 1 10); do
