@@ -182,11 +182,20 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
   if (network_mode == "default") network_mode = "bridge";
   if (network_mode == "bridge" && options_.bridge == "none")
     return absl::FailedPreconditionError("the bridge network is disabled (limand --bridge none)");
-  if (network_mode.starts_with("container:"))
-    return absl::UnimplementedError(
-        fmt::format("network mode {}: joining another container's network is not supported by limand", network_mode));
-  json endpoints;  // NetworkSettings.Networks: the endpoint on its network, not attached yet
-  {
+  // --network container:NAME: that container's network namespace, joined at each start, and its
+  // hostname, hosts and resolv.conf (moby's initializeNetworking).
+  std::optional<std::string> network_donor = ModeContainer(network_mode);
+  if (network_mode.starts_with("container:") && !network_donor)
+    return absl::InvalidArgumentError("Invalid network mode: invalid container format container:<name|id>");
+  std::string etc_files_dir, shared_hostname;
+  json endpoints = json::object();  // NetworkSettings.Networks: the endpoint on its network, not attached yet
+  if (network_donor) {
+    LIMAN_RETURN_IF_ERROR(CheckSharedNetworkOptions(body, host_config));
+    std::lock_guard lock(mu_);
+    LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> donor, FindLocked(*network_donor));
+    etc_files_dir = ContainerDir(donor->id);
+    shared_hostname = donor->record["Config"].value("Hostname", "");
+  } else {
     std::lock_guard lock(mu_);
     LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Network> net, FindNetworkLocked(network_mode));
     network_mode = net->name;
@@ -236,12 +245,14 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
 
   std::string id = RandomHexId();
   // dockerd makes the short id an alias on user-defined networks (see NewEndpointSettings).
-  if (json& aliases = endpoints[network_mode]["Aliases"]; aliases.is_array()) aliases.push_back(id.substr(0, 12));
+  if (endpoints.contains(network_mode))
+    if (json& aliases = endpoints[network_mode]["Aliases"]; aliases.is_array()) aliases.push_back(id.substr(0, 12));
   json config = body;
   config.erase("HostConfig");
   config.erase("NetworkingConfig");
   config = MergeImageConfig(image->config, config);
   std::string hostname = config.value("Hostname", "");
+  if (network_donor) hostname = shared_hostname;
   if (hostname.empty()) hostname = network_mode == "host" ? "" : id.substr(0, 12);
   if (network_mode == "host") {
     char host_name[256] = {};
@@ -287,6 +298,7 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
       HostsFile("", hostname, StringList(host_config.value("ExtraHosts", json())), HostGateway()).status());
   LIMAN_RETURN_IF_ERROR(ResolvConfFor(host_config).status());
   std::string dir = ContainerDir(id);
+  if (etc_files_dir.empty()) etc_files_dir = dir;
   LIMAN_RETURN_IF_ERROR(MkdirAll(dir, 0710));
   auto remove_dir = absl::MakeCleanup([&] { (void)RemoveAll(dir); });
   // The log exists from the start, so an attach before start holds it open: a container that
@@ -311,8 +323,8 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
   inputs.config = config;
   inputs.host_config = spec_host_config;
   inputs.cgroup_parent = options_.cgroup_parent;
-  inputs.container_dir = dir;
-  if (network_mode != "host" && network_mode != "none") inputs.netns_path = NetnsPath(id);
+  inputs.etc_files_dir = etc_files_dir;
+  if (JoinsBridgeNetworks(network_mode)) inputs.netns_path = NetnsPath(id);
   // HostConfig.Init: true or false as asked, null for the daemon's --init.
   const json& init = host_config.value("Init", json());
   if (init.is_boolean() ? init.get<bool>() : options_.init) {
@@ -366,9 +378,9 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
         {"StartedAt", kZeroTime},
         {"FinishedAt", kZeroTime}}},
       {"Image", image->resolved.config.digest},
-      {"ResolvConfPath", dir + "/resolv.conf"},
-      {"HostnamePath", dir + "/hostname"},
-      {"HostsPath", dir + "/hosts"},
+      {"ResolvConfPath", etc_files_dir + "/resolv.conf"},
+      {"HostnamePath", etc_files_dir + "/hostname"},
+      {"HostsPath", etc_files_dir + "/hosts"},
       {"LogPath", dir + "/" + id + "-json.log"},
       {"Name", name},
       {"RestartCount", 0},
@@ -439,7 +451,9 @@ absl::Status Daemon::JoinContainerNamespaces(Container& container) {
   {
     std::lock_guard lock(mu_);
     const json& host = container.record["HostConfig"];
-    for (const NamespaceMode& mode : kNamespaceModes) {
+    std::vector<NamespaceMode> modes(std::begin(kNamespaceModes), std::end(kNamespaceModes));
+    modes.push_back(kNetworkContainerMode);
+    for (const NamespaceMode& mode : modes) {
       std::optional<std::string> ref = ModeContainer(StringMember(host, mode.field));
       if (!ref) continue;
       LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> other, FindLocked(*ref));
@@ -454,7 +468,8 @@ absl::Status Daemon::JoinContainerNamespaces(Container& container) {
   return UpdateStoredSpec(container.id, [&](nlohmann::ordered_json& spec) {
     for (const Join& join : joins)
       for (nlohmann::ordered_json& ns : spec["linux"]["namespaces"])
-        if (ns.value("type", "") == join.type) ns["path"] = fmt::format("/proc/{}/ns/{}", join.pid, join.type);
+        if (ns.value("type", "") == join.type)  // proc(5): the OCI "network" namespace is ns/net
+          ns["path"] = fmt::format("/proc/{}/ns/{}", join.pid, join.type == "network" ? "net" : join.type);
   });
 }
 
@@ -477,9 +492,9 @@ absl::Status Daemon::CreateTask(Container& container) {
     LIMAN_RETURN_IF_ERROR(OpenStdinLocked(container));
     stdio.stdin_uri = container.stdin_fifo;
   }
-  if (std::string mode = host_config.value("NetworkMode", ""); mode != "host" && mode != "none") {
+  if (std::string mode = host_config.value("NetworkMode", ""); JoinsBridgeNetworks(mode)) {
     LIMAN_RETURN_IF_ERROR(ConnectBridge(container));  // writes the files, naming the address
-  } else {
+  } else if (!ModeContainer(mode)) {  // with container:NAME the files are that container's
     json record;
     {
       std::lock_guard lock(mu_);

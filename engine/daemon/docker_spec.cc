@@ -211,6 +211,30 @@ std::optional<std::string> ModeContainer(const std::string& mode) {
   return mode.substr(kPrefix.size());
 }
 
+bool JoinsBridgeNetworks(const std::string& network_mode) {
+  return network_mode != "host" && network_mode != "none" && !network_mode.starts_with("container:");
+}
+
+absl::Status CheckSharedNetworkOptions(const json& config, const json& host_config) {
+  auto given = [](const json& object, const char* key) {
+    const json& value = object.is_object() ? object.value(key, json()) : json();
+    return value.is_string() ? !value.get<std::string>().empty() : !value.empty() && !value.is_boolean();
+  };
+  if (given(config, "Hostname")) return absl::InvalidArgumentError("conflicting options: hostname and the network mode");
+  if (given(host_config, "Links"))
+    return absl::InvalidArgumentError(
+        "conflicting options: container type network can't be used with links. This would result in undefined behavior");
+  if (given(host_config, "Dns")) return absl::InvalidArgumentError("conflicting options: dns and the network mode");
+  if (given(host_config, "ExtraHosts"))
+    return absl::InvalidArgumentError("conflicting options: custom host-to-IP mapping and the network mode");
+  if (given(config, "MacAddress")) return absl::InvalidArgumentError("conflicting options: mac-address and the network mode");
+  if (given(host_config, "PortBindings") || BoolField(host_config, "PublishAllPorts"))
+    return absl::InvalidArgumentError("conflicting options: port publishing and the container type network mode");
+  if (given(config, "ExposedPorts"))
+    return absl::InvalidArgumentError("conflicting options: port exposing and the container type network mode");
+  return absl::OkStatus();
+}
+
 absl::Status CheckNamespaceMode(const NamespaceMode& mode, const std::string& value) {
   bool valid = value.empty() || value == "host" || ModeContainer(value).has_value();
   if (std::string_view(mode.type) == "ipc") valid = valid || value == "private" || value == "shareable" || value == "none";
@@ -303,7 +327,7 @@ absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
   mounts.push_back(ordered_json{{"destination", "/sys/fs/cgroup"}, {"type", "cgroup"}, {"source", "cgroup"},
                                 {"options", {"ro", "nosuid", "noexec", "nodev"}}});
   for (const char* file : {"resolv.conf", "hostname", "hosts"})
-    mounts.push_back(BindMount(in.container_dir + "/" + file, std::string("/etc/") + file, false, ""));
+    mounts.push_back(BindMount(in.etc_files_dir + "/" + file, std::string("/etc/") + file, false, ""));
   if (!in.init_path.empty()) mounts.push_back(BindMount(in.init_path, kInContainerInitPath, true, ""));
   for (const std::string& bind : StringList(host.value("Binds", json()))) {
     LIMAN_ASSIGN_OR_RETURN(ordered_json mount, ParseBind(bind));

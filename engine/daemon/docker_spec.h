@@ -22,7 +22,7 @@ struct DockerSpecInputs {
   nlohmann::json config;       // the request's Config, as merged by MergeImageConfig
   nlohmann::json host_config;  // the request's HostConfig
   std::string cgroup_parent;   // "/liman": cgroupsPath is <parent>/<id>
-  std::string container_dir;   // holds hostname, hosts, resolv.conf
+  std::string etc_files_dir;   // holds hostname, hosts, resolv.conf (with --network container:, that one's)
   std::string netns_path;      // the bridge network's namespace, joined by path; empty: a new one
   std::string init_path;       // --init: the host's init binary (LookupInitPath); empty: no init
 };
@@ -46,6 +46,17 @@ struct NamespaceMode {
 };
 inline constexpr NamespaceMode kNamespaceModes[] = {
     {"PidMode", "pid", "PID"}, {"IpcMode", "ipc", "IPC"}, {"UTSMode", "uts", "UTS"}};
+// NetworkMode "container:<name|id>" joins that container's network namespace as the modes above
+// join theirs (the mode's other values name networks, "host" and "none").
+inline constexpr NamespaceMode kNetworkContainerMode = {"NetworkMode", "network", "network"};
+// False for the network modes without endpoints of their own: "host", "none" and
+// "container:<name|id>".
+bool JoinsBridgeNetworks(const std::string& network_mode);
+// moby's refusals (validateNetContainerMode) of what belongs to the shared network for
+// --network container:NAME: a hostname, links, DNS servers, extra hosts, a MAC address, published
+// or exposed ports. `config` is the create request's Config.
+absl::Status CheckSharedNetworkOptions(const nlohmann::json& config, const nlohmann::json& host_config);
+
 // The container a mode "container:<name|id>" (PidMode, IpcMode, NetworkMode) names; none for
 // any other mode ("container:" alone names none).
 std::optional<std::string> ModeContainer(const std::string& mode);

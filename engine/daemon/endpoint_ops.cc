@@ -9,6 +9,7 @@
 #include "common/logging.h"
 #include "common/status.h"
 #include "engine/daemon/daemon.h"
+#include "engine/daemon/docker_spec.h"
 #include "engine/daemon/random_id.h"
 #include "engine/network/ipam.h"
 #include "engine/network/nat.h"
@@ -25,8 +26,6 @@ std::optional<uint32_t> ParseAddress(const std::string& text) {
   if (text.empty() || ::inet_pton(AF_INET, text.c_str(), &in) != 1) return std::nullopt;
   return ntohl(in.s_addr);
 }
-
-bool SharesNamespaceOfHost(const std::string& mode) { return mode == "host" || mode == "none" || mode.rfind("container:", 0) == 0; }
 
 }  // namespace
 
@@ -148,7 +147,7 @@ absl::Status Daemon::ConnectNetwork(const std::string& ref, const json& body) {
     if (net->bridge.empty())
       return absl::PermissionDeniedError("container cannot be disconnected from host network or connected to host network");
     std::string mode = container->record["HostConfig"].value("NetworkMode", "");
-    if (SharesNamespaceOfHost(mode))
+    if (!JoinsBridgeNetworks(mode))
       return absl::PermissionDeniedError(fmt::format(
           "container sharing network namespace with another container or host cannot be connected to any other network (container {} is on {})",
           container->name.substr(1), mode));
@@ -187,7 +186,7 @@ absl::Status Daemon::DisconnectNetwork(const std::string& ref, const json& body)
   std::lock_guard lock(mu_);
   LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Network> net, FindNetworkLocked(ref));
   std::string mode = container->record["HostConfig"].value("NetworkMode", "");
-  if (net->bridge.empty() || SharesNamespaceOfHost(mode))
+  if (net->bridge.empty() || !JoinsBridgeNetworks(mode))
     return absl::PermissionDeniedError("container cannot be disconnected from host network or connected to host network");
   json& networks = container->record["NetworkSettings"]["Networks"];
   if (!networks.contains(net->name))

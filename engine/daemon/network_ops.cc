@@ -230,7 +230,7 @@ absl::Status Daemon::ConnectBridge(Container& container) {
 
 void Daemon::DisconnectBridgeLocked(Container& container) {
   const std::string mode = container.record["HostConfig"].value("NetworkMode", "");
-  if (mode.empty() || mode == "host" || mode == "none") return;
+  if (mode.empty() || !JoinsBridgeNetworks(mode)) return;
   container.dns.reset();  // its sockets close with its namespace
   if (absl::StatusOr<std::shared_ptr<Network>> primary = FindNetworkLocked(mode); primary.ok()) {
     if (absl::Status unmapped = network::RemovePortMappings((*primary)->bridge, RecordedMappings(container.record));

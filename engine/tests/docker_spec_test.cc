@@ -29,7 +29,7 @@ DockerSpecInputs Inputs(json config, json host = json::object()) {
   in.host_config = std::move(host);
   in.host_config["NetworkMode"] = in.host_config.value("NetworkMode", "none");
   in.cgroup_parent = "/liman-test";
-  in.container_dir = "/var/lib/liman/containers/abc123";
+  in.etc_files_dir = "/var/lib/liman/containers/abc123";
   return in;
 }
 
@@ -166,6 +166,28 @@ TEST_CASE("namespace modes: host leaves the namespace out, IPC host and none cha
   CHECK(DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"OomScoreAdj", 500}})).value()["process"]["oomScoreAdj"] == 500);
   CHECK(DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"OomScoreAdj", 1001}})).status().message() ==
         "Invalid value 1001, range for oom score adj is [-1000, 1000]");
+}
+
+TEST_CASE("--network container:NAME: no endpoints of its own, and moby's conflicts with the shared network") {
+  CHECK(JoinsBridgeNetworks("bridge"));
+  CHECK(JoinsBridgeNetworks("my-net"));
+  CHECK_FALSE(JoinsBridgeNetworks("host"));
+  CHECK_FALSE(JoinsBridgeNetworks("none"));
+  CHECK_FALSE(JoinsBridgeNetworks("container:web"));
+  auto conflict = [](json config, json host) { return std::string(CheckSharedNetworkOptions(config, host).message()); };
+  CHECK(CheckSharedNetworkOptions({{"Hostname", ""}, {"Cmd", {"true"}}}, {{"Dns", json::array()}, {"PublishAllPorts", false}}).ok());
+  CHECK(conflict({{"Hostname", "h"}}, json::object()) == "conflicting options: hostname and the network mode");
+  CHECK(conflict(json::object(), {{"Dns", {"1.1.1.1"}}}) == "conflicting options: dns and the network mode");
+  CHECK(conflict(json::object(), {{"ExtraHosts", {"a:1.2.3.4"}}}) ==
+        "conflicting options: custom host-to-IP mapping and the network mode");
+  CHECK(conflict({{"MacAddress", "02:42:ac:11:00:02"}}, json::object()) == "conflicting options: mac-address and the network mode");
+  CHECK(conflict(json::object(), {{"PortBindings", {{"80/tcp", {{{"HostPort", "8080"}}}}}}}) ==
+        "conflicting options: port publishing and the container type network mode");
+  CHECK(conflict(json::object(), {{"PublishAllPorts", true}}) ==
+        "conflicting options: port publishing and the container type network mode");
+  CHECK(conflict({{"ExposedPorts", {{"80/tcp", json::object()}}}}, json::object()) ==
+        "conflicting options: port exposing and the container type network mode");
+  CHECK(conflict(json::object(), {{"Links", {"db:db"}}}).starts_with("conflicting options: container type network can't be used with links"));
 }
 
 TEST_CASE("seccomp: Docker's default profile, capability-gated groups, unconfined, privileged, own profiles") {

@@ -1424,9 +1424,6 @@ EOF
   run dk run --rm --network none --pid container:nope "$IMG" true
   assert_failure
   assert_output_contains "No such container: nope"
-  run dk run --rm --network container:ns-owner "$IMG" true
-  assert_failure
-  assert_output_contains "joining another container's network is not supported by limand"
   run api POST /containers/create "{\"Image\": \"$IMG\", \"HostConfig\": {\"PidMode\": \"bogus\"}}"
   assert_output_contains "400 "
   assert_output_contains "invalid PID mode: bogus"
@@ -1437,6 +1434,63 @@ EOF
   assert_output_contains "cannot join PID of a non running container: ns-owner"
   dk rm -f ns-late ns-owner >/dev/null
   dk volume rm nsvol >/dev/null
+}
+
+@test "--network container:NAME: the other container's namespace, address, loopback, hostname and /etc files, through every client; moby's refusals" {
+  dk pull -q "$IMG" >/dev/null
+  local cli owner_ip owner_ns owner_name
+  # The owner serves its /etc on its loopback only.
+  dk run -d --name net-owner "$IMG" httpd -f -p 127.0.0.1:8080 -h /etc >/dev/null
+  owner_ip="$(dk inspect -f '{{.NetworkSettings.IPAddress}}' net-owner)"
+  owner_ns="$(dk exec net-owner readlink /proc/self/ns/net)"
+  owner_name="$(dk exec net-owner hostname)"
+  [ -n "$owner_ip" ] || fail "the owner has no address"
+  for cli in $DOCKER_CLIS; do
+    assert_eq "$(dkc "$cli" run --rm --network container:net-owner "$IMG" readlink /proc/self/ns/net)" "$owner_ns" "$cli: the namespace"
+    assert_eq "$(dkc "$cli" run --rm --network container:net-owner "$IMG" wget -qO- http://127.0.0.1:8080/hostname)" \
+      "$owner_name" "$cli: the owner's loopback"
+    assert_eq "$(dkc "$cli" run --rm --network container:net-owner "$IMG" hostname)" "$owner_name" "$cli: the hostname"
+    run dkc "$cli" run --rm --network container:net-owner "$IMG" sh -c 'ip -4 addr show eth0; cat /etc/hosts'
+    assert_success
+    assert_output_contains "inet $owner_ip/"
+    assert_output_contains "$owner_ip	$owner_name"
+  done
+  # An owner without a network of its own (--network none): the same namespace.
+  dk run -d --name none-owner --network none "$IMG" sleep 300 >/dev/null
+  assert_eq "$(dk run --rm --network container:none-owner "$IMG" readlink /proc/self/ns/net)" \
+    "$(dk exec none-owner readlink /proc/self/ns/net)" "none-owner's namespace"
+  dk create --name net-joined --network container:net-owner "$IMG" sleep 300 >/dev/null
+  assert_eq "$(dk inspect -f '{{.HostConfig.NetworkMode}} {{len .NetworkSettings.Networks}}' net-joined)" "container:net-owner 0"
+  dk start net-joined >/dev/null
+  assert_eq "$(dk exec net-joined readlink /proc/self/ns/net)" "$owner_ns" "net-joined's namespace"
+  dk network create net-other >/dev/null
+  run dk network connect net-other net-joined
+  assert_failure
+  assert_output_contains "container sharing network namespace with another container or host cannot be connected to any other network"
+  dk network rm net-other >/dev/null
+  # The owner must run when a joined container starts.
+  dk stop -t 1 net-joined >/dev/null
+  dk stop -t 1 net-owner >/dev/null
+  run dk start net-joined
+  assert_failure
+  assert_output_contains "cannot join network of a non running container: net-owner"
+  dk rm -f net-joined net-owner none-owner >/dev/null
+  # moby's refusals, through the API (the clients check some of these themselves).
+  run dk run --rm --network container:nope "$IMG" true
+  assert_failure
+  assert_output_contains "No such container: nope"
+  local body
+  for body in '"Hostname": "h"|hostname and the network mode' \
+    '"HostConfig": {"NetworkMode": "container:x", "PortBindings": {"80/tcp": [{"HostPort": "8081"}]}}|port publishing and the container type network mode' \
+    '"HostConfig": {"NetworkMode": "container:x", "Dns": ["1.1.1.1"]}|dns and the network mode' \
+    '"HostConfig": {"NetworkMode": "container:"}|Invalid network mode: invalid container format container:<name|id>'; do
+    case "${body%%|*}" in
+      *HostConfig*) run api POST /containers/create "{\"Image\": \"$IMG\", ${body%%|*}}" ;;
+      *) run api POST /containers/create "{\"Image\": \"$IMG\", ${body%%|*}, \"HostConfig\": {\"NetworkMode\": \"container:x\"}}" ;;
+    esac
+    assert_output_contains "400 "
+    assert_output_contains "${body#*|}"
+  done
 }
 
 # The orphan of `sh -c '(sleep 0.2 &); exec sleep 300'` in container $1: "running", "zombie" or gone.
