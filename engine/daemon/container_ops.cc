@@ -28,6 +28,7 @@
 #include "engine/daemon/etc_files.h"
 #include "engine/daemon/init_binary.h"
 #include "engine/daemon/random_id.h"
+#include "engine/daemon/shm_mount.h"
 #include "fmt/format.h"
 
 namespace liman::engine {
@@ -225,6 +226,8 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
     endpoints[net->name] = endpoint;
   }
   host_config["NetworkMode"] = network_mode;
+  // moby's default IPC mode: a namespace and /dev/shm of its own that no container can join.
+  if (StringMember(host_config, "IpcMode").empty()) host_config["IpcMode"] = "private";
   LIMAN_RETURN_IF_ERROR(ValidatePortBindings(host_config));
   LIMAN_ASSIGN_OR_RETURN(RestartPolicy restart_policy, ParseRestartPolicy(host_config));
   if (restart_policy.kind != RestartPolicy::Kind::kNo && host_config.value("AutoRemove", false))
@@ -308,12 +311,19 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
 
   json spec_host_config = host_config;
   json mounts;
+  std::string shm_path;
+  if (StringMember(host_config, "IpcMode") == "shareable") shm_path = ShmPath(dir);
   {
     std::lock_guard lock(mu_);
     // A namespace of another container: it must exist now; it must run when this one starts.
-    for (const NamespaceMode& mode : kNamespaceModes)
-      if (std::optional<std::string> other = ModeContainer(StringMember(host_config, mode.field)))
-        LIMAN_RETURN_IF_ERROR(FindLocked(*other).status());
+    for (const NamespaceMode& mode : kNamespaceModes) {
+      std::optional<std::string> other = ModeContainer(StringMember(host_config, mode.field));
+      if (!other) continue;
+      LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> donor, FindLocked(*other));
+      // Its /dev/shm too (JoinContainerNamespaces refuses a donor that does not share it).
+      if (std::string_view(mode.type) == "ipc")
+        shm_path = donor->record["HostConfig"].value("IpcMode", "") == "host" ? "/dev/shm" : ShmPath(ContainerDir(donor->id));
+    }
     LIMAN_ASSIGN_OR_RETURN(mounts, ResolveVolumeMountsLocked(spec_host_config, config));
   }
   DockerSpecInputs inputs;
@@ -324,6 +334,7 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
   inputs.host_config = spec_host_config;
   inputs.cgroup_parent = options_.cgroup_parent;
   inputs.etc_files_dir = etc_files_dir;
+  inputs.shm_path = shm_path;
   if (JoinsBridgeNetworks(network_mode)) inputs.netns_path = NetnsPath(id);
   // HostConfig.Init: true or false as asked, null for the daemon's --init.
   const json& init = host_config.value("Init", json());
@@ -461,6 +472,10 @@ absl::Status Daemon::JoinContainerNamespaces(Container& container) {
         return absl::FailedPreconditionError(fmt::format("cannot join {} of a non running container: {}", mode.word, *ref));
       if (other->id == container.id)
         return absl::InvalidArgumentError(fmt::format("cannot join own {} namespace", mode.word));
+      std::string other_ipc = other->record["HostConfig"].value("IpcMode", "");
+      if (std::string_view(mode.type) == "ipc" && other_ipc != "shareable" && other_ipc != "host")
+        return absl::FailedPreconditionError(fmt::format(
+            "can't join IPC of container {}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)", *ref));
       joins.push_back({mode.type, other->record["State"].value("Pid", int64_t{0})});
     }
   }
@@ -491,6 +506,10 @@ absl::Status Daemon::CreateTask(Container& container) {
     std::lock_guard lock(mu_);
     LIMAN_RETURN_IF_ERROR(OpenStdinLocked(container));
     stdio.stdin_uri = container.stdin_fifo;
+  }
+  if (host_config.value("IpcMode", "") == "shareable") {
+    int64_t size = host_config.value("ShmSize", int64_t{0});
+    LIMAN_RETURN_IF_ERROR(MountShm(ShmPath(ContainerDir(container.id)), size > 0 ? size : kDefaultShmSize));
   }
   if (std::string mode = host_config.value("NetworkMode", ""); JoinsBridgeNetworks(mode)) {
     LIMAN_RETURN_IF_ERROR(ConnectBridge(container));  // writes the files, naming the address
@@ -536,6 +555,13 @@ absl::Status Daemon::CreateTask(Container& container) {
   return saved;
 }
 
+void Daemon::ReleaseTaskResourcesLocked(Container& container) {
+  DisconnectBridgeLocked(container);
+  if (container.record["HostConfig"].value("IpcMode", "") != "shareable") return;
+  if (absl::Status unmounted = UnmountShm(ShmPath(ContainerDir(container.id))); !unmounted.ok())
+    LogWarn("container {}: {}", container.id, unmounted);
+}
+
 absl::StatusOr<bool> Daemon::StartContainer(const std::string& ref) {
   LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> container, Find(ref));
   std::lock_guard lifecycle(container->lifecycle);
@@ -575,7 +601,7 @@ absl::Status Daemon::RunTask(const std::shared_ptr<Container>& container) {
       ::close(container->stdin_fd);
       container->stdin_fd = -1;
     }
-    DisconnectBridgeLocked(*container);
+    ReleaseTaskResourcesLocked(*container);
     container->exits++;
     (void)SaveLocked(*container);
     changed_.notify_all();
@@ -773,7 +799,7 @@ absl::Status Daemon::RemoveLocked(std::unique_lock<std::mutex>& lock, const std:
   absl::Status deleted = ctr::DeleteContainerAndSnapshot(*client_, id, ctr::kDefaultSnapshotter, id);
   if (!deleted.ok() && deleted.code() != absl::StatusCode::kNotFound) return deleted;
   LIMAN_RETURN_IF_ERROR(store_->Delete(id));
-  DisconnectBridgeLocked(*container);
+  ReleaseTaskResourcesLocked(*container);
   (void)RemoveAll(ContainerDir(id));
   (void)RemoveAll(options_.exec_root + "/containers/" + id);
   if (container->stdin_fd >= 0) {

@@ -131,7 +131,7 @@ absl::Status Daemon::Reconcile() {
       state["Status"] = "exited";
       state["ExitCode"] = 255;
       state["Pid"] = 0;
-      DisconnectBridgeLocked(*container);  // its addresses and published ports are free again
+      ReleaseTaskResourcesLocked(*container);  // its addresses and published ports are free again
       (void)SaveLocked(*container);
     }
   }
@@ -248,7 +248,7 @@ void Daemon::Monitor(std::shared_ptr<Container> container) {
     ::close(container->stdin_fd);
     container->stdin_fd = -1;
   }
-  DisconnectBridgeLocked(*container);
+  ReleaseTaskResourcesLocked(*container);
   container->exits++;
   container->monitored = false;
   // An exit that auto-removal follows is not written first: the record goes a moment later, and

@@ -519,6 +519,9 @@ class Daemon {
   // /etc/hosts, the embedded DNS server; recorded in NetworkSettings. Released when it stops.
   absl::Status ConnectBridge(Container& container);
   void DisconnectBridgeLocked(Container& container);
+  // What a task held on the host and gives back when it is gone: its bridge endpoints and
+  // published ports, and the shareable /dev/shm mount.
+  void ReleaseTaskResourcesLocked(Container& container);
   // HostConfig.Dns, else limand's --dns.
   std::vector<std::string> DnsServersFor(const nlohmann::json& host_config) const;
   // The container's /etc/resolv.conf for its HostConfig (DNS settings, network mode).

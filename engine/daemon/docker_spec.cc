@@ -389,6 +389,9 @@ absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
       if (mount["destination"] != "/dev/shm") kept.push_back(std::move(mount));
     if (ipc_mode == "host") kept.push_back(BindMount("/dev/shm", "/dev/shm", false, "rprivate"));
     spec["mounts"] = std::move(kept);
+  } else if (!in.shm_path.empty()) {
+    for (ordered_json& mount : spec["mounts"])
+      if (mount["destination"] == "/dev/shm") mount = BindMount(in.shm_path, "/dev/shm", false, "rprivate");
   }
   if (int64_t adjust = IntField(host, "OomScoreAdj"); adjust != 0) {
     if (adjust < -1000 || adjust > 1000)

@@ -25,6 +25,9 @@ struct DockerSpecInputs {
   std::string etc_files_dir;   // holds hostname, hosts, resolv.conf (with --network container:, that one's)
   std::string netns_path;      // the bridge network's namespace, joined by path; empty: a new one
   std::string init_path;       // --init: the host's init binary (LookupInitPath); empty: no init
+  // --ipc shareable, or container:NAME of a shareable (or host) one: the host directory bound at
+  // /dev/shm (ShmPath, or the host's /dev/shm); empty: a tmpfs of the container's own.
+  std::string shm_path;
 };
 
 // Docker's Config after create: Env is the image's with the request's on top, Cmd/Entrypoint,

@@ -163,6 +163,12 @@ TEST_CASE("namespace modes: host leaves the namespace out, IPC host and none cha
   CHECK(DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"IpcMode", "container:"}})).status().message() == "invalid IPC mode: container:");
   CHECK(DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"UTSMode", "container:db"}})).status().message() == "invalid UTS mode: container:db");
   CHECK(DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"IpcMode", "shareable"}})).ok());
+  // shareable, or joining a shareable one: /dev/shm is the host-side tmpfs, bound.
+  DockerSpecInputs shareable = Inputs({{"Cmd", {"true"}}}, {{"IpcMode", "shareable"}, {"ShmSize", 1 << 20}});
+  shareable.shm_path = "/var/lib/liman/containers/abc123/mounts/shm";
+  nlohmann::ordered_json bound = shm(DockerSpec(shareable).value());
+  CHECK(bound["type"] == "bind");
+  CHECK(bound["source"] == "/var/lib/liman/containers/abc123/mounts/shm");
   CHECK(DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"OomScoreAdj", 500}})).value()["process"]["oomScoreAdj"] == 500);
   CHECK(DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"OomScoreAdj", 1001}})).status().message() ==
         "Invalid value 1001, range for oom score adj is [-1000, 1000]");

@@ -1397,11 +1397,18 @@ EOF
   dk builder prune -f >/dev/null
 }
 
-@test "--pid, --ipc, --uts host and container:NAME, --volumes-from and --oom-score-adj reach the container, through every client" {
+@test "--pid, --ipc, --uts host and container:NAME (a shareable /dev/shm), --volumes-from and --oom-score-adj reach the container, through every client" {
   dk pull -q "$IMG" >/dev/null
   local cli ns host_ns
-  dk run -d --name ns-owner --network none -v nsvol:/data "$IMG" sh -c 'echo from-owner >/data/f; sleep 300' >/dev/null
+  dk run -d --name ns-owner --network none --ipc shareable --shm-size 2m -v nsvol:/data "$IMG" \
+    sh -c 'echo from-owner >/data/f; echo in-shm >/dev/shm/seg; sleep 300' >/dev/null
   wait_for_value 20 "ns-owner's file" from-owner dk exec ns-owner cat /data/f
+  local owner_id shm_mounts
+  owner_id="$(dk inspect -f '{{.Id}}' ns-owner)"
+  # The shareable /dev/shm is a tmpfs of its --shm-size mounted on the host while it runs.
+  shm_mounts() { grep -c "/containers/$owner_id/mounts/shm " /proc/self/mountinfo || true; }
+  assert_eq "$(shm_mounts)" 1 "the host-side shm mount"
+  assert_eq "$(dk exec ns-owner df -k /dev/shm | awk 'NR == 2 { print $2 }')" 2048 "its size"
   for cli in $DOCKER_CLIS; do
     for ns in pid ipc uts; do
       host_ns="$(readlink "/proc/$$/ns/$ns")"
@@ -1415,6 +1422,7 @@ EOF
     done
     run dkc "$cli" run --rm --network none --pid container:ns-owner "$IMG" ps -o args
     assert_output_contains "sleep 300"
+    assert_eq "$(dkc "$cli" run --rm --network none --ipc container:ns-owner "$IMG" cat /dev/shm/seg)" "in-shm" "$cli: the shared /dev/shm"
     assert_eq "$(dkc "$cli" run --rm --network none --volumes-from ns-owner "$IMG" cat /data/f)" "from-owner" "$cli --volumes-from"
     run dkc "$cli" run --rm --network none --volumes-from ns-owner:ro "$IMG" touch /data/g
     assert_failure
@@ -1427,12 +1435,23 @@ EOF
   run api POST /containers/create "{\"Image\": \"$IMG\", \"HostConfig\": {\"PidMode\": \"bogus\"}}"
   assert_output_contains "400 "
   assert_output_contains "invalid PID mode: bogus"
+  # A donor of the default IPC mode (private) shares nothing.
+  dk run -d --name ns-owner-private --network none "$IMG" sleep 300 >/dev/null
+  assert_eq "$(dk inspect -f '{{.HostConfig.IpcMode}}' ns-owner-private)" private "the default IPC mode"
+  run dk run --rm --network none --ipc container:ns-owner-private "$IMG" true
+  assert_failure
+  assert_output_contains "can't join IPC of container ns-owner-private: non-shareable IPC (hint: use IpcMode:shareable for the donor container)"
+  dk rm -f ns-owner-private >/dev/null
   dk create --name ns-late --network none --pid container:ns-owner "$IMG" true >/dev/null
   dk stop -t 1 ns-owner >/dev/null
+  assert_eq "$(shm_mounts)" 0 "the shm mount after the owner stopped"
   run dk start ns-late
   assert_failure
   assert_output_contains "cannot join PID of a non running container: ns-owner"
+  dk start ns-owner >/dev/null
+  assert_eq "$(shm_mounts)" 1 "the shm mount after the owner started again"
   dk rm -f ns-late ns-owner >/dev/null
+  assert_eq "$(shm_mounts)" 0 "the shm mount after the owner was removed"
   dk volume rm nsvol >/dev/null
 }
 
