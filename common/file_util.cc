@@ -164,6 +164,12 @@ bool PathExists(const std::string& path) {
   return lstat(path.c_str(), &st) == 0;
 }
 
+bool IsMountPoint(const std::string& path) {
+  struct statx stx {};
+  if (statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, 0, &stx) != 0) return false;
+  return (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
 namespace {
 // Names in `path` without "." and ".."; only directories when `directories_only`, told by the
 // d_type readdir(3) gives (cgroupfs, ext4, tmpfs and overlayfs fill it) and lstat(2) otherwise.

@@ -44,6 +44,10 @@ absl::Status RemoveAll(const std::string& path);
 
 bool PathExists(const std::string& path);
 
+// True when something is mounted on `path` itself (statx(2) STATX_ATTR_MOUNT_ROOT, which also
+// tells a bind mount of a directory of the same filesystem); false when it is not or is missing.
+bool IsMountPoint(const std::string& path);
+
 // Entries of a directory, without "." and "..".
 absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path);
 // Only the entries that are directories (not symlinks to them).

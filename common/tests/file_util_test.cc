@@ -1,3 +1,4 @@
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -6,6 +7,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "common/file_util.h"
 #include "common/status.h"
 #include "common/tests/temp_dir.h"
@@ -25,6 +27,26 @@ TEST_CASE("WriteFileAtomic replaces content and leaves no temporary behind") {
   CHECK((st.st_mode & 0777) == 0600);
   REQUIRE(RemoveAll(dir).ok());
   CHECK(!PathExists(dir));
+}
+
+TEST_CASE("IsMountPoint: a filesystem or a bind mount of the same filesystem, not a directory") {
+  test_support::TempDir dir;
+  std::string tmpfs = dir.Subdir("tmpfs"), bound = dir.Subdir("bound"), plain = dir.Subdir("plain");
+  CHECK_FALSE(IsMountPoint(plain));
+  CHECK_FALSE(IsMountPoint(dir / "missing"));
+  // Unmounted before the directory goes, whatever fails.
+  auto unmount = absl::MakeCleanup([&] {
+    (void)umount2(tmpfs.c_str(), MNT_DETACH);
+    (void)umount2(bound.c_str(), MNT_DETACH);
+  });
+  REQUIRE(mount("tmpfs", tmpfs.c_str(), "tmpfs", 0, "size=64k") == 0);
+  REQUIRE(mount(plain.c_str(), bound.c_str(), nullptr, MS_BIND, nullptr) == 0);
+  CHECK(IsMountPoint(tmpfs));
+  CHECK(IsMountPoint(bound));
+  CHECK_FALSE(IsMountPoint(plain));
+  std::move(unmount).Invoke();
+  CHECK_FALSE(IsMountPoint(tmpfs));
+  CHECK_FALSE(IsMountPoint(bound));
 }
 
 TEST_CASE("ReadFile names the path and the cause") {

@@ -507,6 +507,10 @@ absl::Status Daemon::CreateTask(Container& container) {
     LIMAN_RETURN_IF_ERROR(OpenStdinLocked(container));
     stdio.stdin_uri = container.stdin_fifo;
   }
+  {
+    std::lock_guard lock(mu_);
+    LIMAN_RETURN_IF_ERROR(MountVolumesLocked(container));
+  }
   if (host_config.value("IpcMode", "") == "shareable") {
     int64_t size = host_config.value("ShmSize", int64_t{0});
     LIMAN_RETURN_IF_ERROR(MountShm(ShmPath(ContainerDir(container.id)), size > 0 ? size : kDefaultShmSize));
@@ -557,6 +561,7 @@ absl::Status Daemon::CreateTask(Container& container) {
 
 void Daemon::ReleaseTaskResourcesLocked(Container& container) {
   DisconnectBridgeLocked(container);
+  UnmountVolumesLocked(container);
   if (container.record["HostConfig"].value("IpcMode", "") != "shareable") return;
   if (absl::Status unmounted = UnmountShm(ShmPath(ContainerDir(container.id))); !unmounted.ok())
     LogWarn("container {}: {}", container.id, unmounted);

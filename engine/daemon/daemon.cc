@@ -58,6 +58,10 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
   LIMAN_RETURN_IF_ERROR(daemon->SetUpBridgeNetwork());
   LIMAN_RETURN_IF_ERROR(daemon->LoadNetworks());
   LIMAN_RETURN_IF_ERROR(daemon->Reconcile());
+  {
+    std::lock_guard lock(daemon->mu_);
+    daemon->RestoreVolumeMountsLocked();
+  }
   daemon->RestartByPolicyAtStartUp();
   return daemon;
 }

@@ -14,12 +14,14 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "ctl/liman-ctr/client.h"
+#include "grpcpp/client_context.h"
 #include "engine/daemon/dockerfile.h"
 #include "engine/daemon/engine_store.h"
 #include "engine/daemon/event_log.h"
@@ -106,8 +108,19 @@ struct ExecInstance {
   uint32_t pid = 0;
 };
 
-// A Tasks.Wait for an exec, in flight on a thread of its own (exec_ops.cc).
-struct ExecWait;
+// A Tasks.Wait for an exec, in flight on a thread of its own (Daemon::WaitExecExit).
+struct ExecWait {
+  std::unique_ptr<grpc::ClientContext> context;
+  int64_t exit_code = 126;
+  std::thread thread;
+
+  // The exit status, once the wait has its answer (or failed).
+  int64_t Get() {
+    if (thread.joinable()) thread.join();
+    return exit_code;
+  }
+  ~ExecWait() { Get(); }
+};
 
 // A network as limand keeps it: the predefined bridge, host and none, or a user-defined bridge
 // network (its own Linux bridge "br-<id prefix>", subnet and NAT table).
@@ -442,8 +455,17 @@ class Daemon {
   absl::StatusOr<nlohmann::json> StatsSample(const std::string& id);
   absl::Status LoadVolumes();
   // The volume `name` ("" for a new anonymous name), made if missing. Holds mu_.
-  absl::StatusOr<nlohmann::json> EnsureVolumeLocked(const std::string& name, const nlohmann::json& labels, bool anonymous);
+  absl::StatusOr<nlohmann::json> EnsureVolumeLocked(const std::string& name, const nlohmann::json& labels, bool anonymous,
+                                                    const nlohmann::json& driver_options = nlohmann::json::object());
   absl::Status RemoveVolumeLocked(const std::string& name, bool force);
+  // Volumes with driver options (volume_options.h) are mounted while running containers use
+  // them, as moby's local driver counts its users: mounted for the first at its start,
+  // unmounted after the last one's task is gone. Hold mu_.
+  absl::Status MountVolumesLocked(const Container& container);
+  void UnmountVolumesLocked(const Container& container);
+  // At start-up: the running containers are the users again; a mount left by a crash without
+  // any goes.
+  void RestoreVolumeMountsLocked();
   std::vector<std::string> VolumeUsersLocked(const std::string& name) const;
   // The images part of SystemDiskUsage: {"LayersSize", "Images"}.
   absl::StatusOr<nlohmann::json> ImagesDiskUsage();
@@ -520,7 +542,7 @@ class Daemon {
   absl::Status ConnectBridge(Container& container);
   void DisconnectBridgeLocked(Container& container);
   // What a task held on the host and gives back when it is gone: its bridge endpoints and
-  // published ports, and the shareable /dev/shm mount.
+  // published ports, the shareable /dev/shm mount, its share of volume mounts.
   void ReleaseTaskResourcesLocked(Container& container);
   // HostConfig.Dns, else limand's --dns.
   std::vector<std::string> DnsServersFor(const nlohmann::json& host_config) const;
@@ -567,6 +589,7 @@ class Daemon {
   std::map<std::string, std::shared_ptr<Container>> containers_;
   std::map<std::string, std::shared_ptr<ExecInstance>> execs_;
   std::map<std::string, nlohmann::json> volumes_;
+  std::map<std::string, std::set<std::string>> volume_mount_users_;  // volume name -> container ids
   std::map<std::string, std::shared_ptr<Network>> networks_;  // by id
   std::set<std::string> reserved_names_;  // names of containers being created
   bool stopping_ = false;

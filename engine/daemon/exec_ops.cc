@@ -126,19 +126,6 @@ absl::Status Daemon::ResizeExec(const std::string& id, uint32_t width, uint32_t 
   return ResizeContainer(container_id, id, width, height);
 }
 
-struct ExecWait {
-  std::unique_ptr<grpc::ClientContext> context;
-  int64_t exit_code = 126;
-  std::thread thread;
-
-  // The exit status, once the wait has its answer (or failed).
-  int64_t Get() {
-    if (thread.joinable()) thread.join();
-    return exit_code;
-  }
-  ~ExecWait() { Get(); }
-};
-
 std::shared_ptr<ExecWait> Daemon::WaitExecExit(const std::shared_ptr<ExecInstance>& exec) {
   auto wait = std::make_shared<ExecWait>();
   wait->context = client_->Context(std::nullopt, /*no_deadline=*/true);

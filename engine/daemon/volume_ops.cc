@@ -1,14 +1,17 @@
 // Volumes, local driver: a directory under <data-root>/volumes/<name>/_data, recorded in
 // SQLite; named ones made on first use by `-v NAME:/path` or --mount, anonymous ones for
-// Config.Volumes (removed with their container by `rm -v` and --rm).
+// Config.Volumes (removed with their container by `rm -v` and --rm). With driver options
+// (volume_options.h) the directory is where the volume's filesystem is mounted while in use.
 #include <regex>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "common/file_util.h"
+#include "common/logging.h"
 #include "common/status.h"
 #include "engine/daemon/daemon.h"
 #include "engine/daemon/random_id.h"
+#include "engine/daemon/volume_options.h"
 #include "fmt/format.h"
 
 namespace liman::engine {
@@ -43,7 +46,8 @@ absl::Status Daemon::LoadVolumes() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<json> Daemon::EnsureVolumeLocked(const std::string& requested, const json& labels, bool anonymous) {
+absl::StatusOr<json> Daemon::EnsureVolumeLocked(const std::string& requested, const json& labels, bool anonymous,
+                                                const json& driver_options) {
   std::string name = requested.empty() ? RandomHexId() : requested;
   LIMAN_RETURN_IF_ERROR(ValidateVolumeName(name));
   if (auto found = volumes_.find(name); found != volumes_.end()) return found->second;
@@ -56,7 +60,7 @@ absl::StatusOr<json> Daemon::EnsureVolumeLocked(const std::string& requested, co
                  {"Labels", volume_labels},
                  {"Mountpoint", dir + "/_data"},
                  {"Name", name},
-                 {"Options", json::object()},
+                 {"Options", driver_options.is_object() ? driver_options : json::object()},
                  {"Scope", "local"}};
   absl::Status stored = store_->PutVolume(name, volume);
   if (!stored.ok()) {
@@ -74,8 +78,9 @@ absl::StatusOr<json> Daemon::CreateVolume(const json& body) {
   std::string driver = request.value("Driver", "");
   if (!driver.empty() && driver != "local")
     return absl::NotFoundError(fmt::format("error looking up volume plugin {}: plugin \"{}\" not found", driver, driver));
+  LIMAN_ASSIGN_OR_RETURN(json options, ValidateLocalDriverOptions(request.value("DriverOpts", json())));
   std::lock_guard lock(mu_);
-  return EnsureVolumeLocked(request.value("Name", ""), request.value("Labels", json::object()), false);
+  return EnsureVolumeLocked(request.value("Name", ""), request.value("Labels", json::object()), false, options);
 }
 
 absl::StatusOr<json> Daemon::ListVolumes() {
@@ -110,10 +115,56 @@ absl::Status Daemon::RemoveVolumeLocked(const std::string& name, bool force) {
   if (!users.empty())
     return absl::FailedPreconditionError(
         fmt::format("remove {}: volume is in use - [{}]", name, fmt::join(users, ", ")));
+  // A volume's filesystem (a host directory, with o=bind) is unmounted before anything is
+  // removed, and nothing is removed while it is still there.
+  std::string data = found->second.value("Mountpoint", "");
+  if (NeedsMount(found->second["Options"])) LIMAN_RETURN_IF_ERROR(Annotate(UnmountAll(data), fmt::format("remove {}", name)));
+  if (IsMountPoint(data))
+    return absl::FailedPreconditionError(fmt::format("remove {}: {} is still mounted", name, Quote(data)));
   LIMAN_RETURN_IF_ERROR(store_->DeleteVolume(name));
   volumes_.erase(found);
+  volume_mount_users_.erase(name);
   events_.Publish(EngineEvent{"volume", "destroy", name, {{"driver", "local"}}, {}});
   return RemoveAll(options_.data_root + "/volumes/" + name);
+}
+
+absl::Status Daemon::MountVolumesLocked(const Container& container) {
+  for (const json& mount : container.record.value("Mounts", json::array())) {
+    if (mount.value("Type", "") != "volume") continue;
+    std::string name = mount.value("Name", "");
+    auto found = volumes_.find(name);
+    if (found == volumes_.end() || !NeedsMount(found->second["Options"])) continue;
+    std::set<std::string>& users = volume_mount_users_[name];
+    std::string data = found->second.value("Mountpoint", "");
+    if (users.empty() && !IsMountPoint(data))
+      LIMAN_RETURN_IF_ERROR(Annotate(MountAll({VolumeMount(found->second["Options"])}, data),
+                                     fmt::format("error while mounting volume {}", Quote(data))));
+    users.insert(container.id);
+  }
+  return absl::OkStatus();
+}
+
+void Daemon::UnmountVolumesLocked(const Container& container) {
+  for (const json& mount : container.record.value("Mounts", json::array())) {
+    if (mount.value("Type", "") != "volume") continue;
+    std::string name = mount.value("Name", "");
+    auto users = volume_mount_users_.find(name);
+    if (users == volume_mount_users_.end() || !users->second.erase(container.id) || !users->second.empty()) continue;
+    volume_mount_users_.erase(users);
+    if (auto found = volumes_.find(name); found != volumes_.end())
+      if (absl::Status unmounted = UnmountAll(found->second.value("Mountpoint", "")); !unmounted.ok())
+        LogWarn("volume {}: {}", name, unmounted);
+  }
+}
+
+void Daemon::RestoreVolumeMountsLocked() {
+  for (const auto& [id, container] : containers_)
+    if (container->Running()) (void)MountVolumesLocked(*container);
+  for (const auto& [name, volume] : volumes_) {
+    if (!NeedsMount(volume["Options"]) || volume_mount_users_.count(name)) continue;
+    if (absl::Status unmounted = UnmountAll(volume.value("Mountpoint", "")); !unmounted.ok())
+      LogWarn("volume {}: {}", name, unmounted);
+  }
 }
 
 absl::Status Daemon::RemoveVolume(const std::string& name, bool force) {
@@ -153,7 +204,13 @@ absl::StatusOr<json> Daemon::ResolveVolumeMountsLocked(json& host_config, const 
       continue;
     }
     std::string target = mount.value("Target", "");
-    LIMAN_ASSIGN_OR_RETURN(json volume, EnsureVolumeLocked(mount.value("Source", ""), json::object(), mount.value("Source", "").empty()));
+    // --mount volume-opt=…: the options of a volume made here.
+    json volume_options = mount.value("VolumeOptions", json::object());
+    json driver_config = volume_options.is_object() ? volume_options.value("DriverConfig", json::object()) : json::object();
+    LIMAN_ASSIGN_OR_RETURN(json driver_options, ValidateLocalDriverOptions(
+                                                    driver_config.is_object() ? driver_config.value("Options", json()) : json()));
+    LIMAN_ASSIGN_OR_RETURN(json volume, EnsureVolumeLocked(mount.value("Source", ""), json::object(),
+                                                           mount.value("Source", "").empty(), driver_options));
     bool readonly = mount.value("ReadOnly", false);
     targets.insert(target);
     mounts.push_back({{"Type", "volume"}, {"Name", volume["Name"]}, {"Source", volume["Mountpoint"]}, {"Destination", target},

@@ -243,6 +243,57 @@ teardown() { [ ! -f "$BATS_TEST_TMPDIR/auth-registry/registry.pid" ] || registry
   assert_eq "$output" "$(cat /etc/hostname)"
 }
 
+# How many times the host has something mounted on $1.
+host_mounts() { awk -v point="$1" '$5 == point' /proc/self/mountinfo | wc -l; }
+
+@test "volume driver options: a tmpfs volume and a host directory bound as a volume, mounted while in use, through every client; moby's refusals" {
+  local cli vol data host_dir="$BATS_TEST_TMPDIR/host-dir"
+  mkdir -p "$host_dir"
+  echo from-host >"$host_dir/f"
+  for cli in $DOCKER_CLIS; do
+    vol="tmpvol-${cli//\//-}"
+    dkc "$cli" volume create --driver local --opt type=tmpfs --opt device=tmpfs --opt o=size=1m "$vol" >/dev/null
+    assert_eq "$(dk volume inspect -f '{{.Options.type}} {{.Options.device}} {{.Options.o}}' "$vol")" "tmpfs tmpfs size=1m" "$cli"
+    data="$(dk volume inspect -f '{{.Mountpoint}}' "$vol")"
+    assert_eq "$(host_mounts "$data")" 0 "$cli: not mounted before use"
+    run dkc "$cli" run --rm --network none -v "$vol:/v" "$IMG" sh -c 'echo kept >/v/f; df -k /v | awk "NR == 2 { print \$2 }"; awk "\$2 == \"/v\" { print \$3 }" /proc/mounts'
+    assert_success
+    assert_eq "$output" "$(printf '1024\ntmpfs')" "$cli: a 1 MiB tmpfs"
+    assert_eq "$(host_mounts "$data")" 0 "$cli: unmounted after the last user"
+    # Two users share one mount, which stays until the second one stops.
+    dkc "$cli" run -d --name vol-user1 --network none -v "$vol:/v" "$IMG" sh -c 'echo shared >/v/s; sleep 300' >/dev/null
+    dkc "$cli" run -d --name vol-user2 --network none -v "$vol:/v" "$IMG" sleep 300 >/dev/null
+    wait_for_value 20 "$cli: the second user sees the first one's file" shared dk exec vol-user2 cat /v/s
+    assert_eq "$(host_mounts "$data")" 1 "$cli: one mount for two users"
+    dk stop -t 1 vol-user1 >/dev/null
+    assert_eq "$(dk exec vol-user2 cat /v/s)" shared "$cli: still mounted for the second"
+    dk stop -t 1 vol-user2 >/dev/null
+    assert_eq "$(host_mounts "$data")" 0 "$cli: unmounted after both stopped"
+    dk rm vol-user1 vol-user2 >/dev/null
+    dkc "$cli" volume rm "$vol" >/dev/null
+  done
+  # A host directory as a volume (docker compose's driver_opts: type none, o bind, device).
+  dk volume create --opt type=none --opt o=bind --opt device="$host_dir" hostdir-vol >/dev/null
+  assert_eq "$(dk run --rm --network none -v hostdir-vol:/h "$IMG" sh -c 'cat /h/f; echo from-container >/h/g')" from-host
+  assert_eq "$(cat "$host_dir/g")" from-container "written through to the host directory"
+  dk volume rm hostdir-vol >/dev/null
+  assert_eq "$(cat "$host_dir/f")" from-host "removing the volume leaves the host directory"
+  # --mount with volume-opt makes the volume with those options.
+  run dk run --rm --network none --mount type=volume,source=mount-opt-vol,target=/m,volume-opt=type=tmpfs,volume-opt=device=tmpfs "$IMG" \
+    awk '$2 == "/m" { print $3 }' /proc/mounts
+  assert_eq "$output" tmpfs "--mount volume-opt"
+  dk volume rm mount-opt-vol >/dev/null
+  local body
+  for body in 'colour=blue|invalid option: \"colour\"' 'type=tmpfs|missing required option: \"device\"' \
+    'size=10m|quota size requested but no quota support'; do
+    run api POST /volumes/create "{\"Name\": \"bad-opts\", \"DriverOpts\": {\"${body%%=*}\": \"$(echo "${body%%|*}" | cut -d= -f2)\"}}"
+    assert_output_contains "400 "
+    assert_output_contains "${body#*|}"
+  done
+  run dk volume inspect bad-opts
+  assert_failure
+}
+
 @test "stats --no-stream: CPU and the memory limit from the container's cgroup" {
   dk run -d --name spin --network none -m 64m "$IMG" sh -c 'while :; do :; done' >/dev/null
   for cli in $DOCKER_CLIS; do
@@ -1548,8 +1599,14 @@ orphan_state() { dk exec "$1" ps -o stat,args | awk '$2 == "sleep" && $3 == "0.2
   # 1 MB/s: 100 lines of 1000 bytes every 0.1 s, each line numbered.
   dk run -d --name fast --network none "$IMG" sh -c \
     'pad=$(head -c 990 /dev/zero | tr "\0" x); i=0; while true; do j=0; while [ $j -lt 100 ]; do echo "$i $pad"; i=$((i+1)); j=$((j+1)); done; sleep 0.1; done' >/dev/null
-  dk run -d --name quitter --network none "$IMG" sh -c 'sleep 2; exit 7' >/dev/null
-  dk run -d --name checked --network none --health-cmd true --health-interval 1s "$IMG" sleep 300 >/dev/null
+  # Two tmpfs volumes: one whose user exits during the outage, one whose user runs on.
+  dk volume create --opt type=tmpfs --opt device=tmpfs lr-quit-vol >/dev/null
+  dk volume create --opt type=tmpfs --opt device=tmpfs lr-vol >/dev/null
+  local quit_data vol_data
+  quit_data="$(dk volume inspect -f '{{.Mountpoint}}' lr-quit-vol)"
+  vol_data="$(dk volume inspect -f '{{.Mountpoint}}' lr-vol)"
+  dk run -d --name quitter --network none -v lr-quit-vol:/v "$IMG" sh -c 'sleep 2; exit 7' >/dev/null
+  dk run -d --name checked --network none -v lr-vol:/v --health-cmd true --health-interval 1s "$IMG" sleep 300 >/dev/null
   wait_for_value 20 "checked's health" healthy dk inspect -f '{{.State.Health.Status}}' checked
   local pid id
   pid="$(state w1 Pid)"
@@ -1585,6 +1642,9 @@ orphan_state() { dk exec "$1" ps -o stat,args | awk '$2 == "sleep" && $3 == "0.2
   }
   wait_for_value 20 "a probe after limand's restart" yes last_probe_after_restart
   wait_for_value 20 "quitter's exit code" "exited 7" bash -c "DOCKER_HOST=unix://$ENGINE_SOCK ${DOCKER_CLIS%% *} inspect -f '{{.State.Status}} {{.State.ExitCode}}' quitter"
+  # The volume of the container that exited meanwhile is unmounted; the running one's stays.
+  assert_eq "$(host_mounts "$quit_data")" 0 "the exited user's tmpfs volume"
+  assert_eq "$(host_mounts "$vol_data")" 1 "the running user's tmpfs volume"
   # No line is missing: every counter runs on without a gap.
   local last count
   for i in 1 5 10; do
@@ -1598,4 +1658,6 @@ orphan_state() { dk exec "$1" ps -o stat,args | awk '$2 == "sleep" && $3 == "0.2
   count="$(grep -c . <<<"$output")"
   [ "$count" -eq "$((last + 1))" ] || fail "fast: $count lines, last number $last"
   dk rm -f $(seq -f 'w%g' 1 10) fast quitter checked >/dev/null
+  assert_eq "$(host_mounts "$vol_data")" 0 "the tmpfs volume after its user went"
+  dk volume rm lr-vol lr-quit-vol >/dev/null
 }

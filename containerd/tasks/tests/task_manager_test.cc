@@ -36,17 +36,6 @@ constexpr absl::Duration kGenerous = absl::Seconds(60);
 constexpr char kServiceScript[] =
     "trap 'exit 42' TERM; while [ ! -e /exit ]; do sleep 0.1; done; exit 7";
 
-bool IsMountPoint(const std::string& path) {
-  std::ifstream mountinfo("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(mountinfo, line)) {
-    std::istringstream fields(line);
-    std::string id, parent, devices, root, point;
-    fields >> id >> parent >> devices >> root >> point;
-    if (point == path) return true;
-  }
-  return false;
-}
 
 uint32_t ExitStatusIn(const events::Envelope& envelope) {
   ::containerd::events::TaskExit exit;
