@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "absl/strings/str_join.h"
+#include "common/ascii.h"
 #include "common/daemon_memory.h"
 #include "common/file_util.h"
 #include "common/logging.h"

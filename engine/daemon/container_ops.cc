@@ -29,6 +29,7 @@
 #include "engine/daemon/init_binary.h"
 #include "engine/daemon/random_id.h"
 #include "engine/daemon/shm_mount.h"
+#include "engine/daemon/volume_copy.h"
 #include "fmt/format.h"
 
 namespace liman::engine {
@@ -311,6 +312,7 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
 
   json spec_host_config = host_config;
   json mounts;
+  std::vector<VolumeCopyUp> copy_up;
   std::string shm_path;
   if (StringMember(host_config, "IpcMode") == "shareable") shm_path = ShmPath(dir);
   {
@@ -324,7 +326,7 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
       if (std::string_view(mode.type) == "ipc")
         shm_path = donor->record["HostConfig"].value("IpcMode", "") == "host" ? "/dev/shm" : ShmPath(ContainerDir(donor->id));
     }
-    LIMAN_ASSIGN_OR_RETURN(mounts, ResolveVolumeMountsLocked(spec_host_config, config));
+    LIMAN_ASSIGN_OR_RETURN(mounts, ResolveVolumeMountsLocked(spec_host_config, config, &copy_up));
   }
   DockerSpecInputs inputs;
   inputs.id = id;
@@ -354,6 +356,14 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
                            TempMount::Mount(ReadOnlyMounts(rootfs), JoinPath(options_.exec_root, "mounts")));
     UniqueFd root(::open(mounted->dir().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!root) return ErrnoError(fmt::format("open {}", Quote(mounted->dir())));
+    {
+      // One copy-up at a time: two creates must not fill the same empty volume together.
+      static std::mutex copying;
+      std::lock_guard lock(copying);
+      for (const VolumeCopyUp& volume : copy_up)
+        LIMAN_RETURN_IF_ERROR(Annotate(CopyImagePathIntoVolume(root.get(), volume.destination, volume.volume_dir),
+                                       fmt::format("copy the image's {} into its volume", volume.destination)));
+    }
     return CompleteSpecUser(root.get(), config, spec_host_config, completed);
   };
   for (const auto& [key, value] : config["Labels"].items())

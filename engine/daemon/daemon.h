@@ -474,8 +474,15 @@ class Daemon {
   // The size of a volume's files; nullopt when they cannot be measured.
   std::optional<int64_t> VolumeSize(const std::string& name) const;
   // Named and anonymous volumes of a create request made (or found); `host_config`'s Binds
-  // become their directories for the spec. Returns the container's Mounts record.
-  absl::StatusOr<nlohmann::json> ResolveVolumeMountsLocked(nlohmann::json& host_config, const nlohmann::json& config);
+  // become their directories for the spec. Returns the container's Mounts record; `copy_up`
+  // gets the volumes to fill from the image (volume_copy.h): not nocopy ones, not those of
+  // --volumes-from, not those with driver options.
+  struct VolumeCopyUp {
+    std::string volume_dir;
+    std::string destination;
+  };
+  absl::StatusOr<nlohmann::json> ResolveVolumeMountsLocked(nlohmann::json& host_config, const nlohmann::json& config,
+                                                           std::vector<VolumeCopyUp>* copy_up);
   void RemoveAnonymousVolumesLocked(const Container& container);
   // Exact id, exact name, then a unique id prefix (moby's GetContainer). Holds mu_.
   absl::StatusOr<std::shared_ptr<Container>> FindLocked(const std::string& ref);

@@ -172,7 +172,11 @@ absl::Status Daemon::RemoveVolume(const std::string& name, bool force) {
   return RemoveVolumeLocked(name, force);
 }
 
-absl::StatusOr<json> Daemon::ResolveVolumeMountsLocked(json& host_config, const json& config) {
+absl::StatusOr<json> Daemon::ResolveVolumeMountsLocked(json& host_config, const json& config,
+                                                       std::vector<VolumeCopyUp>* copy_up) {
+  auto copy_into = [&](const json& volume, const std::string& destination) {
+    if (!NeedsMount(volume["Options"])) copy_up->push_back({volume.value("Mountpoint", ""), destination});
+  };
   json mounts = json::array();
   std::set<std::string> targets;
   json binds = json::array();
@@ -192,6 +196,7 @@ absl::StatusOr<json> Daemon::ResolveVolumeMountsLocked(json& host_config, const 
       continue;
     }
     LIMAN_ASSIGN_OR_RETURN(json volume, EnsureVolumeLocked(parts[0], json::object(), false));
+    if (!absl::StrContains(mode, "nocopy")) copy_into(volume, parts[1]);
     std::string mountpoint = volume["Mountpoint"];
     mounts.push_back({{"Type", "volume"}, {"Name", parts[0]}, {"Source", mountpoint}, {"Destination", parts[1]},
                       {"Driver", "local"}, {"Mode", mode.empty() ? "z" : mode}, {"RW", !readonly}, {"Propagation", ""}});
@@ -211,6 +216,7 @@ absl::StatusOr<json> Daemon::ResolveVolumeMountsLocked(json& host_config, const 
                                                     driver_config.is_object() ? driver_config.value("Options", json()) : json()));
     LIMAN_ASSIGN_OR_RETURN(json volume, EnsureVolumeLocked(mount.value("Source", ""), json::object(),
                                                            mount.value("Source", "").empty(), driver_options));
+    if (!(volume_options.is_object() && volume_options.value("NoCopy", false))) copy_into(volume, target);
     bool readonly = mount.value("ReadOnly", false);
     targets.insert(target);
     mounts.push_back({{"Type", "volume"}, {"Name", volume["Name"]}, {"Source", volume["Mountpoint"]}, {"Destination", target},
@@ -244,6 +250,7 @@ absl::StatusOr<json> Daemon::ResolveVolumeMountsLocked(json& host_config, const 
     for (const auto& [target, unused] : config["Volumes"].items()) {
       if (targets.count(target)) continue;
       LIMAN_ASSIGN_OR_RETURN(json volume, EnsureVolumeLocked("", json::object(), true));
+      copy_into(volume, target);
       mounts.push_back({{"Type", "volume"}, {"Name", volume["Name"]}, {"Source", volume["Mountpoint"]}, {"Destination", target},
                         {"Driver", "local"}, {"Mode", ""}, {"RW", true}, {"Propagation", ""}});
       binds.push_back(volume["Mountpoint"].get<std::string>() + ":" + target);

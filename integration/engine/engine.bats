@@ -294,6 +294,38 @@ host_mounts() { awk -v point="$1" '$5 == point' /proc/self/mountinfo | wc -l; }
   assert_failure
 }
 
+@test "volumes are filled from the image where they are mounted (named, --mount, anonymous), with its owners and modes, unless nocopy or already used" {
+  dk pull -q "$IMG" >/dev/null
+  local ctx="$BATS_TEST_TMPDIR/copyup-ctx" cli
+  mkdir -p "$ctx"
+  cat >"$ctx/Dockerfile" <<EOF
+FROM $IMG
+RUN mkdir -p /srv/app/sub /data && echo hello >/srv/app/a && echo deep >/srv/app/sub/b && ln -s a /srv/app/link && \\
+    chown -R 1000:1001 /srv/app /data && chmod 0750 /srv/app && chmod 0600 /srv/app/a
+VOLUME /data
+EOF
+  dk build -q -t copyup:test "$ctx" >/dev/null
+  for cli in $DOCKER_CLIS; do
+    local vol="copyup-${cli//\//-}"
+    dkc "$cli" run --rm --network none -v "$vol:/srv/app" copyup:test true
+    run dkc "$cli" run --rm --network none -v "$vol:/v" "$IMG" sh -c 'cat /v/a /v/sub/b; readlink /v/link; stat -c "%u:%g %a" /v /v/a /v/sub/b'
+    assert_success
+    assert_eq "$output" "$(printf 'hello\ndeep\na\n1000:1001 750\n1000:1001 600\n1000:1001 644')" "$cli: the copy"
+    dk volume rm "$vol" >/dev/null
+  done
+  # A volume with files of its own is left as it is.
+  dk run --rm --network none -v copyup-used:/v "$IMG" sh -c 'echo mine >/v/only'
+  assert_eq "$(dk run --rm --network none -v copyup-used:/srv/app copyup:test ls /srv/app)" only "a used volume"
+  # nocopy, in both syntaxes: the volume stays empty.
+  assert_eq "$(dk run --rm --network none -v copyup-nocopy:/srv/app:nocopy copyup:test ls -A /srv/app)" "" "-v …:nocopy"
+  assert_eq "$(dk run --rm --network none --mount type=volume,source=copyup-mnt-nocopy,target=/srv/app,volume-nocopy copyup:test ls -A /srv/app)" "" "--mount volume-nocopy"
+  assert_eq "$(dk run --rm --network none --mount type=volume,source=copyup-mnt,target=/srv/app copyup:test cat /srv/app/sub/b)" deep "--mount"
+  # The image's VOLUME gets an anonymous volume owned as the image's directory.
+  assert_eq "$(dk run --rm --network none copyup:test stat -c %u:%g /data)" 1000:1001 "the anonymous volume"
+  dk volume rm copyup-used copyup-nocopy copyup-mnt-nocopy copyup-mnt >/dev/null
+  dk rmi copyup:test >/dev/null
+}
+
 @test "stats --no-stream: CPU and the memory limit from the container's cgroup" {
   dk run -d --name spin --network none -m 64m "$IMG" sh -c 'while :; do :; done' >/dev/null
   for cli in $DOCKER_CLIS; do
