@@ -16,4 +16,11 @@ inline std::string StringMember(const nlohmann::json& object, const char* key) {
   return found != object.end() && found->is_string() ? found->get<std::string>() : std::string();
 }
 
+// The member `key` of `object`, or null when it is missing or `object` is no object
+// (operator[] of a const json must not be used on a missing key).
+inline const nlohmann::json& Member(const nlohmann::json& object, const char* key) {
+  static const nlohmann::json kNull;
+  return object.is_object() && object.contains(key) ? object[key] : kNull;
+}
+
 }  // namespace liman

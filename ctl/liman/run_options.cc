@@ -265,6 +265,7 @@ void AddRunFlags(CLI::App* command, RunFlags& flags, bool for_run) {
   AddRepeated(command, "--log-opt", flags.log_opts, "log driver options");
   AddRepeated(command, "--sysctl", flags.sysctls, "sysctl options");
   AddRepeated(command, "--add-host", flags.add_hosts, "add a custom host-to-IP mapping (host:ip)");
+  AddRepeated(command, "--link", flags.links, "add link to another container (NAME[:ALIAS])");
   AddRepeated(command, "--dns", flags.dns, "set custom DNS servers");
   AddRepeated(command, "--dns-search", flags.dns_search, "set custom DNS search domains");
   AddRepeated(command, "--dns-option", flags.dns_options, "set DNS options");
@@ -423,6 +424,7 @@ absl::StatusOr<json> CreateRequest(const RunFlags& flags) {
     networking["EndpointsConfig"][network] = endpoint;
   }
   host["ExtraHosts"] = flags.add_hosts;
+  if (!flags.links.empty()) host["Links"] = flags.links;
   host["Dns"] = flags.dns;
   host["DnsSearch"] = flags.dns_search;
   host["DnsOptions"] = flags.dns_options;

@@ -39,7 +39,7 @@ struct RunFlags {
   int stop_timeout = -1;
   std::vector<std::string> env, env_files, publish, expose, volumes, mounts, tmpfs, labels, network_aliases,
       cap_add, cap_drop, security_opts, ulimits, devices, log_opts, sysctls, add_hosts, dns, dns_search, dns_options,
-      group_add, attach;
+      group_add, attach, links;
   std::string log_driver, shm_size, platform;
   std::string pid_mode, ipc_mode, uts_mode;  // --pid, --ipc, --uts
   std::vector<std::string> volumes_from;

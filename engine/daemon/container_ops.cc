@@ -27,6 +27,7 @@
 #include "engine/daemon/docker_spec.h"
 #include "engine/daemon/etc_files.h"
 #include "engine/daemon/init_binary.h"
+#include "engine/daemon/legacy_links.h"
 #include "engine/daemon/random_id.h"
 #include "engine/daemon/shm_mount.h"
 #include "engine/daemon/volume_copy.h"
@@ -295,6 +296,7 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
     std::lock_guard lock(mu_);
     reserved_names_.erase(name);
   });
+  LIMAN_RETURN_IF_ERROR(RegisterLinks(name, host_config));
 
   // hostname, hosts and resolv.conf are written at start (WriteEtcFiles); their errors (a bad
   // --add-host, --dns) are reported here, as dockerd does.
@@ -452,12 +454,14 @@ absl::StatusOr<std::string> Daemon::ResolvConfFor(const json& host_config) const
 // nothing (the page cache stays), and a crash of the host stops every container, so a file lost
 // with it is written again before its container runs again. Renamed into place, so a running
 // container never reads half a file.
-absl::Status Daemon::WriteEtcFiles(const json& record, const std::string& address) const {
+absl::Status Daemon::WriteEtcFiles(const json& record, const std::string& address,
+                                  const std::vector<std::string>& link_hosts) const {
   const json& host_config = record["HostConfig"];
   std::string hostname = record["Config"].value("Hostname", "");
   LIMAN_RETURN_IF_ERROR(ReplaceFile(record.value("HostnamePath", ""), hostname + "\n", 0644));
-  LIMAN_ASSIGN_OR_RETURN(std::string hosts, HostsFile(address, hostname, StringList(host_config.value("ExtraHosts", json())),
-                                                      HostGateway()));
+  std::vector<std::string> extra_hosts = link_hosts;
+  for (std::string& entry : StringList(host_config.value("ExtraHosts", json()))) extra_hosts.push_back(std::move(entry));
+  LIMAN_ASSIGN_OR_RETURN(std::string hosts, HostsFile(address, hostname, extra_hosts, HostGateway()));
   LIMAN_RETURN_IF_ERROR(ReplaceFile(record.value("HostsPath", ""), hosts, 0644));
   LIMAN_ASSIGN_OR_RETURN(std::string resolv_conf, ResolvConfFor(host_config));
   return ReplaceFile(record.value("ResolvConfPath", ""), resolv_conf, 0644);
@@ -526,6 +530,7 @@ absl::Status Daemon::CreateTask(Container& container) {
     LIMAN_RETURN_IF_ERROR(MountShm(ShmPath(ContainerDir(container.id)), size > 0 ? size : kDefaultShmSize));
   }
   if (std::string mode = host_config.value("NetworkMode", ""); JoinsBridgeNetworks(mode)) {
+    if (mode == "bridge") LIMAN_RETURN_IF_ERROR(PrepareLinks(container));
     LIMAN_RETURN_IF_ERROR(ConnectBridge(container));  // writes the files, naming the address
   } else if (!ModeContainer(mode)) {  // with container:NAME the files are that container's
     json record;
@@ -567,6 +572,67 @@ absl::Status Daemon::CreateTask(Container& container) {
   lock.unlock();
   if (close_stdin) (void)CloseTaskStdin(container.id);
   return saved;
+}
+
+absl::Status Daemon::RegisterLinks(const std::string& name, json& host_config) {
+  std::vector<std::string> links = StringList(host_config.value("Links", json()));
+  if (links.empty()) return absl::OkStatus();
+  static constexpr char kHostConflict[] =
+      "conflicting options: host type networking can't be used with links. This would result in undefined behavior";
+  std::string mode = host_config.value("NetworkMode", "");
+  if (mode == "host") return absl::InvalidArgumentError(kHostConflict);
+  // On a user-defined network moby makes links aliases of its DNS; names resolve there anyway.
+  if (mode != "bridge") return absl::OkStatus();
+  json registered = json::array();
+  std::lock_guard lock(mu_);
+  for (const std::string& text : links) {
+    LIMAN_ASSIGN_OR_RETURN(LinkSpec link, ParseLink(text));
+    absl::StatusOr<std::shared_ptr<Container>> child = FindLocked(link.name);
+    // Invalid, not "not found": a 404 would send the docker CLI to pull the image.
+    if (!child.ok())
+      return absl::InvalidArgumentError(fmt::format("could not get container for {}: {}", link.name, child.status().message()));
+    if ((*child)->record["HostConfig"].value("NetworkMode", "") == "host") return absl::InvalidArgumentError(kHostConflict);
+    registered.push_back(fmt::format("{}:{}/{}", (*child)->name, name, link.alias));
+  }
+  host_config["Links"] = registered;
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::PrepareLinks(Container& container) {
+  std::vector<std::string> hosts, env, aliases, own_env;
+  {
+    std::lock_guard lock(mu_);
+    for (const std::string& text : StringList(container.record["HostConfig"].value("Links", json()))) {
+      LIMAN_ASSIGN_OR_RETURN(LinkSpec link, ParseLink(text));
+      std::string link_name = container.name + "/" + link.alias;
+      absl::StatusOr<std::shared_ptr<Container>> child = FindLocked(link.name);
+      if (!child.ok() || !(*child)->Running())
+        return absl::FailedPreconditionError(
+            fmt::format("Cannot link to a non running container: /{} AS {}", link.name, link_name));
+      const json& child_record = (*child)->record;
+      const json& endpoint = Member(Member(Member(child_record, "NetworkSettings"), "Networks"), "bridge");
+      std::string address = endpoint.is_object() ? endpoint.value("IPAddress", "") : "";
+      std::string child_name = (*child)->name.substr(1);
+      // moby: the alias, the linked container's hostname, and its name if the alias is another.
+      std::string names = link.alias + " " + child_record["Config"].value("Hostname", "");
+      if (link.alias != child_name) names += " " + child_name;
+      if (!address.empty()) hosts.push_back(names + "=" + address);
+      LinkedContainer linked{link_name, link.alias, address, {}, StringList(child_record["Config"].value("Env", json()))};
+      const json& exposed = Member(child_record["Config"], "ExposedPorts");
+      if (exposed.is_object())
+        for (const auto& [port, unused] : exposed.items()) linked.exposed_ports.push_back(port);
+      for (std::string& entry : LinkEnvironment(linked)) env.push_back(std::move(entry));
+      aliases.push_back(link.alias);
+    }
+    container.link_hosts = hosts;
+    if (aliases.empty()) return absl::OkStatus();
+    own_env = StringList(container.record["Config"].value("Env", json()));
+    container.spec_process.reset();  // its environment changes below
+  }
+  return UpdateStoredSpec(container.id, [&](nlohmann::ordered_json& spec) {
+    std::vector<std::string> current = spec["process"].value("env", std::vector<std::string>());
+    spec["process"]["env"] = WithLinkEnvironment(current, own_env, aliases, env);
+  });
 }
 
 void Daemon::ReleaseTaskResourcesLocked(Container& container) {

@@ -87,9 +87,11 @@ struct Container {
   uint64_t restart_generation = 0;  // bumped when a pending restart is cancelled
   RestartBackoff backoff;
   uint64_t health_generation = 0;  // bumped at each run's health monitor: an older one ends
-  // The `process` of its spec in the manager, read at its first exec: nothing changes it after
-  // create (an update rewrites linux.resources only), so later execs skip a Containers.Get.
+  // The `process` of its spec in the manager, read at its first exec: only a start with legacy
+  // links changes it (their variables), and drops it then; so later execs skip a Containers.Get.
   std::optional<nlohmann::ordered_json> spec_process;
+  // Its legacy links' /etc/hosts entries ("alias hostname name=IP"), made at each start.
+  std::vector<std::string> link_hosts;
   // It has a task: running or paused (Docker's State.Running is also true while restarting).
   bool Running() const { return record["State"].value("Running", false) && !Restarting(); }
   // Its task exited and a restart policy brings it back after a delay (no task meanwhile).
@@ -557,7 +559,14 @@ class Daemon {
   absl::StatusOr<std::string> ResolvConfFor(const nlohmann::json& host_config) const;
   // Writes the container's hostname, hosts (naming `address` when not empty) and resolv.conf
   // into its directory, from its record. Called at every start (see CreateTask).
-  absl::Status WriteEtcFiles(const nlohmann::json& record, const std::string& address) const;
+  absl::Status WriteEtcFiles(const nlohmann::json& record, const std::string& address,
+                             const std::vector<std::string>& link_hosts = {}) const;
+  // Legacy links (legacy_links.h) at create, as moby's registerLinks: each names an existing
+  // container not on the host's network; HostConfig.Links becomes "/db:/<name>/alias".
+  absl::Status RegisterLinks(const std::string& name, nlohmann::json& host_config);
+  // Legacy links (legacy_links.h) at a start on the default bridge network: each linked
+  // container must run; their hosts entries (Container.link_hosts) and variables (the spec).
+  absl::Status PrepareLinks(Container& container);
   // --add-host's host-gateway: the default bridge's own address; empty without a bridge.
   const std::string& HostGateway() const { return host_gateway_; }
   // The predefined networks (ids kept in the store) and the user-defined ones, whose bridges

@@ -7,6 +7,7 @@
 #include "absl/cleanup/cleanup.h"
 
 #include "common/file_util.h"
+#include "common/json_member.h"
 #include "common/logging.h"
 #include "common/fmt_absl.h"
 #include "common/status.h"
@@ -34,13 +35,6 @@ absl::StatusOr<std::pair<uint16_t, std::string>> ParsePortKey(const std::string&
       port > 65535 || (protocol != "tcp" && protocol != "udp"))
     return absl::InvalidArgumentError(fmt::format("invalid port specification: \"{}\"", key));
   return std::pair<uint16_t, std::string>{static_cast<uint16_t>(port), protocol};
-}
-
-// A member of a record, or null when it is missing (operator[] of a const json must not be
-// used on a missing key).
-const json& Member(const json& object, const char* key) {
-  static const json kNull;
-  return object.is_object() && object.contains(key) ? object[key] : kNull;
 }
 
 // The container's address on its primary network (HostConfig.NetworkMode), where its
@@ -211,7 +205,7 @@ absl::Status Daemon::ConnectBridge(Container& container) {
     return Annotate(attached, fmt::format("connect to network {}", primary->name));
   }
   const network::Ipv4Net& address = planned.front().address;
-  if (absl::Status written = WriteEtcFiles(container.record, address.AddressText()); !written.ok()) {
+  if (absl::Status written = WriteEtcFiles(container.record, address.AddressText(), container.link_hosts); !written.ok()) {
     DisconnectBridgeLocked(container);
     return Annotate(written, fmt::format("connect to network {}", primary->name));
   }

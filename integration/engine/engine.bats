@@ -1595,6 +1595,43 @@ EOF
   done
 }
 
+@test "legacy links (--link) on the default bridge: hosts entries, the link's variables under the container's own, execs, a stopped link refused, through every client" {
+  dk pull -q "$IMG" >/dev/null
+  local cli n=0 db_ip db_host
+  dk run -d --name link-db -e DB_PASSWORD=secret --expose 5432 "$IMG" sleep 300 >/dev/null
+  db_ip="$(dk inspect -f '{{.NetworkSettings.IPAddress}}' link-db)"
+  db_host="$(dk inspect -f '{{.Config.Hostname}}' link-db)"
+  for cli in $DOCKER_CLIS; do
+    n=$((n + 1))
+    run dkc "$cli" run --rm --name "link-web$n" --link link-db:store "$IMG" sh -c 'grep store /etc/hosts; env | grep ^STORE_ | sort; ping -c 1 -W 5 store >/dev/null && echo reached'
+    assert_success
+    assert_output_contains "$db_ip	store $db_host link-db"
+    assert_output_contains "STORE_PORT=tcp://$db_ip:5432"
+    assert_output_contains "STORE_PORT_5432_TCP=tcp://$db_ip:5432"
+    assert_output_contains "STORE_PORT_5432_TCP_ADDR=$db_ip"
+    assert_output_contains "STORE_NAME=/link-web$n/store"
+    assert_output_contains "STORE_ENV_DB_PASSWORD=secret"
+    assert_output_contains "reached"
+  done
+  # The container's own variables win over the link's; the link name alone is its alias.
+  assert_eq "$(dk run --rm --link link-db -e LINK_DB_NAME=mine "$IMG" sh -c 'echo $LINK_DB_NAME $LINK_DB_ENV_DB_PASSWORD')" "mine secret"
+  dk run -d --name link-web --link link-db:store "$IMG" sleep 300 >/dev/null
+  assert_eq "$(dk inspect -f '{{json .HostConfig.Links}}' link-web)" '["/link-db:/link-web/store"]'
+  assert_eq "$(dk exec link-web sh -c 'echo $STORE_PORT_5432_TCP_PORT')" 5432 "an exec's environment"
+  dk stop -t 1 link-web >/dev/null
+  dk stop -t 1 link-db >/dev/null
+  run dk start link-web
+  assert_failure
+  assert_output_contains "Cannot link to a non running container: /link-db AS /link-web/store"
+  dk rm -f link-web link-db >/dev/null
+  run dk run --rm --link nope "$IMG" true
+  assert_failure
+  assert_output_contains "could not get container for nope"
+  run api POST /containers/create "{\"Image\": \"$IMG\", \"HostConfig\": {\"NetworkMode\": \"host\", \"Links\": [\"x:y\"]}}"
+  assert_output_contains "400 "
+  assert_output_contains "conflicting options: host type networking can't be used with links"
+}
+
 # The orphan of `sh -c '(sleep 0.2 &); exec sleep 300'` in container $1: "running", "zombie" or gone.
 orphan_state() { dk exec "$1" ps -o stat,args | awk '$2 == "sleep" && $3 == "0.2" { print "running" } $1 ~ /^Z/ { print "zombie" }'; }
 
