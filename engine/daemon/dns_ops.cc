@@ -10,6 +10,7 @@
 #include "engine/daemon/daemon.h"
 #include "engine/daemon/docker_spec.h"
 #include "engine/daemon/etc_files.h"
+#include "engine/daemon/legacy_links.h"
 #include "fmt/format.h"
 
 namespace liman::engine {
@@ -87,6 +88,12 @@ std::optional<std::vector<uint32_t>> Daemon::ResolveForContainer(const std::stri
     std::string suffix = fmt::format(".{}", AsciiLower(net_name));
     if (wanted.size() > suffix.size() && wanted.compare(wanted.size() - suffix.size(), suffix.size(), suffix) == 0)
       wanted.resize(wanted.size() - suffix.size());
+    // A legacy link's alias names the linked container, for the linking container only (moby
+    // keeps links on user-defined networks as such aliases of its DNS).
+    for (const std::string& text : StringList(asker->second->record["HostConfig"].value("Links", json()))) {
+      absl::StatusOr<LinkSpec> link = ParseLink(text);
+      if (link.ok() && AsciiLower(link->alias) == wanted) wanted = AsciiLower(link->name);
+    }
     for (const auto& [id, other] : containers_) {
       if (!other->Running()) continue;
       const json& networks = other->record["NetworkSettings"].value("Networks", json::object());

@@ -178,6 +178,12 @@ setup() { dropin_setup; }
   run dk run --rm --network app "$IMG" sh -c "wget -qO- http://$short/index.html && wget -qO- http://srv.app/index.html"
   assert_success
   assert_output_contains "hello-from-srv"
+  # A legacy link's alias is a name for the linking container only.
+  run dk run --rm --network app --link srv:backend "$IMG" wget -qO- http://backend/index.html
+  assert_success
+  assert_output_contains "hello-from-srv"
+  run dk run --rm --network app "$IMG" ping -c1 -W2 backend
+  assert_failure
   # --ip: the address asked for, or Docker's conflict when it is taken.
   run dk run --rm --network app --ip "$NET_B.200" "$IMG" ip -o -4 addr show eth0
   assert_success
