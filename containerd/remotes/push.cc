@@ -1,7 +1,12 @@
 #include "containerd/remotes/push.h"
 
+#include <algorithm>
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <set>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_split.h"
 #include "common/fmt_absl.h"
@@ -32,6 +37,9 @@ class Pusher {
                                 int depth);
   // A layer or config, unless the registry has it.
   absl::Status PushBlobIfMissing(const Descriptor& desc);
+  // PushBlobIfMissing for each, max_concurrent_uploads at a time; the first failure is the
+  // answer, and the uploads still running stop at their next chunk.
+  absl::Status PushBlobs(const std::vector<Descriptor>& blobs);
   // Another repository of this registry the blob came from (its distribution-source label), if any.
   std::string MountSource(const std::string& digest);
   absl::Status WriteBlobBody(const Descriptor& desc, const std::function<absl::Status(std::string_view)>& write);
@@ -41,7 +49,9 @@ class Pusher {
   const Reference ref_;
   ProgressReporter progress_;
   std::unique_ptr<RegistryClient> client_;
+  std::mutex done_mutex_;
   std::set<std::string> done_;  // blobs pushed or found (manifests of an index share layers)
+  std::atomic<bool> failed_{false};  // a blob failed: the others stop
 };
 
 std::string Pusher::MountSource(const std::string& digest) {
@@ -65,7 +75,8 @@ absl::Status Pusher::WriteBlobBody(const Descriptor& desc,
   for (int64_t offset = 0; offset < desc.size;) {
     LIMAN_ASSIGN_OR_RETURN(std::string chunk, reader->ReadAt(offset, std::min(kUploadChunk, desc.size - offset)));
     if (chunk.empty()) return absl::DataLossError(fmt::format("blob {} ended at {} of {} bytes", desc.digest, offset, desc.size));
-    if (options_.cancelled && *options_.cancelled) return absl::CancelledError(fmt::format("push blob {}: cancelled", desc.digest));
+    if ((options_.cancelled && *options_.cancelled) || failed_)
+      return absl::CancelledError(fmt::format("push blob {}: cancelled", desc.digest));
     LIMAN_RETURN_IF_ERROR(write(chunk));
     offset += static_cast<int64_t>(chunk.size());
     Report({.stage = PullProgress::Stage::kUploading, .digest = desc.digest, .offset = offset, .total = desc.size});
@@ -74,7 +85,10 @@ absl::Status Pusher::WriteBlobBody(const Descriptor& desc,
 }
 
 absl::Status Pusher::PushBlobIfMissing(const Descriptor& desc) {
-  if (!done_.insert(desc.digest).second) return absl::OkStatus();
+  {
+    std::lock_guard lock(done_mutex_);
+    if (!done_.insert(desc.digest).second) return absl::OkStatus();
+  }
   auto annotate = [&](const absl::Status& status) { return Annotate(status, fmt::format("blob {}", desc.digest)); };
   // Absent here, it cannot be pushed: say so before asking the registry anything.
   if (absl::Status present = content_.Info(desc.digest).status(); !present.ok()) return annotate(present);
@@ -96,12 +110,34 @@ absl::Status Pusher::PushBlobIfMissing(const Descriptor& desc) {
   return absl::OkStatus();
 }
 
+absl::Status Pusher::PushBlobs(const std::vector<Descriptor>& blobs) {
+  size_t workers = std::min(blobs.size(), static_cast<size_t>(std::max(1, options_.max_concurrent_uploads)));
+  std::atomic<size_t> next{0};
+  std::mutex first_mutex;
+  absl::Status first;
+  auto work = [&] {
+    for (size_t i = next++; i < blobs.size() && !failed_; i = next++) {
+      absl::Status pushed = PushBlobIfMissing(blobs[i]);
+      if (pushed.ok()) continue;
+      std::lock_guard lock(first_mutex);
+      if (first.ok()) first = pushed;  // before failed_: what the others then answer comes after
+      failed_ = true;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t w = 1; w < workers; ++w) threads.emplace_back(work);
+  work();
+  for (std::thread& thread : threads) thread.join();
+  return first;
+}
+
 absl::Status Pusher::PushDocumentTree(const Descriptor& desc, const std::string& body, const std::string& object,
                                       int depth) {
   if (IsManifestType(desc.media_type)) {
     LIMAN_ASSIGN_OR_RETURN(Manifest manifest, ParseManifest(body, desc));
-    for (const Descriptor& layer : manifest.layers) LIMAN_RETURN_IF_ERROR(PushBlobIfMissing(layer));
-    LIMAN_RETURN_IF_ERROR(PushBlobIfMissing(manifest.config));
+    std::vector<Descriptor> blobs = manifest.layers;
+    blobs.push_back(manifest.config);
+    LIMAN_RETURN_IF_ERROR(PushBlobs(blobs));
   } else if (IsIndexType(desc.media_type)) {
     if (depth >= kMaxIndexDepth) return absl::InvalidArgumentError(fmt::format("{}: indexes nested too deep", desc.digest));
     LIMAN_ASSIGN_OR_RETURN(Index index, ParseIndex(body, desc));

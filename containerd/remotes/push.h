@@ -39,6 +39,8 @@ struct PushOptions {
   std::function<void(const PullProgress&)> progress;
   // Aborts an upload (kCancelled) once it turns true; checked at every chunk.
   const std::atomic<bool>* cancelled = nullptr;
+  // Blobs of a manifest uploaded at the same time (dockerd's max-concurrent-uploads).
+  int max_concurrent_uploads = 5;
 };
 
 struct PushResult {
