@@ -526,7 +526,7 @@ absl::Status Daemon::CreateTask(Container& container) {
     LIMAN_RETURN_IF_ERROR(MountVolumesLocked(container));
   }
   if (host_config.value("IpcMode", "") == "shareable") {
-    int64_t size = host_config.value("ShmSize", int64_t{0});
+    int64_t size = IntMember(host_config, "ShmSize");
     LIMAN_RETURN_IF_ERROR(MountShm(ShmPath(ContainerDir(container.id)), size > 0 ? size : kDefaultShmSize));
   }
   if (std::string mode = host_config.value("NetworkMode", ""); JoinsBridgeNetworks(mode)) {

@@ -31,12 +31,6 @@ namespace {
 
 constexpr char kDefaultPath[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-int64_t IntField(const json& object, const char* key) {
-  if (!object.is_object()) return 0;
-  auto found = object.find(key);
-  return found != object.end() && found->is_number_integer() ? found->get<int64_t>() : 0;
-}
-
 ordered_json BindMount(const std::string& source, const std::string& destination, bool readonly,
                        const std::string& propagation) {
   std::vector<std::string> options = {"rbind", propagation.empty() ? "rprivate" : propagation};
@@ -128,8 +122,8 @@ absl::StatusOr<ordered_json> ParseMount(const json& mount) {
   if (type == "tmpfs") {
     std::vector<std::string> options = {"nosuid", "nodev", "noexec"};
     if (mount.contains("TmpfsOptions")) {
-      if (int64_t size = IntField(mount["TmpfsOptions"], "SizeBytes"); size > 0) options.push_back(fmt::format("size={}", size));
-      if (int64_t mode = IntField(mount["TmpfsOptions"], "Mode"); mode > 0) options.push_back(fmt::format("mode={:o}", mode));
+      if (int64_t size = IntMember(mount["TmpfsOptions"], "SizeBytes"); size > 0) options.push_back(fmt::format("size={}", size));
+      if (int64_t mode = IntMember(mount["TmpfsOptions"], "Mode"); mode > 0) options.push_back(fmt::format("mode={:o}", mode));
     }
     if (BoolField(mount, "ReadOnly")) options.push_back("ro");
     return ordered_json{{"destination", target}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", options}};
@@ -280,7 +274,7 @@ absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
     for (const json& limit : host["Ulimits"]) {
       std::string type;
       LIMAN_RETURN_IF_ERROR(UlimitType(StringMember(limit, "Name"), &type).status());
-      rlimits.push_back(ordered_json{{"type", type}, {"hard", IntField(limit, "Hard")}, {"soft", IntField(limit, "Soft")}});
+      rlimits.push_back(ordered_json{{"type", type}, {"hard", IntMember(limit, "Hard")}, {"soft", IntMember(limit, "Soft")}});
     }
   }
   if (!rlimits.empty()) process["rlimits"] = rlimits;
@@ -310,7 +304,7 @@ absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
 
   // ---- mounts: Docker's defaults (no /run tmpfs, 64 MiB /dev/shm, cgroup ro) ----
   ordered_json mounts = ordered_json::array();
-  int64_t shm_size = IntField(host, "ShmSize");
+  int64_t shm_size = IntMember(host, "ShmSize");
   if (shm_size < 0) return absl::InvalidArgumentError("SHM size can not be less than 0");
   for (ordered_json& mount : spec["mounts"]) {
     if (mount["destination"] == "/run") continue;
@@ -393,7 +387,7 @@ absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
     for (ordered_json& mount : spec["mounts"])
       if (mount["destination"] == "/dev/shm") mount = BindMount(in.shm_path, "/dev/shm", false, "rprivate");
   }
-  if (int64_t adjust = IntField(host, "OomScoreAdj"); adjust != 0) {
+  if (int64_t adjust = IntMember(host, "OomScoreAdj"); adjust != 0) {
     if (adjust < -1000 || adjust > 1000)
       return absl::InvalidArgumentError(fmt::format("Invalid value {}, range for oom score adj is [-1000, 1000]", adjust));
     spec["process"]["oomScoreAdj"] = adjust;
@@ -420,15 +414,15 @@ absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
 
 absl::StatusOr<ordered_json> DockerResources(const json& host) {
   // moby's verifyPlatformContainerResources, as far as these fields go.
-  int64_t memory = IntField(host, "Memory");
-  int64_t swap = IntField(host, "MemorySwap");
-  int64_t nano_cpus = IntField(host, "NanoCpus");
+  int64_t memory = IntMember(host, "Memory");
+  int64_t swap = IntMember(host, "MemorySwap");
+  int64_t nano_cpus = IntMember(host, "NanoCpus");
   if (memory > 0 && memory < kMinimumMemory) return absl::InvalidArgumentError("Minimum memory limit allowed is 6MB");
   if (memory > 0 && swap > 0 && swap < memory)
     return absl::InvalidArgumentError("Minimum memoryswap limit should be larger than memory limit, see usage");
-  if (nano_cpus != 0 && IntField(host, "CpuPeriod") != 0)
+  if (nano_cpus != 0 && IntMember(host, "CpuPeriod") != 0)
     return absl::InvalidArgumentError("Conflicting options: Nano CPUs and CPU Period cannot both be set");
-  if (nano_cpus != 0 && IntField(host, "CpuQuota") != 0)
+  if (nano_cpus != 0 && IntMember(host, "CpuQuota") != 0)
     return absl::InvalidArgumentError("Conflicting options: Nano CPUs and CPU Quota cannot both be set");
   int64_t cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
   if (nano_cpus < 0 || nano_cpus > cpus * 1000000000)
@@ -438,20 +432,20 @@ absl::StatusOr<ordered_json> DockerResources(const json& host) {
   ordered_json resources = ordered_json::object();
   if (memory > 0) resources["memory"]["limit"] = memory;
   if (swap != 0) resources["memory"]["swap"] = swap;
-  if (int64_t reservation = IntField(host, "MemoryReservation"); reservation > 0)
+  if (int64_t reservation = IntMember(host, "MemoryReservation"); reservation > 0)
     resources["memory"]["reservation"] = reservation;
-  if (int64_t shares = IntField(host, "CpuShares"); shares > 0) resources["cpu"]["shares"] = shares;
+  if (int64_t shares = IntMember(host, "CpuShares"); shares > 0) resources["cpu"]["shares"] = shares;
   if (nano_cpus > 0) {
     constexpr int64_t kPeriod = 100000;  // moby: quota = NanoCPUs * period / 1e9
     resources["cpu"]["period"] = kPeriod;
     resources["cpu"]["quota"] = nano_cpus * kPeriod / 1000000000;
   }
-  if (int64_t quota = IntField(host, "CpuQuota"); quota != 0) resources["cpu"]["quota"] = quota;
-  if (int64_t period = IntField(host, "CpuPeriod"); period != 0) resources["cpu"]["period"] = period;
+  if (int64_t quota = IntMember(host, "CpuQuota"); quota != 0) resources["cpu"]["quota"] = quota;
+  if (int64_t period = IntMember(host, "CpuPeriod"); period != 0) resources["cpu"]["period"] = period;
   if (std::string cpuset = StringMember(host, "CpusetCpus"); !cpuset.empty()) resources["cpu"]["cpus"] = cpuset;
   if (std::string mems = StringMember(host, "CpusetMems"); !mems.empty()) resources["cpu"]["mems"] = mems;
-  if (int64_t pids = IntField(host, "PidsLimit"); pids != 0) resources["pids"]["limit"] = pids;
-  if (int64_t weight = IntField(host, "BlkioWeight"); weight > 0) {
+  if (int64_t pids = IntMember(host, "PidsLimit"); pids != 0) resources["pids"]["limit"] = pids;
+  if (int64_t weight = IntMember(host, "BlkioWeight"); weight > 0) {
     if (weight < 10 || weight > 1000) return absl::InvalidArgumentError("Range of blkio weight is from 10 to 1000");
     resources["blockIO"]["weight"] = weight;
   }

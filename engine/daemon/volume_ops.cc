@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "common/file_util.h"
+#include "common/json_member.h"
 #include "common/logging.h"
 #include "common/status.h"
 #include "engine/daemon/daemon.h"
@@ -161,7 +162,7 @@ void Daemon::RestoreVolumeMountsLocked() {
   for (const auto& [id, container] : containers_)
     if (container->Running()) (void)MountVolumesLocked(*container);
   for (const auto& [name, volume] : volumes_) {
-    if (!NeedsMount(volume["Options"]) || volume_mount_users_.count(name)) continue;
+    if (!NeedsMount(Member(volume, "Options")) || volume_mount_users_.count(name)) continue;
     if (absl::Status unmounted = UnmountAll(volume.value("Mountpoint", "")); !unmounted.ok())
       LogWarn("volume {}: {}", name, unmounted);
   }
@@ -175,7 +176,7 @@ absl::Status Daemon::RemoveVolume(const std::string& name, bool force) {
 absl::StatusOr<json> Daemon::ResolveVolumeMountsLocked(json& host_config, const json& config,
                                                        std::vector<VolumeCopyUp>* copy_up) {
   auto copy_into = [&](const json& volume, const std::string& destination) {
-    if (!NeedsMount(volume["Options"])) copy_up->push_back({volume.value("Mountpoint", ""), destination});
+    if (!NeedsMount(Member(volume, "Options"))) copy_up->push_back({volume.value("Mountpoint", ""), destination});
   };
   json mounts = json::array();
   std::set<std::string> targets;
