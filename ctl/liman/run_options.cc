@@ -276,6 +276,7 @@ void AddRunFlags(CLI::App* command, RunFlags& flags, bool for_run) {
   command->add_option("--pid", flags.pid_mode, "PID namespace to use");
   command->add_option("--ipc", flags.ipc_mode, "IPC mode to use");
   command->add_option("--uts", flags.uts_mode, "UTS namespace to use");
+  command->add_option("--cgroupns", flags.cgroupns_mode, "cgroup namespace to use (host|private)");
   AddRepeated(command, "--volumes-from", flags.volumes_from, "mount volumes from the specified container(s)");
   command->add_option("--health-cmd", flags.health_cmd, "command to run to check health");
   command->add_option("--health-interval", flags.health_interval, "time between running the check (ms|s|m|h)");
@@ -499,6 +500,7 @@ absl::StatusOr<json> CreateRequest(const RunFlags& flags) {
   if (!flags.pid_mode.empty()) host["PidMode"] = flags.pid_mode;
   if (!flags.ipc_mode.empty()) host["IpcMode"] = flags.ipc_mode;
   if (!flags.uts_mode.empty()) host["UTSMode"] = flags.uts_mode;
+  if (!flags.cgroupns_mode.empty()) host["CgroupnsMode"] = flags.cgroupns_mode;
   if (!flags.volumes_from.empty()) host["VolumesFrom"] = flags.volumes_from;
   if (flags.oom_score_adj != 0) host["OomScoreAdj"] = flags.oom_score_adj;
 

@@ -41,7 +41,7 @@ struct RunFlags {
       cap_add, cap_drop, security_opts, ulimits, devices, log_opts, sysctls, add_hosts, dns, dns_search, dns_options,
       group_add, attach, links;
   std::string log_driver, shm_size, platform;
-  std::string pid_mode, ipc_mode, uts_mode;  // --pid, --ipc, --uts
+  std::string pid_mode, ipc_mode, uts_mode, cgroupns_mode;  // --pid, --ipc, --uts, --cgroupns
   std::vector<std::string> volumes_from;
   int oom_score_adj = 0;
   // --health-*: Config.Healthcheck (durations as Go writes them: 1m30s).

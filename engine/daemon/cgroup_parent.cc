@@ -26,4 +26,9 @@ absl::Status MakeCgroupParent(const std::string& parent, const std::string& moun
   return absl::OkStatus();
 }
 
+std::string DefaultCgroupnsMode(const std::string& mount_root, const std::string& proc_root) {
+  absl::StatusOr<cgroups::CgroupMounts> mounts = cgroups::FindCgroupMounts(mount_root, proc_root);
+  return mounts.ok() && mounts->layout == cgroups::Layout::kUnified ? "private" : "host";
+}
+
 }  // namespace liman::engine

@@ -20,4 +20,8 @@ namespace liman::engine {
 absl::Status MakeCgroupParent(const std::string& parent, const std::string& mount_root = "/sys/fs/cgroup",
                               const std::string& proc_root = "/proc");
 
+// moby's default --cgroupns: "private" where the host's cgroups are unified (v2), "host" on v1
+// and hybrid hosts, and where the layout cannot be read.
+std::string DefaultCgroupnsMode(const std::string& mount_root = "/sys/fs/cgroup", const std::string& proc_root = "/proc");
+
 }  // namespace liman::engine

@@ -23,6 +23,7 @@
 #include "ctl/liman-ctr/process.h"
 #include "ctl/liman-ctr/run.h"
 #include "ctl/liman-ctr/signals.h"
+#include "engine/daemon/cgroup_parent.h"
 #include "engine/daemon/daemon.h"
 #include "engine/daemon/docker_spec.h"
 #include "engine/daemon/etc_files.h"
@@ -230,6 +231,12 @@ absl::StatusOr<json> Daemon::CreateContainer(const std::string& requested_name, 
   host_config["NetworkMode"] = network_mode;
   // moby's default IPC mode: a namespace and /dev/shm of its own that no container can join.
   if (StringMember(host_config, "IpcMode").empty()) host_config["IpcMode"] = "private";
+  // moby's default cgroup namespace mode: private where the host's cgroups are unified (v2),
+  // host on v1 and hybrid hosts.
+  if (StringMember(host_config, "CgroupnsMode").empty()) {
+    static const std::string kDefaultCgroupnsMode = DefaultCgroupnsMode();  // the host's layout stays
+    host_config["CgroupnsMode"] = kDefaultCgroupnsMode;
+  }
   LIMAN_RETURN_IF_ERROR(ValidatePortBindings(host_config));
   LIMAN_ASSIGN_OR_RETURN(RestartPolicy restart_policy, ParseRestartPolicy(host_config));
   if (restart_policy.kind != RestartPolicy::Kind::kNo && host_config.value("AutoRemove", false))

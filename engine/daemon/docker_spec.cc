@@ -387,6 +387,12 @@ absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
     for (ordered_json& mount : spec["mounts"])
       if (mount["destination"] == "/dev/shm") mount = BindMount(in.shm_path, "/dev/shm", false, "rprivate");
   }
+  // --cgroupns: "private" gives the container a cgroup namespace of its own (cgroup_namespaces(7):
+  // its /proc/self/cgroup and cgroupfs then start at its own cgroup); "host" or "" leave it out.
+  std::string cgroupns = StringMember(host, "CgroupnsMode");
+  if (!cgroupns.empty() && cgroupns != "host" && cgroupns != "private")
+    return absl::InvalidArgumentError(fmt::format("invalid cgroup namespace mode: {}", cgroupns));
+  if (cgroupns == "private") linux["namespaces"].push_back(ordered_json{{"type", "cgroup"}});
   if (int64_t adjust = IntMember(host, "OomScoreAdj"); adjust != 0) {
     if (adjust < -1000 || adjust > 1000)
       return absl::InvalidArgumentError(fmt::format("Invalid value {}, range for oom score adj is [-1000, 1000]", adjust));

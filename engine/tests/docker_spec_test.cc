@@ -170,6 +170,12 @@ TEST_CASE("namespace modes: host leaves the namespace out, IPC host and none cha
   CHECK(bound["type"] == "bind");
   CHECK(bound["source"] == "/var/lib/liman/containers/abc123/mounts/shm");
   CHECK(DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"OomScoreAdj", 500}})).value()["process"]["oomScoreAdj"] == 500);
+  // --cgroupns: private adds the namespace; host (and nothing) leave it out.
+  CHECK(has_namespace(DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"CgroupnsMode", "private"}})).value(), "cgroup") == 1);
+  CHECK(has_namespace(DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"CgroupnsMode", "host"}})).value(), "cgroup") == 0);
+  CHECK(has_namespace(own, "cgroup") == 0);
+  CHECK(DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"CgroupnsMode", "bogus"}})).status().message() ==
+        "invalid cgroup namespace mode: bogus");
   CHECK(DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"OomScoreAdj", 1001}})).status().message() ==
         "Invalid value 1001, range for oom score adj is [-1000, 1000]");
 }

@@ -1480,7 +1480,7 @@ EOF
   dk builder prune -f >/dev/null
 }
 
-@test "--pid, --ipc, --uts host and container:NAME (a shareable /dev/shm), --volumes-from and --oom-score-adj reach the container, through every client" {
+@test "--pid, --ipc, --uts host and container:NAME (a shareable /dev/shm), --cgroupns, --volumes-from and --oom-score-adj reach the container, through every client" {
   dk pull -q "$IMG" >/dev/null
   local cli ns host_ns
   dk run -d --name ns-owner --network none --ipc shareable --shm-size 2m -v nsvol:/data "$IMG" \
@@ -1511,6 +1511,12 @@ EOF
     assert_failure
     assert_output_contains "Read-only file system"
     assert_eq "$(dkc "$cli" run --rm --network none --oom-score-adj 500 "$IMG" cat /proc/self/oom_score_adj)" "500"
+    # --cgroupns private: a cgroup namespace of its own, rooted at its cgroup; host (this
+    # hybrid host's default) shares the host's.
+    host_ns="$(readlink /proc/$$/ns/cgroup)"
+    [ "$(dkc "$cli" run --rm --network none --cgroupns private "$IMG" readlink /proc/self/ns/cgroup)" != "$host_ns" ] || fail "$cli: --cgroupns private"
+    assert_eq "$(dkc "$cli" run --rm --network none --cgroupns private "$IMG" sh -c 'grep :memory: /proc/self/cgroup')" "$(grep -m1 ':memory:' /proc/self/cgroup | cut -d: -f1-2):/" "$cli: its cgroup is its root"
+    assert_eq "$(dkc "$cli" run --rm --network none --cgroupns host "$IMG" readlink /proc/self/ns/cgroup)" "$host_ns" "$cli --cgroupns host"
   done
   run dk run --rm --network none --pid container:nope "$IMG" true
   assert_failure
@@ -1518,6 +1524,10 @@ EOF
   run api POST /containers/create "{\"Image\": \"$IMG\", \"HostConfig\": {\"PidMode\": \"bogus\"}}"
   assert_output_contains "400 "
   assert_output_contains "invalid PID mode: bogus"
+  run api POST /containers/create "{\"Image\": \"$IMG\", \"HostConfig\": {\"CgroupnsMode\": \"bogus\"}}"
+  assert_output_contains "400 "
+  assert_output_contains "invalid cgroup namespace mode: bogus"
+  assert_eq "$(dk inspect -f '{{.HostConfig.CgroupnsMode}}' ns-owner)" host "the default on this hybrid host"
   # A donor of the default IPC mode (private) shares nothing.
   dk run -d --name ns-owner-private --network none "$IMG" sleep 300 >/dev/null
   assert_eq "$(dk inspect -f '{{.HostConfig.IpcMode}}' ns-owner-private)" private "the default IPC mode"

@@ -71,6 +71,7 @@ TEST_CASE("run flags become docker's create request") {
   flags.ulimits = {"nofile=1024:2048"};
   flags.devices = {"/dev/fuse"};
   flags.links = {"db:store"};
+  flags.cgroupns_mode = "private";
   flags.init = true;
   flags.entrypoint_set = true;
   auto request = CreateRequest(flags);
@@ -93,6 +94,7 @@ TEST_CASE("run flags become docker's create request") {
   CHECK(r["HostConfig"]["Ulimits"][0] == json({{"Name", "nofile"}, {"Soft", 1024}, {"Hard", 2048}}));
   CHECK(r["HostConfig"]["Devices"][0]["PathInContainer"] == "/dev/fuse");
   CHECK(r["HostConfig"]["Links"] == json::array({"db:store"}));
+  CHECK(r["HostConfig"]["CgroupnsMode"] == "private");
   CHECK(r["HostConfig"]["Init"] == true);
 
   flags.ulimits = {"nofile=10:5"};
