@@ -472,6 +472,12 @@ absl::StatusOr<json> CreateRequest(const RunFlags& flags) {
   // As the docker CLI: a seccomp profile is sent as the file's JSON, not its path.
   json security_opts = json::array();
   for (const std::string& option : flags.security_opts) {
+    // As the docker CLI: systempaths=unconfined becomes empty masked and read-only path lists.
+    if (option == "systempaths=unconfined") {
+      host["MaskedPaths"] = json::array();
+      host["ReadonlyPaths"] = json::array();
+      continue;
+    }
     bool seccomp_file = (option.rfind("seccomp=", 0) == 0 || option.rfind("seccomp:", 0) == 0) &&
                         option.substr(8) != "unconfined";
     if (!seccomp_file) {

@@ -13,6 +13,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "common/file_util.h"
 #include "common/json_member.h"
 #include "common/status.h"
 #include "ctl/liman-ctr/spec.h"
@@ -199,6 +200,12 @@ absl::StatusOr<std::vector<std::string>> ContainerArgs(const json& merged_config
   return args;
 }
 
+bool HostHasAppArmor() {
+  // apparmor(7): the module's "enabled" parameter reads "Y" when it confines processes.
+  absl::StatusOr<std::string> enabled = ReadFile("/sys/module/apparmor/parameters/enabled");
+  return enabled.ok() && enabled->starts_with("Y");
+}
+
 std::optional<std::string> ModeContainer(const std::string& mode) {
   static constexpr std::string_view kPrefix = "container:";
   if (!mode.starts_with(kPrefix) || mode.size() == kPrefix.size()) return std::nullopt;
@@ -293,7 +300,13 @@ absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
       if (profile.is_discarded())
         return absl::InvalidArgumentError("invalid --security-opt seccomp: the profile is not JSON (give the file's contents)");
       if (!privileged) seccomp_profile = std::move(profile);
-    } else if (absl::StartsWith(option, "label")) {
+    } else if (absl::StartsWith(option, "label") || option == "disable") {
+    } else if (absl::StartsWith(option, "apparmor=") || absl::StartsWith(option, "apparmor:")) {
+      // As moby's WithApparmor: a host without AppArmor runs containers without a profile,
+      // whatever was asked; with AppArmor, only "unconfined" is what limand can give.
+      if (option.substr(9) != "unconfined" && HostHasAppArmor())
+        return absl::InvalidArgumentError(
+            fmt::format("invalid --security-opt: AppArmor profile {} is not supported by limand", Quote(option.substr(9))));
     } else {
       return absl::InvalidArgumentError(fmt::format("invalid --security-opt: {} is not supported by limand yet", Quote(option)));
     }
@@ -414,6 +427,11 @@ absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
   if (privileged) {
     linux.erase("maskedPaths");
     linux.erase("readonlyPaths");
+  } else {
+    // HostConfig.MaskedPaths / ReadonlyPaths replace Docker's lists (the docker CLI sends both
+    // empty for --security-opt systempaths=unconfined).
+    for (const auto& [field, key] : {std::pair{"MaskedPaths", "maskedPaths"}, std::pair{"ReadonlyPaths", "readonlyPaths"}})
+      if (host.contains(field) && host[field].is_array()) linux[key] = StringList(host[field]);
   }
   return spec;
 }

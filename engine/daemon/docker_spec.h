@@ -93,6 +93,9 @@ absl::Status CompleteSpecUser(int root_fd, const nlohmann::json& config, const n
 // Every capability the kernel headers name, as "CAP_…" (for --privileged and --cap-add ALL).
 std::vector<std::string> AllCapabilities();
 
+// True when the host's kernel confines processes with AppArmor.
+bool HostHasAppArmor();
+
 // A boolean member of a request object; false when it is missing or of another type.
 bool BoolField(const nlohmann::json& object, const char* key);
 

@@ -170,6 +170,12 @@ TEST_CASE("namespace modes: host leaves the namespace out, IPC host and none cha
   CHECK(bound["type"] == "bind");
   CHECK(bound["source"] == "/var/lib/liman/containers/abc123/mounts/shm");
   CHECK(DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"OomScoreAdj", 500}})).value()["process"]["oomScoreAdj"] == 500);
+  // MaskedPaths / ReadonlyPaths replace Docker's (empty: --security-opt systempaths=unconfined).
+  nlohmann::ordered_json unconfined =
+      DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"MaskedPaths", json::array()}, {"ReadonlyPaths", {"/proc/x"}}})).value();
+  CHECK(unconfined["linux"]["maskedPaths"] == json::array());
+  CHECK(unconfined["linux"]["readonlyPaths"] == json({"/proc/x"}));
+  CHECK(own["linux"]["maskedPaths"].size() > 5);
   // --cgroupns: private adds the namespace; host (and nothing) leave it out.
   CHECK(has_namespace(DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"CgroupnsMode", "private"}})).value(), "cgroup") == 1);
   CHECK(has_namespace(DockerSpec(Inputs({{"Cmd", {"true"}}}, {{"CgroupnsMode", "host"}})).value(), "cgroup") == 0);
@@ -283,6 +289,10 @@ TEST_CASE("requests Docker refuses are refused with its words") {
   CHECK(error({{"Binds", {"/a:/b:xx"}}}) == "invalid mode: xx");
   CHECK(error({{"CapAdd", {"NOPE"}}}) == "invalid capability: NOPE");
   CHECK(error({{"Ulimits", {{{"Name", "bogus"}, {"Soft", 1}, {"Hard", 1}}}}}) == "invalid ulimit type: bogus");
+  CHECK(error({{"SecurityOpt", {"bogus=1"}}}) == "invalid --security-opt: \"bogus=1\" is not supported by limand yet");
+  // AppArmor: a host without it runs the container without a profile, as moby.
+  if (!HostHasAppArmor()) CHECK(error({{"SecurityOpt", {"apparmor=docker-default"}}}).empty());
+  CHECK(error({{"SecurityOpt", {"apparmor=unconfined"}}}).empty());
 }
 
 TEST_CASE("an environment sets a variable only with NAME= at the start of an entry") {

@@ -645,7 +645,7 @@ destroy ev-vol"
   assert_output_contains '404 {"message":"No such image: busybox:nope"}'
 }
 
-@test "seccomp: Docker's default profile (lifted by --privileged and seccomp=unconfined), capability-gated rules, a profile of one's own" {
+@test "seccomp: Docker's default profile (lifted by --privileged and seccomp=unconfined), capability-gated rules, a profile of one's own; masked paths, systempaths=unconfined, apparmor=unconfined" {
   run dk run --rm --network none "$IMG" grep Seccomp: /proc/self/status
   assert_output_matches "Seccomp:\s+2"
   run dk run --rm --network none --privileged "$IMG" grep Seccomp: /proc/self/status
@@ -665,6 +665,12 @@ destroy ev-vol"
     run dkc "$cli" run --rm --network none --security-opt "seccomp=$DROPIN_TMP/no-mkdir.json" "$IMG" sh -c 'touch /tmp/f && mkdir /tmp/d'
     assert_failure
     assert_output_contains "Operation not permitted"
+    # Docker's masked paths (/proc/keys is /dev/null's device), gone with systempaths=unconfined;
+    # apparmor=unconfined is taken (this host has no AppArmor: no profile either way).
+    assert_eq "$(dkc "$cli" run --rm --network none --security-opt apparmor=unconfined "$IMG" stat -c %F /proc/keys)" \
+      "character special file" "$cli: a masked path"
+    assert_eq "$(dkc "$cli" run --rm --network none --security-opt systempaths=unconfined "$IMG" stat -c %F /proc/keys)" \
+      "regular empty file" "$cli: systempaths=unconfined"
   done
 }
 

@@ -72,6 +72,7 @@ TEST_CASE("run flags become docker's create request") {
   flags.devices = {"/dev/fuse"};
   flags.links = {"db:store"};
   flags.cgroupns_mode = "private";
+  flags.security_opts = {"systempaths=unconfined", "apparmor=unconfined"};
   flags.init = true;
   flags.entrypoint_set = true;
   auto request = CreateRequest(flags);
@@ -95,6 +96,9 @@ TEST_CASE("run flags become docker's create request") {
   CHECK(r["HostConfig"]["Devices"][0]["PathInContainer"] == "/dev/fuse");
   CHECK(r["HostConfig"]["Links"] == json::array({"db:store"}));
   CHECK(r["HostConfig"]["CgroupnsMode"] == "private");
+  CHECK(r["HostConfig"]["MaskedPaths"] == json::array());
+  CHECK(r["HostConfig"]["ReadonlyPaths"] == json::array());
+  CHECK(r["HostConfig"]["SecurityOpt"] == json::array({"apparmor=unconfined"}));
   CHECK(r["HostConfig"]["Init"] == true);
 
   flags.ulimits = {"nofile=10:5"};
