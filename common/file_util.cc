@@ -134,6 +134,19 @@ absl::Status MkdirAll(const std::string& path, mode_t mode) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<std::string>> ListDirAt(int dir_fd, std::string_view shown) {
+  // fdopendir(3) takes the descriptor it is given: a duplicate, so `dir_fd` stays the caller's.
+  DIR* dir = fdopendir(dup(dir_fd));
+  if (dir == nullptr) return ErrnoError(absl::StrCat("opendir ", Quote(shown)));
+  std::vector<std::string> names;
+  while (dirent* entry = readdir(dir)) {
+    std::string_view name = entry->d_name;
+    if (name != "." && name != "..") names.emplace_back(name);
+  }
+  closedir(dir);
+  return names;
+}
+
 namespace {
 absl::Status RemoveAllAt(int dirfd, const std::string& name, const std::string& shown) {
   if (unlinkat(dirfd, name.c_str(), 0) == 0 || errno == ENOENT) return absl::OkStatus();
@@ -141,14 +154,7 @@ absl::Status RemoveAllAt(int dirfd, const std::string& name, const std::string& 
     return ErrnoError(absl::StrCat("remove ", Quote(shown)));
   UniqueFd fd(openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) return ErrnoError(absl::StrCat("open ", Quote(shown)));
-  DIR* dir = fdopendir(dup(fd.get()));
-  if (dir == nullptr) return ErrnoError(absl::StrCat("opendir ", Quote(shown)));
-  std::vector<std::string> names;
-  while (dirent* entry = readdir(dir)) {
-    std::string_view entry_name = entry->d_name;
-    if (entry_name != "." && entry_name != "..") names.emplace_back(entry_name);
-  }
-  closedir(dir);
+  LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirAt(fd.get(), shown));
   for (const std::string& child : names)
     LIMAN_RETURN_IF_ERROR(RemoveAllAt(fd.get(), child, JoinPath(shown, child)));
   if (unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)

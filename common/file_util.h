@@ -50,6 +50,9 @@ bool IsMountPoint(const std::string& path);
 
 // Entries of a directory, without "." and "..".
 absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path);
+// The same for the directory open as `dir_fd` (which stays open and is not moved); errors name
+// it as `shown`.
+absl::StatusOr<std::vector<std::string>> ListDirAt(int dir_fd, std::string_view shown);
 // Only the entries that are directories (not symlinks to them).
 absl::StatusOr<std::vector<std::string>> ListSubdirectories(const std::string& path);
 

@@ -1,6 +1,5 @@
 #include "containerd/archive/diff.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "common/file_util.h"
 #include "common/status.h"
 #include "common/unique_fd.h"
 #include "containerd/archive/digester.h"
@@ -48,14 +48,7 @@ la_ssize_t WriteTarBytes(::archive* writer, void* opaque, const void* buffer, si
 }
 
 absl::StatusOr<std::vector<std::string>> SortedNames(int dir_fd, std::string_view shown) {
-  DIR* dir = fdopendir(dup(dir_fd));
-  if (dir == nullptr) return ErrnoError(errno, fmt::format("opendir {}", Quote(shown)));
-  std::vector<std::string> names;
-  while (dirent* entry = readdir(dir)) {
-    std::string_view name = entry->d_name;
-    if (name != "." && name != "..") names.emplace_back(name);
-  }
-  closedir(dir);
+  LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirAt(dir_fd, shown));
   std::sort(names.begin(), names.end());
   return names;
 }

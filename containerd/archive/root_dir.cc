@@ -1,6 +1,5 @@
 #include "containerd/archive/root_dir.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/syscall.h>
@@ -8,6 +7,7 @@
 
 #include <cerrno>
 
+#include "common/file_util.h"
 #include "common/status.h"
 
 namespace liman::containerd::archive {
@@ -17,14 +17,7 @@ absl::Status RemoveAllAt(int dirfd, const char* name, std::string_view shown) {
   if (errno != EISDIR && errno != EPERM) return ErrnoError(errno, fmt::format("remove {}", Quote(shown)));
   UniqueFd fd(openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) return ErrnoError(errno, fmt::format("open {}", Quote(shown)));
-  DIR* dir = fdopendir(dup(fd.get()));
-  if (dir == nullptr) return ErrnoError(errno, fmt::format("opendir {}", Quote(shown)));
-  std::vector<std::string> children;
-  while (dirent* entry = readdir(dir)) {
-    std::string_view child = entry->d_name;
-    if (child != "." && child != "..") children.emplace_back(child);
-  }
-  closedir(dir);
+  LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> children, ListDirAt(fd.get(), shown));
   for (const std::string& child : children)
     LIMAN_RETURN_IF_ERROR(RemoveAllAt(fd.get(), child.c_str(), fmt::format("{}/{}", shown, child)));
   if (unlinkat(dirfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)

@@ -1,6 +1,5 @@
 #include "containerd/archive/whiteouts.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -10,6 +9,7 @@
 #include <optional>
 #include <vector>
 
+#include "common/file_util.h"
 #include "common/status.h"
 
 namespace liman::containerd::archive {
@@ -20,18 +20,6 @@ namespace {
 bool NothingThere(const absl::Status& status) {
   std::optional<int> err = StatusErrno(status);
   return err == ENOENT || err == ENOTDIR;
-}
-
-absl::StatusOr<std::vector<std::string>> ListNames(int dir_fd, std::string_view shown) {
-  DIR* dir = fdopendir(dup(dir_fd));
-  if (dir == nullptr) return ErrnoError(errno, fmt::format("opendir {}", Quote(shown)));
-  std::vector<std::string> names;
-  while (dirent* entry = readdir(dir)) {
-    std::string_view name = entry->d_name;
-    if (name != "." && name != "..") names.emplace_back(name);
-  }
-  closedir(dir);
-  return names;
 }
 
 }  // namespace
@@ -97,7 +85,7 @@ absl::Status Whiteouts::ClearDirectory(std::string_view parent) {
 // containerd's applyNaive walks the directory and removes every path it did not unpack in this
 // layer; directories it did unpack are kept but their older contents still go.
 absl::Status Whiteouts::RemoveNotUnpacked(int dir_fd, std::string& path) {
-  LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> names, ListNames(dir_fd, path));
+  LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirAt(dir_fd, path));
   const size_t path_size = path.size();
   for (const std::string& name : names) {
     if (!path.empty()) path.push_back('/');

@@ -1,6 +1,5 @@
 #include "engine/daemon/volume_copy.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -20,18 +19,6 @@ namespace {
 
 // A directory tree deeper than this is refused rather than walked (each level holds two fds).
 constexpr int kMaxDepth = 256;
-
-absl::StatusOr<std::vector<std::string>> EntryNames(int dir_fd, const std::string& shown) {
-  DIR* dir = fdopendir(dup(dir_fd));
-  if (dir == nullptr) return ErrnoError(fmt::format("opendir {}", Quote(shown)));
-  std::vector<std::string> names;
-  while (dirent* entry = readdir(dir)) {
-    std::string name = entry->d_name;
-    if (name != "." && name != "..") names.push_back(std::move(name));
-  }
-  closedir(dir);
-  return names;
-}
 
 // Owner, then mode (chown(2) clears set-user-ID bits), then times, of an entry just made.
 absl::Status CopyAttributes(int dst_dir_fd, const std::string& name, const struct stat& st, const std::string& shown) {
@@ -71,7 +58,7 @@ absl::Status CopyFileContents(int src_dir_fd, int dst_dir_fd, const std::string&
 
 absl::Status CopyTree(int src_fd, int dst_fd, const std::string& shown, int depth) {
   if (depth > kMaxDepth) return absl::FailedPreconditionError(fmt::format("{}: deeper than {} directories", Quote(shown), kMaxDepth));
-  LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> names, EntryNames(src_fd, shown));
+  LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDirAt(src_fd, shown));
   for (const std::string& name : names) {
     std::string path = JoinPath(shown, name);
     struct stat st;
@@ -111,7 +98,7 @@ absl::Status CopyImagePathIntoVolume(int root_fd, const std::string& image_path,
   }
   UniqueFd volume(open(volume_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!volume) return ErrnoError(fmt::format("open {}", Quote(volume_dir)));
-  LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> present, EntryNames(volume.get(), volume_dir));
+  LIMAN_ASSIGN_OR_RETURN(std::vector<std::string> present, ListDirAt(volume.get(), volume_dir));
   if (!present.empty()) return absl::OkStatus();
   LIMAN_RETURN_IF_ERROR(CopyTree(source->get(), volume.get(), volume_dir, 0));
   // The volume's own directory takes the image directory's owner and mode (moby's copyOwnership).
