@@ -483,9 +483,7 @@ absl::Status Daemon::JoinContainerNamespaces(Container& container) {
   {
     std::lock_guard lock(mu_);
     const json& host = container.record["HostConfig"];
-    std::vector<NamespaceMode> modes(std::begin(kNamespaceModes), std::end(kNamespaceModes));
-    modes.push_back(kNetworkContainerMode);
-    for (const NamespaceMode& mode : modes) {
+    for (const NamespaceMode& mode : kJoinableModes) {
       std::optional<std::string> ref = ModeContainer(StringMember(host, mode.field));
       if (!ref) continue;
       LIMAN_ASSIGN_OR_RETURN(std::shared_ptr<Container> other, FindLocked(*ref));

@@ -78,6 +78,11 @@ std::optional<std::vector<uint32_t>> Daemon::ResolveForContainer(const std::stri
   auto asker = containers_.find(asker_id);
   if (asker == containers_.end()) return std::nullopt;
   const json& asker_networks = asker->second->record["NetworkSettings"].value("Networks", json::object());
+  // A legacy link's alias names the linked container, for the linking container only (moby
+  // keeps links on user-defined networks as such aliases of its DNS).
+  std::vector<LinkSpec> links;
+  for (const std::string& text : StringList(asker->second->record["HostConfig"].value("Links", json())))
+    if (absl::StatusOr<LinkSpec> link = ParseLink(text); link.ok()) links.push_back(*std::move(link));
   std::vector<uint32_t> found;
   bool known = false;
   for (const auto& [net_name, asker_endpoint] : asker_networks.items()) {
@@ -88,12 +93,8 @@ std::optional<std::vector<uint32_t>> Daemon::ResolveForContainer(const std::stri
     std::string suffix = fmt::format(".{}", AsciiLower(net_name));
     if (wanted.size() > suffix.size() && wanted.compare(wanted.size() - suffix.size(), suffix.size(), suffix) == 0)
       wanted.resize(wanted.size() - suffix.size());
-    // A legacy link's alias names the linked container, for the linking container only (moby
-    // keeps links on user-defined networks as such aliases of its DNS).
-    for (const std::string& text : StringList(asker->second->record["HostConfig"].value("Links", json()))) {
-      absl::StatusOr<LinkSpec> link = ParseLink(text);
-      if (link.ok() && AsciiLower(link->alias) == wanted) wanted = AsciiLower(link->name);
-    }
+    for (const LinkSpec& link : links)
+      if (AsciiLower(link.alias) == wanted) wanted = AsciiLower(link.name);
     for (const auto& [id, other] : containers_) {
       if (!other->Running()) continue;
       const json& networks = other->record["NetworkSettings"].value("Networks", json::object());

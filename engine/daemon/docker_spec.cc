@@ -32,6 +32,15 @@ namespace {
 
 constexpr char kDefaultPath[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+// Drops the entries of the array `list` whose `key` is `value` (a namespace by its type, a mount
+// by its destination).
+void EraseEntries(ordered_json& list, const char* key, const std::string& value) {
+  ordered_json kept = ordered_json::array();
+  for (ordered_json& entry : list)
+    if (entry.value(key, "") != value) kept.push_back(std::move(entry));
+  list = std::move(kept);
+}
+
 ordered_json BindMount(const std::string& source, const std::string& destination, bool readonly,
                        const std::string& propagation) {
   std::vector<std::string> options = {"rbind", propagation.empty() ? "rprivate" : propagation};
@@ -368,10 +377,8 @@ absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
   }
   std::string network_mode = StringMember(host, "NetworkMode");
   if (network_mode == "host") {
-    ordered_json namespaces = ordered_json::array();
-    for (ordered_json& ns : linux["namespaces"])
-      if (ns["type"] != "network" && ns["type"] != "uts") namespaces.push_back(ns);
-    linux["namespaces"] = namespaces;
+    EraseEntries(linux["namespaces"], "type", "network");
+    EraseEntries(linux["namespaces"], "type", "uts");
     spec.erase("hostname");
   } else if (!in.netns_path.empty()) {
     for (ordered_json& ns : linux["namespaces"])
@@ -383,19 +390,13 @@ absl::StatusOr<ordered_json> DockerSpec(const DockerSpecInputs& in) {
     std::string value = StringMember(host, mode.field);
     LIMAN_RETURN_IF_ERROR(CheckNamespaceMode(mode, value));
     if (value != "host") continue;
-    ordered_json namespaces = ordered_json::array();
-    for (ordered_json& ns : linux["namespaces"])
-      if (ns["type"] != mode.type) namespaces.push_back(ns);
-    linux["namespaces"] = namespaces;
+    EraseEntries(linux["namespaces"], "type", mode.type);
     if (std::string_view(mode.type) == "uts") spec.erase("hostname");
   }
   std::string ipc_mode = StringMember(host, "IpcMode");
   if (ipc_mode == "host" || ipc_mode == "none") {
-    ordered_json kept = ordered_json::array();
-    for (ordered_json& mount : spec["mounts"])
-      if (mount["destination"] != "/dev/shm") kept.push_back(std::move(mount));
-    if (ipc_mode == "host") kept.push_back(BindMount("/dev/shm", "/dev/shm", false, "rprivate"));
-    spec["mounts"] = std::move(kept);
+    EraseEntries(spec["mounts"], "destination", "/dev/shm");
+    if (ipc_mode == "host") spec["mounts"].push_back(BindMount("/dev/shm", "/dev/shm", false, "rprivate"));
   } else if (!in.shm_path.empty()) {
     for (ordered_json& mount : spec["mounts"])
       if (mount["destination"] == "/dev/shm") mount = BindMount(in.shm_path, "/dev/shm", false, "rprivate");

@@ -49,9 +49,10 @@ struct NamespaceMode {
 };
 inline constexpr NamespaceMode kNamespaceModes[] = {
     {"PidMode", "pid", "PID"}, {"IpcMode", "ipc", "IPC"}, {"UTSMode", "uts", "UTS"}};
-// NetworkMode "container:<name|id>" joins that container's network namespace as the modes above
-// join theirs (the mode's other values name networks, "host" and "none").
-inline constexpr NamespaceMode kNetworkContainerMode = {"NetworkMode", "network", "network"};
+// The modes whose "container:<name|id>" joins that container's namespace at each start: those
+// above, and NetworkMode (whose other values name networks, "host" and "none").
+inline constexpr NamespaceMode kJoinableModes[] = {
+    kNamespaceModes[0], kNamespaceModes[1], kNamespaceModes[2], {"NetworkMode", "network", "network"}};
 // False for the network modes without endpoints of their own: "host", "none" and
 // "container:<name|id>".
 bool JoinsBridgeNetworks(const std::string& network_mode);
